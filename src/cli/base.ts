@@ -1,0 +1,108 @@
+import { Command, type Interfaces } from '@oclif/core';
+import { renderJson, renderYaml } from '../render/document.js';
+import { createStyle, type Style } from '../render/style.js';
+import { EXIT, KnetError, inputError, type ExitCode } from './errors.js';
+import { outputFlags } from './flags.js';
+
+export type KnetFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnetCommand)['baseFlags'] & T['flags']>;
+export type KnetArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+
+export interface RenderContext {
+  /** `wide` adds columns; both are for people. */
+  isWide: boolean;
+  style: Style;
+}
+
+/**
+ * The base of every knet command. A command parses its input, calls a source and an engine in
+ * `execute()`, and returns its result: that object is exactly what `--json` prints. `renderText()`
+ * only formats it for people; `exitCodeOf()` reads the contract's 0 or 1 from it.
+ */
+export abstract class KnetCommand<T extends typeof Command, R> extends Command {
+  static override baseFlags = outputFlags;
+
+  protected flags!: KnetFlags<T>;
+  protected args!: KnetArgs<T>;
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as unknown as typeof KnetCommand;
+    const { args, flags } = await this.parse({
+      flags: ctor.flags,
+      baseFlags: ctor.baseFlags,
+      args: ctor.args,
+      strict: ctor.strict,
+    });
+    this.flags = flags as KnetFlags<T>;
+    this.args = args as KnetArgs<T>;
+  }
+
+  protected abstract execute(): Promise<R>;
+  protected abstract renderText(result: R, ctx: RenderContext): string;
+
+  protected exitCodeOf(_result: R): ExitCode {
+    return EXIT.ok;
+  }
+
+  protected get format(): OutputFormat {
+    const f = this.flags as unknown as { json?: boolean; output?: OutputFormat };
+    if (f.json && f.output && f.output !== 'json') {
+      throw inputError(`--json and -o ${f.output} ask for two different outputs`, 'conflicting-flags', [
+        'Use one of them: --json (same as -o json) or -o yaml|table|wide.',
+      ]);
+    }
+    return f.json ? 'json' : (f.output ?? 'table');
+  }
+
+  protected get isColor(): boolean {
+    const f = this.flags as unknown as { 'no-color'?: boolean };
+    if (f['no-color'] || process.env.NO_COLOR) return false;
+    if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
+    return process.stdout.isTTY === true;
+  }
+
+  public async run(): Promise<R> {
+    const format = this.format;
+    const result = await this.execute();
+    let text: string;
+    if (format === 'json') text = renderJson(result);
+    else if (format === 'yaml') text = renderYaml(result);
+    else text = this.renderText(result, { isWide: format === 'wide', style: createStyle(this.isColor) });
+    if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    const code = this.exitCodeOf(result);
+    if (code !== EXIT.ok) process.exitCode = code;
+    return result;
+  }
+
+  /** Every error ends here: a message and what to do next on stderr, the contract's exit code, no stack trace. */
+  public override async catch(err: Error & { oclif?: { exit?: number }; code?: unknown }): Promise<void> {
+    const isDebug = this.isDebug;
+    const known = err instanceof KnetError;
+    const parseExit = err.oclif?.exit;
+    const exit: ExitCode = known ? err.exit : parseExit !== undefined ? EXIT.input : EXIT.internal;
+    const lines = [`Error: ${err.message.replace(/^Error: /, '')}`];
+    if (known) lines.push(...err.suggestions.map((s) => `  ${s}`));
+    else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd());
+    else lines.push('  This is a bug in knet. Run again with --debug and report the output.');
+    if (isDebug && err.stack) lines.push('', err.stack);
+    if (isDebug && err.cause) lines.push(`Caused by: ${String((err.cause as Error).stack ?? err.cause)}`);
+    process.stderr.write(lines.join('\n') + '\n');
+    if (this.wantsJsonError()) {
+      const code = known ? err.code : parseExit !== undefined ? 'bad-flags' : 'internal-error';
+      process.stdout.write(renderJson({ error: { code, message: err.message, exitCode: exit } }) + '\n');
+    }
+    process.exitCode = exit;
+  }
+
+  private get isDebug(): boolean {
+    const f = this.flags as unknown as { debug?: boolean } | undefined;
+    return f?.debug === true || this.argv.includes('--debug') || /\bknet\b|\*/.test(process.env.DEBUG ?? '');
+  }
+
+  private wantsJsonError(): boolean {
+    const argv = this.argv;
+    return argv.includes('--json') || argv.includes('-ojson') || argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json');
+  }
+}

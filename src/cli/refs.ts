@@ -1,0 +1,129 @@
+import { inputError } from './errors.js';
+import { parseIP } from '../model/ip.js';
+
+/** A SRC or DST argument, parsed at the edge (see ../shared/guide/cli.md, "Object references"). */
+export type Ref =
+  | { kind: 'pod'; namespace?: string; name: string }
+  | { kind: 'service'; namespace?: string; name: string }
+  | { kind: 'node'; name: string }
+  | { kind: 'ip'; ip: string; port?: number }
+  | { kind: 'dns'; name: string };
+
+export type NamedRef = Extract<Ref, { kind: 'pod' | 'service' }>;
+
+const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const podPrefixes = new Set(['pod', 'pods', 'po']);
+const servicePrefixes = new Set(['svc', 'service', 'services']);
+const nodePrefixes = new Set(['node', 'nodes', 'no']);
+
+const forms =
+  'pod/NAME, NS/NAME, NAME, svc/NAME, svc/NS/NAME, svc/NAME.NS, node/NAME, an IP, or IP:PORT';
+
+function checkName(name: string, text: string, what: string): void {
+  // Pod names are DNS subdomains (dots allowed); the stricter label form is checked for namespaces.
+  if (!name || name.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
+    throw inputError(`"${text}" is not a valid ${what}: "${name}" is not a Kubernetes name`, 'bad-reference', [
+      'Names are lower-case letters, digits, "-" and ".", starting and ending with a letter or digit.',
+    ]);
+  }
+}
+
+function checkNamespace(ns: string, text: string): void {
+  if (!dns1123.test(ns) || ns.length > 63) {
+    throw inputError(`"${text}" names namespace "${ns}", which is not a valid namespace name`, 'bad-reference');
+  }
+}
+
+function parsePort(p: string, text: string): number {
+  const n = Number(p);
+  if (!/^\d+$/.test(p) || n < 1 || n > 65535) {
+    throw inputError(`"${text}" has port "${p}", which is not a port number (1-65535)`, 'bad-reference');
+  }
+  return n;
+}
+
+/** `name`, `ns/name`, `name.ns` for services; a namespace given with -n is applied later, at resolution. */
+function parseServiceTail(tail: string, text: string): NamedRef {
+  const parts = tail.split('/');
+  if (parts.length === 2) {
+    checkNamespace(parts[0]!, text);
+    checkName(parts[1]!, text, 'service reference');
+    return { kind: 'service', namespace: parts[0]!, name: parts[1]! };
+  }
+  if (parts.length !== 1) throw inputError(`"${text}" is not a service reference`, 'bad-reference', [`Use svc/NAME, svc/NS/NAME or svc/NAME.NS.`]);
+  const dot = tail.indexOf('.');
+  if (dot > 0) {
+    const name = tail.slice(0, dot);
+    const ns = tail.slice(dot + 1).replace(/\.svc(\..*)?$/, '');
+    checkName(name, text, 'service reference');
+    checkNamespace(ns, text);
+    return { kind: 'service', namespace: ns, name };
+  }
+  checkName(tail, text, 'service reference');
+  return { kind: 'service', name: tail };
+}
+
+export interface ParseRefOptions {
+  /** Whether a DNS name is acceptable (DST of trace and dns). */
+  allowDns?: boolean;
+  /** What the argument is called in messages: SRC, DST, SERVICE. */
+  what?: string;
+}
+
+export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
+  const what = options.what ?? 'reference';
+  const t = text.trim();
+  if (!t) throw inputError(`${what} is empty`, 'bad-reference', [`Give one of: ${forms}.`]);
+
+  // An IP, IP:PORT, or [IPv6]:PORT.
+  if (parseIP(t)) return { kind: 'ip', ip: t };
+  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(t);
+  if (bracket && parseIP(bracket[1]!)) return { kind: 'ip', ip: bracket[1]!, port: parsePort(bracket[2]!, t) };
+  const v4port = /^([\d.]+):(\w+)$/.exec(t);
+  if (v4port && parseIP(v4port[1]!)) return { kind: 'ip', ip: v4port[1]!, port: parsePort(v4port[2]!, t) };
+  if (/^[\d.]+$/.test(t)) throw inputError(`${what} "${t}" is not a valid IP address`, 'bad-reference', [`Give one of: ${forms}.`]);
+
+  const slash = t.indexOf('/');
+  if (slash > 0) {
+    const prefix = t.slice(0, slash).toLowerCase();
+    const tail = t.slice(slash + 1);
+    if (servicePrefixes.has(prefix)) return parseServiceTail(tail, t);
+    if (podPrefixes.has(prefix)) {
+      const parts = tail.split('/');
+      if (parts.length === 2) {
+        checkNamespace(parts[0]!, t);
+        checkName(parts[1]!, t, 'pod reference');
+        return { kind: 'pod', namespace: parts[0]!, name: parts[1]! };
+      }
+      checkName(tail, t, 'pod reference');
+      return { kind: 'pod', name: tail };
+    }
+    if (nodePrefixes.has(prefix)) {
+      checkName(tail, t, 'node reference');
+      return { kind: 'node', name: tail };
+    }
+    const parts = t.split('/');
+    if (parts.length === 2 && dns1123.test(parts[0]!)) {
+      checkName(parts[1]!, t, 'pod reference');
+      return { kind: 'pod', namespace: parts[0]!, name: parts[1]! };
+    }
+    throw inputError(`${what} "${t}" is not a reference knet understands`, 'bad-reference', [`Give one of: ${forms}.`]);
+  }
+  if (options.allowDns && t.includes('.')) {
+    const name = t.replace(/\.$/, '');
+    if (!/^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) {
+      throw inputError(`${what} "${t}" is not a valid DNS name`, 'bad-reference');
+    }
+    return { kind: 'dns', name: t };
+  }
+  checkName(t, t, `${what} (a pod name)`);
+  return { kind: 'pod', name: t };
+}
+
+/** A SERVICE argument: `NAME`, `svc/NAME`, `svc/NS/NAME`, `NS/NAME`, `NAME.NS`. */
+export function parseServiceRef(text: string): NamedRef {
+  const t = text.trim();
+  const slash = t.indexOf('/');
+  if (slash > 0 && servicePrefixes.has(t.slice(0, slash).toLowerCase())) return parseServiceTail(t.slice(slash + 1), t);
+  return parseServiceTail(t, t);
+}

@@ -1,0 +1,37 @@
+import type { ContainerPort, Pod, Protocol } from './k8s.js';
+
+export function podIPs(pod: Pod): string[] {
+  const ips = pod.status?.podIPs?.map((p) => p.ip) ?? [];
+  if (ips.length) return ips;
+  return pod.status?.podIP ? [pod.status.podIP] : [];
+}
+
+/** Ready as the EndpointSlice controller sees it: the Ready condition is True and the pod is not being deleted. */
+export function isPodReady(pod: Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export function isPodTerminating(pod: Pod): boolean {
+  return pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
+}
+
+/** Finished pods (Succeeded/Failed) never back a Service. */
+export function isPodFinished(pod: Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/** Every port the pod's containers declare, sidecar init containers included, with the protocol defaulted. */
+export function podPorts(pod: Pod): (ContainerPort & { protocol: Protocol; container: string })[] {
+  const containers = [
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+  ];
+  return containers.flatMap((c) =>
+    (c.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP', container: c.name })),
+  );
+}
+
+/** Resolve a named port on a pod for a protocol, as kube-proxy and the endpoints controller do. */
+export function resolveNamedPort(pod: Pod, name: string, protocol: Protocol): number | undefined {
+  return podPorts(pod).find((p) => p.name === name && p.protocol === protocol)?.containerPort;
+}

@@ -1,0 +1,43 @@
+import type { Cluster } from '../model/cluster.js';
+import type { NodeStateSource } from './node-state.js';
+import { loadSnapshot } from './snapshot.js';
+
+/** The flags that choose and shape a cluster source (see src/cli/flags.ts `clusterFlags`). */
+export interface SourceOptions {
+  snapshot?: string;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  'cluster-domain'?: string;
+  'request-timeout'?: string;
+}
+
+/** One cluster, live or from a snapshot: engines see only `cluster` and `nodeState`. */
+export interface OpenedCluster {
+  cluster: Cluster;
+  nodeState: NodeStateSource;
+  /** The namespace for names given without one: -n, else the context's, else `default`. */
+  namespace: string;
+  clusterDomain: string;
+  /** `snapshot DIR` or `context NAME`, for headers and messages. */
+  origin: string;
+  /** Kinds in the source that knet did not read, with counts. */
+  skipped: Record<string, number>;
+}
+
+export async function openCluster(options: SourceOptions): Promise<OpenedCluster> {
+  if (options.snapshot !== undefined) {
+    const snap = await loadSnapshot(options.snapshot);
+    return {
+      cluster: snap.cluster,
+      nodeState: snap.nodeState,
+      namespace: options.namespace ?? 'default',
+      clusterDomain: options['cluster-domain'] ?? snap.cluster.meta.clusterDomain ?? 'cluster.local',
+      origin: `snapshot ${options.snapshot}`,
+      skipped: snap.skipped,
+    };
+  }
+  // The live path imports @kubernetes/client-node, which is slow to load: only ever lazily.
+  const { openLiveCluster } = await import('./live/cluster.js');
+  return openLiveCluster(options);
+}

@@ -1,0 +1,308 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
+import type { KnownKind, KnownObject } from '../model/k8s.js';
+import { inputError } from '../cli/errors.js';
+import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
+
+export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';
+
+/** Kinds that live in a namespace: an object without one is in `default`, as kubectl apply would put it. */
+const namespacedKinds = new Set<KnownKind>(['Pod', 'Service', 'Endpoints', 'EndpointSlice', 'NetworkPolicy', 'ConfigMap']);
+
+const collections: Record<KnownKind, keyof Omit<Cluster, 'meta'>> = {
+  Pod: 'pods',
+  Service: 'services',
+  Endpoints: 'endpoints',
+  EndpointSlice: 'endpointSlices',
+  NetworkPolicy: 'networkPolicies',
+  AdminNetworkPolicy: 'adminNetworkPolicies',
+  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
+  Namespace: 'namespaces',
+  Node: 'nodes',
+  ConfigMap: 'configMaps',
+};
+
+/** Where an object came from, for messages that name the file and line. */
+interface Origin {
+  file: string;
+  line?: number;
+  what: string;
+}
+
+export interface Snapshot {
+  root: string;
+  cluster: Cluster;
+  nodeState: NodeStateSource;
+  /** Files read, relative to root. */
+  files: string[];
+  /** Objects of kinds knet does not read, by kind: reported, not fatal. */
+  skipped: Record<string, number>;
+}
+
+function malformed(origin: Origin, problem: string): Error {
+  const where = origin.line ? `${origin.file}:${origin.line}` : origin.file;
+  return inputError(`${where}: ${origin.what} ${problem}`, 'snapshot-malformed', [
+    'Fix or remove that object; a snapshot holds Kubernetes objects as `kubectl get -o yaml|json` prints them.',
+  ]);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Collector {
+  readonly cluster = emptyCluster();
+  readonly skipped: Record<string, number> = {};
+  private readonly seen = new Map<string, number>();
+
+  add(value: unknown, origin: Origin, kindFromList?: string): void {
+    if (!isRecord(value)) throw malformed(origin, `is not an object (found ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value})`);
+    const kind = typeof value.kind === 'string' ? value.kind : kindFromList;
+    if (!kind) throw malformed(origin, 'has no "kind"');
+    const collection = collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined;
+    if (!collection) {
+      this.skipped[kind] = (this.skipped[kind] ?? 0) + 1;
+      return;
+    }
+    const metadata = value.metadata;
+    if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+      throw malformed(origin, `(${kind}) has no metadata.name`);
+    }
+    if (value.spec !== undefined && value.spec !== null && !isRecord(value.spec)) {
+      throw malformed(origin, `(${kind} ${metadata.name}) has a spec that is not an object`);
+    }
+    if (namespacedKinds.has(kind as KnownKind) && typeof metadata.namespace !== 'string') metadata.namespace = 'default';
+    value.kind = kind;
+    const key = `${kind}/${(metadata.namespace as string | undefined) ?? ''}/${metadata.name}`;
+    const list = this.cluster[collection] as KnownObject[];
+    const at = this.seen.get(key);
+    // The same object in two files (or twice in one List): the later one wins, as kubectl apply would.
+    if (at === undefined) {
+      this.seen.set(key, list.length);
+      list.push(value as unknown as KnownObject);
+    } else {
+      list[at] = value as unknown as KnownObject;
+    }
+  }
+
+  addDocument(value: unknown, origin: Origin, itemOrigin: (index: number) => Origin): void {
+    if (value === null || value === undefined) return; // an empty YAML document
+    if (isRecord(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
+      // `kind: List` from kubectl, or a typed list (PodList) straight from the API whose items carry no kind.
+      const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
+      value.items.forEach((item, i) => this.add(item, itemOrigin(i), itemKind));
+      return;
+    }
+    this.add(value, origin);
+  }
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string, isTop: boolean): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        // nodes/<node>/ holds command output, not objects; hidden folders are never ours.
+        if ((isTop && entry.name === 'nodes') || entry.name.startsWith('.')) continue;
+        await walk(path, false);
+      } else if (/\.(ya?ml|json)$/i.test(entry.name) && !(isTop && entry.name === SNAPSHOT_META_FILE)) {
+        out.push(path);
+      }
+    }
+  }
+  await walk(root, true);
+  return out;
+}
+
+function jsonErrorLine(text: string, err: Error): number | undefined {
+  const m = /position (\d+)/.exec(err.message);
+  if (!m) return undefined;
+  const pos = Number(m[1]);
+  let line = 1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+function loadJson(text: string, file: string, into: Collector): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const line = jsonErrorLine(text, err as Error);
+    throw inputError(
+      `${file}${line ? `:${line}` : ''}: not valid JSON: ${(err as Error).message}`,
+      'snapshot-malformed',
+      ['Fix the file, or export it again with `kubectl get … -o json`.'],
+    );
+  }
+  // JSON carries no positions per item; name the item by index.
+  into.addDocument(value, { file, what: 'the document' }, (i) => ({ file, what: `item ${i} of the List` }));
+}
+
+function loadYaml(text: string, file: string, into: Collector): void {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
+  const asArray = Array.isArray(docs) ? docs : [docs];
+  asArray.forEach((doc, d) => {
+    const problem = doc.errors[0];
+    if (problem) {
+      const line = problem.linePos?.[0].line;
+      throw inputError(
+        `${file}${line ? `:${line}` : ''}: not valid YAML: ${problem.message.split('\n')[0]}`,
+        'snapshot-malformed',
+        ['Fix the file, or export it again with `kubectl get … -o yaml`.'],
+      );
+    }
+    const lineOf = (node: YamlNode | null | undefined): number | undefined =>
+      node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    const contents = doc.contents;
+    const itemsNode = isMap(contents) ? contents.get('items', true) : undefined;
+    into.addDocument(
+      doc.toJS({ maxAliasCount: 1000 }),
+      { file, line: lineOf(contents as YamlNode), what: asArray.length > 1 ? `document ${d + 1}` : 'the document' },
+      (i) => ({
+        file,
+        line: isSeq(itemsNode) ? lineOf(itemsNode.items[i] as YamlNode) : undefined,
+        what: `item ${i} of the List`,
+      }),
+    );
+  });
+}
+
+async function loadMeta(root: string): Promise<ClusterMeta> {
+  const path = join(root, SNAPSHOT_META_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return {};
+  }
+  const collector = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: collector });
+  const doc = Array.isArray(docs) ? docs[0] : docs;
+  if (!doc) return {};
+  const problem = doc.errors[0];
+  if (problem) {
+    throw inputError(`${path}:${problem.linePos?.[0].line ?? 1}: not valid YAML: ${problem.message.split('\n')[0]}`, 'snapshot-malformed');
+  }
+  const raw: unknown = doc.toJS();
+  if (!isRecord(raw)) return {};
+  const meta: ClusterMeta = {};
+  const str = (k: string): string | undefined => (typeof raw[k] === 'string' ? raw[k] : undefined);
+  const strs = (k: string): string[] | undefined =>
+    Array.isArray(raw[k]) ? (raw[k] as unknown[]).filter((x): x is string => typeof x === 'string') : undefined;
+  meta.clusterDomain = str('clusterDomain');
+  const mode = str('proxyMode');
+  if (mode !== undefined) {
+    if (!['iptables', 'ipvs', 'nftables'].includes(mode)) {
+      throw inputError(`${path}: proxyMode "${mode}" is not one of iptables, ipvs, nftables`, 'snapshot-malformed');
+    }
+    meta.proxyMode = mode as ProxyMode;
+  }
+  meta.takenAt = str('takenAt') ?? (raw.takenAt instanceof Date ? raw.takenAt.toISOString() : undefined);
+  meta.takenBy = str('takenBy');
+  meta.context = str('context');
+  meta.serviceCIDRs = strs('serviceCIDRs');
+  meta.podCIDRs = strs('podCIDRs');
+  for (const k of Object.keys(meta) as (keyof ClusterMeta)[]) if (meta[k] === undefined) delete meta[k];
+  return meta;
+}
+
+export class SnapshotNodeState implements NodeStateSource {
+  constructor(private readonly root: string) {}
+
+  private dir(node: string): string {
+    return join(this.root, 'nodes', node);
+  }
+
+  async listNodes(): Promise<string[]> {
+    try {
+      const entries = await readdir(join(this.root, 'nodes'), { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  async listKinds(node: string): Promise<NodeStateKind[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir(node));
+    } catch {
+      return [];
+    }
+    return (Object.entries(NODE_STATE_FILES) as [NodeStateKind, string][]).filter(([, f]) => names.includes(f)).map(([k]) => k);
+  }
+
+  describe(node: string, kind: NodeStateKind): string {
+    return join(this.dir(node), NODE_STATE_FILES[kind]);
+  }
+
+  async read(node: string, kind: NodeStateKind): Promise<string | null> {
+    try {
+      return await readFile(this.describe(node, kind), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw inputError(`cannot read ${this.describe(node, kind)}: ${(err as Error).message}`, 'snapshot-unreadable');
+    }
+  }
+
+  async lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null> {
+    const path = this.describe(node, kind);
+    try {
+      await stat(path);
+    } catch {
+      return null;
+    }
+    return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  }
+}
+
+/**
+ * Read a snapshot: a file, or a directory searched recursively for *.yaml, *.yml, *.json (each one
+ * object, a multi-document stream, or a List), node state under nodes/<node>/, and knet-snapshot.yaml.
+ */
+export async function loadSnapshot(path: string): Promise<Snapshot> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw inputError(`snapshot path "${path}" does not exist`, 'snapshot-not-found', [
+      'Give a file or directory of objects, e.g. the output of `kubectl get pods,services,endpoints,endpointslices,networkpolicies,nodes,namespaces -A -o yaml > snap.yaml`,',
+      'or one written by `knet snapshot save DIR`.',
+    ]);
+  }
+  const root = info.isDirectory() ? path : join(path, '..');
+  const files = info.isDirectory() ? await listFiles(path) : [path];
+  const collector = new Collector();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw inputError(`cannot read ${file}: ${(err as Error).message}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
+    }
+    const shown = info.isDirectory() ? join(basename(path), relative(path, file)) : file;
+    if (/\.json$/i.test(file)) loadJson(text, shown, collector);
+    else loadYaml(text, shown, collector);
+  }
+  const cluster = collector.cluster;
+  const nodeState = new SnapshotNodeState(root);
+  const hasNodeState = (await nodeState.listNodes()).length > 0;
+  const objectCount = (Object.keys(collections) as KnownKind[]).reduce((n, k) => n + (cluster[collections[k]] as unknown[]).length, 0);
+  if (objectCount === 0 && !hasNodeState) {
+    throw inputError(`no Kubernetes objects found in "${path}"`, 'snapshot-empty', [
+      'A snapshot holds Pods, Services, EndpointSlices, NetworkPolicies… as YAML or JSON files.',
+      'Make one with `knet snapshot save DIR` or `kubectl get pods,services,endpoints,endpointslices,networkpolicies,nodes,namespaces -A -o yaml`.',
+    ]);
+  }
+  cluster.meta = info.isDirectory() ? await loadMeta(path) : {};
+  return { root, cluster, nodeState, files: files.map((f) => relative(root, f)), skipped: collector.skipped };
+}
