@@ -79,3 +79,19 @@ export function overallVerdict(outcomes: readonly Outcome[]): Verdict | 'unknown
   if (drop === 0 && reject === 0) return 'unknown';
   return reject >= drop ? 'reject' : 'drop';
 }
+
+/**
+ * Answers `-m set --match-set NAME FLAGS` (and nft set lookups backed by ipsets): whether the packet's
+ * fields named by `flags` (e.g. ["dst", "dst"]) are in set NAME; undefined when the set is unknown.
+ */
+export type IpsetLookup = (setName: string, packet: Packet, flags: readonly string[]) => boolean | undefined;
+
+/** What every simulator is told besides the packet. */
+export interface SimulateOptions {
+  /** The node's own addresses, for `-m addrtype --dst-type LOCAL` and `fib daddr type local`. */
+  localIPs: readonly string[];
+  /** ipset contents, for `-m set` (IPVS mode); without it such rules are "not modelled". */
+  ipsets?: IpsetLookup;
+  /** Upper bound on rules evaluated per outcome, against jump loops and hostile dumps. */
+  maxSteps?: number;
+}
