@@ -10,6 +10,8 @@ export interface SourceOptions {
   namespace?: string;
   'cluster-domain'?: string;
   'request-timeout'?: string;
+  /** Whether the command looks at every namespace (-A); a live source then lists cluster-wide. */
+  allNamespaces?: boolean;
 }
 
 /** One cluster, live or from a snapshot: engines see only `cluster` and `nodeState`. */
