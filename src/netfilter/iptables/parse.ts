@@ -1,0 +1,564 @@
+// A parser for `iptables-save` / `ip6tables-save` output (legacy and nft backends) and for the
+// `iptables-restore` input kube-proxy writes. It builds a plain tree, dump → table → chain → rule, in
+// the manner of kubernetes pkg/util/iptables/testing/parse.go: every rule keeps its raw text and its
+// 1-based line, and every error quotes the line. One pass, one tokenizer, no per-rule regular expressions,
+// so a node dump of 100,000+ rules parses in linear time.
+import type { Finding } from '../../model/finding.js';
+
+export type ParseMode = 'strict' | 'lenient';
+
+export interface ParseOptions {
+  mode: ParseMode;
+}
+
+/** The tables iptables knows; anything else is reported (strict: an error, lenient: a finding). */
+export const IPTABLES_TABLES = ['raw', 'mangle', 'nat', 'filter', 'security'] as const;
+export type IptablesTableName = (typeof IPTABLES_TABLES)[number];
+
+/** The built-in chains of each table, as the kernel registers them. */
+export const BUILTIN_CHAINS: Record<IptablesTableName, readonly string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+export interface Counters {
+  packets: number;
+  bytes: number;
+}
+
+/** One option of a match module or target: `--dport 80`, `! --mark 0x4000/0x4000`, `--rcheck`. */
+export interface RuleOption {
+  name: string;
+  isNegated: boolean;
+  /** The option's arguments; multi-word unquoted comments arrive as several words. */
+  values: string[];
+}
+
+/** A match of the rule, in the order written. */
+export type RuleMatch =
+  | { kind: 'source' | 'destination'; isNegated: boolean; address: string }
+  | { kind: 'protocol'; isNegated: boolean; protocol: string }
+  | { kind: 'in-interface' | 'out-interface'; isNegated: boolean; name: string }
+  | { kind: 'fragment'; isNegated: boolean }
+  /** `-m NAME --opt …`; options given after `-p tcp` without `-m tcp` land in an implicit module named after the protocol. */
+  | { kind: 'module'; module: string; options: RuleOption[] };
+
+/** `-j NAME [options]` (jump or built-in target) or `-g NAME` (goto). */
+export interface RuleTarget {
+  kind: 'jump' | 'goto';
+  name: string;
+  options: RuleOption[];
+}
+
+export interface IptablesRule {
+  table: string;
+  chain: string;
+  /** 1-based line in the dump. */
+  line: number;
+  /** The line as written, without its `[packets:bytes]` prefix. */
+  raw: string;
+  matches: RuleMatch[];
+  /** null for a rule without `-j`/`-g`: it only counts packets. */
+  target: RuleTarget | null;
+  /** The `-m comment --comment` text, when present. */
+  comment?: string;
+  counters?: Counters;
+}
+
+export interface IptablesChain {
+  name: string;
+  isBuiltin: boolean;
+  /** ACCEPT/DROP for a built-in chain; null for a user chain (`-`). */
+  policy: string | null;
+  /** Line of the `:CHAIN` declaration, or of the first rule when the chain was never declared. */
+  line: number;
+  rules: IptablesRule[];
+  counters?: Counters;
+}
+
+export interface IptablesTable {
+  name: string;
+  line: number;
+  chains: IptablesChain[];
+  /** Whether the table ended with COMMIT. */
+  isCommitted: boolean;
+}
+
+export interface IptablesDump {
+  tables: IptablesTable[];
+  /** 4 or 6 when the addresses in the rules tell; null when nothing does. */
+  family: 4 | 6 | null;
+  ruleCount: number;
+  /** Problems found; in strict mode only those that do not stop the parse (warnings, info). */
+  findings: Finding[];
+}
+
+/** A malformed dump in strict mode: the message names the line and quotes it. */
+export class IptablesParseError extends Error {
+  readonly line: number;
+  readonly text: string;
+  readonly code: string;
+
+  constructor(code: string, message: string, line: number, text: string) {
+    super(`line ${line}: ${message}: ${quote(text)}`);
+    this.name = 'IptablesParseError';
+    this.code = code;
+    this.line = line;
+    this.text = text;
+  }
+}
+
+const MAX_QUOTED = 200;
+
+/** The line as an error shows it: long lines are cut, so a hostile million-character line stays readable. */
+function quote(text: string): string {
+  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}… (${text.length} characters)` : text;
+}
+
+/** Options that take no argument; everything else takes the words up to the next option. */
+const FLAG_OPTIONS = new Set([
+  'rcheck', 'set', 'update', 'remove', 'reap', 'rsource', 'rdest', 'rttl',
+  'physdev-is-in', 'physdev-is-out', 'physdev-is-bridged',
+  'random', 'random-fully', 'persistent', 'fully-random',
+  'syn', 'notrack', 'save-mark', 'restore-mark', 'log-uid', 'log-tcp-sequence', 'log-tcp-options', 'log-ip-options',
+  'limit-iface-in', 'limit-iface-out', 'return-nomatch', 'update-counters', 'update-subcounters', 'no-update-counters',
+  'ecn-tcp-remove', 'transparent', 'nowildcard', 'restore', 'save',
+]);
+
+/** Top-level short and long option names and what they are. */
+const TOP_OPTIONS: Record<string, 'source' | 'destination' | 'protocol' | 'in-interface' | 'out-interface' | 'fragment' | 'match' | 'jump' | 'goto'> = {
+  '-s': 'source', '--source': 'source', '--src': 'source',
+  '-d': 'destination', '--destination': 'destination', '--dst': 'destination',
+  '-p': 'protocol', '--protocol': 'protocol',
+  '-i': 'in-interface', '--in-interface': 'in-interface',
+  '-o': 'out-interface', '--out-interface': 'out-interface',
+  '-f': 'fragment', '--fragment': 'fragment',
+  '-m': 'match', '--match': 'match',
+  '-j': 'jump', '--jump': 'jump',
+  '-g': 'goto', '--goto': 'goto',
+};
+
+interface Token {
+  text: string;
+  isQuoted: boolean;
+}
+
+/**
+ * Splits a rule line into words as iptables-restore does: spaces separate, double quotes group
+ * (with `\"` and `\\` escapes inside). Returns null for an unterminated quote.
+ */
+export function tokenizeRule(line: string): Token[] | null {
+  const tokens: Token[] = [];
+  if (!line.includes('"')) {
+    // The common case: no quotes at all, a plain split.
+    for (const word of line.split(' ')) if (word !== '') tokens.push({ text: word, isQuoted: false });
+    return tokens;
+  }
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    while (i < n && (line[i] === ' ' || line[i] === '\t')) i++;
+    if (i >= n) break;
+    let text = '';
+    let isQuoted = false;
+    while (i < n && line[i] !== ' ' && line[i] !== '\t') {
+      const ch = line[i]!;
+      if (ch === '"') {
+        isQuoted = true;
+        i++;
+        let closed = false;
+        while (i < n) {
+          const c = line[i]!;
+          if (c === '\\' && i + 1 < n && (line[i + 1] === '"' || line[i + 1] === '\\')) {
+            text += line[i + 1];
+            i += 2;
+          } else if (c === '"') {
+            closed = true;
+            i++;
+            break;
+          } else {
+            text += c;
+            i++;
+          }
+        }
+        if (!closed) return null;
+      } else {
+        text += ch;
+        i++;
+      }
+    }
+    tokens.push({ text, isQuoted });
+  }
+  return tokens;
+}
+
+function isOptionToken(t: Token): boolean {
+  return !t.isQuoted && t.text.length > 1 && t.text[0] === '-' && (t.text[1] === '-' || /[a-zA-Z]/.test(t.text[1]!));
+}
+
+class RuleSyntaxError extends Error {}
+
+/**
+ * Parses the words of one rule after `-A CHAIN` into matches and a target.
+ * Throws RuleSyntaxError with a short reason.
+ */
+function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; target: RuleTarget | null; comment?: string } {
+  const matches: RuleMatch[] = [];
+  let target: RuleTarget | null = null;
+  let comment: string | undefined;
+  /** Where `--options` go: the last `-m` module, the target, or an implicit protocol module. */
+  let current: RuleOption[] | null = null;
+  let protocol: string | null = null;
+  let pendingNegation = false;
+  let i = start;
+  const n = tokens.length;
+
+  const takeValue = (option: string): string => {
+    const t = tokens[i];
+    if (t === undefined) throw new RuleSyntaxError(`${option} needs an argument`);
+    i++;
+    return t.text;
+  };
+
+  while (i < n) {
+    const tok = tokens[i]!;
+    if (!tok.isQuoted && tok.text === '!') {
+      if (pendingNegation) throw new RuleSyntaxError('two "!" in a row');
+      pendingNegation = true;
+      i++;
+      continue;
+    }
+    if (!isOptionToken(tok)) throw new RuleSyntaxError(`unexpected word "${quote(tok.text)}"`);
+    i++;
+    // `-s ! 10.0.0.0/8` (old syntax) puts the negation after the option.
+    const negatedAfter = (): boolean => {
+      const t = tokens[i];
+      if (t && !t.isQuoted && t.text === '!') {
+        i++;
+        return true;
+      }
+      return false;
+    };
+    const top = TOP_OPTIONS[tok.text];
+    if (top !== undefined) {
+      const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && negatedAfter());
+      pendingNegation = false;
+      switch (top) {
+        case 'source':
+        case 'destination':
+          matches.push({ kind: top, isNegated, address: takeValue(tok.text) });
+          break;
+        case 'protocol':
+          protocol = takeValue(tok.text).toLowerCase();
+          matches.push({ kind: 'protocol', isNegated, protocol });
+          current = null;
+          break;
+        case 'in-interface':
+        case 'out-interface':
+          matches.push({ kind: top, isNegated, name: takeValue(tok.text) });
+          break;
+        case 'fragment':
+          matches.push({ kind: 'fragment', isNegated });
+          break;
+        case 'match': {
+          if (isNegated) throw new RuleSyntaxError('"!" cannot negate -m');
+          const module = takeValue(tok.text);
+          const options: RuleOption[] = [];
+          matches.push({ kind: 'module', module, options });
+          current = options;
+          break;
+        }
+        case 'jump':
+        case 'goto': {
+          if (isNegated) throw new RuleSyntaxError(`"!" cannot negate ${tok.text}`);
+          if (target !== null) throw new RuleSyntaxError('more than one target');
+          const name = takeValue(tok.text);
+          target = { kind: top === 'goto' ? 'goto' : 'jump', name, options: [] };
+          current = target.options;
+          break;
+        }
+      }
+      continue;
+    }
+    if (tok.text[1] !== '-') throw new RuleSyntaxError(`unknown option ${tok.text}`);
+    // A `--long` option of the current module or target.
+    const name = tok.text.slice(2);
+    if (current === null) {
+      if (protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp' || protocol === 'udplite' || protocol === 'icmp' || protocol === 'icmpv6') {
+        // iptables loads the protocol's match implicitly for `-p tcp --dport 80`.
+        const options: RuleOption[] = [];
+        matches.push({ kind: 'module', module: protocol, options });
+        current = options;
+      } else {
+        throw new RuleSyntaxError(`option --${name} belongs to no match module or target`);
+      }
+    }
+    const isNegated = pendingNegation || negatedAfter();
+    pendingNegation = false;
+    const values: string[] = [];
+    if (!FLAG_OPTIONS.has(name)) {
+      while (i < n) {
+        const t = tokens[i]!;
+        if (!t.isQuoted && (t.text === '!' || isOptionToken(t))) break;
+        values.push(t.text);
+        i++;
+      }
+      if (values.length === 0) throw new RuleSyntaxError(`--${name} needs an argument`);
+    }
+    current.push({ name, isNegated, values });
+    if (name === 'comment') comment = values.join(' ');
+  }
+  if (pendingNegation) throw new RuleSyntaxError('"!" at the end of the rule negates nothing');
+  return comment === undefined ? { matches, target } : { matches, target, comment };
+}
+
+function parseCounters(text: string): Counters | null {
+  // "[12:3456]"
+  if (text.length < 5 || text[0] !== '[' || text[text.length - 1] !== ']') return null;
+  const colon = text.indexOf(':');
+  if (colon < 0) return null;
+  const packets = Number(text.slice(1, colon));
+  const bytes = Number(text.slice(colon + 1, -1));
+  if (!Number.isInteger(packets) || !Number.isInteger(bytes) || packets < 0 || bytes < 0) return null;
+  return { packets, bytes };
+}
+
+const V6_HINT = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d+)?$/;
+
+/**
+ * Parses a dump. Strict mode throws IptablesParseError on the first malformed line; lenient mode
+ * records a Finding (with the line) for each problem and keeps what it could read.
+ */
+export function parseIptablesSave(text: string, options: ParseOptions = { mode: 'strict' }): IptablesDump {
+  const isStrict = options.mode === 'strict';
+  const findings: Finding[] = [];
+  const tables: IptablesTable[] = [];
+  let table: IptablesTable | null = null;
+  let chainIndex = new Map<string, IptablesChain>();
+  let family: 4 | 6 | null = null;
+  let ruleCount = 0;
+
+  const problem = (code: string, message: string, line: number, raw: string, severity: 'error' | 'warning' = 'error'): void => {
+    if (isStrict && severity === 'error') throw new IptablesParseError(code, message, line, raw);
+    findings.push({ code, severity, message: `line ${line}: ${message}: ${quote(raw)}`, line });
+  };
+
+  const chainOf = (name: string, line: number): IptablesChain => {
+    let chain = chainIndex.get(name);
+    if (chain === undefined) {
+      const tableName = table!.name as IptablesTableName;
+      const isBuiltin = BUILTIN_CHAINS[tableName]?.includes(name) ?? false;
+      chain = { name, isBuiltin, policy: isBuiltin ? 'ACCEPT' : null, line, rules: [] };
+      chainIndex.set(name, chain);
+      table!.chains.push(chain);
+    }
+    return chain;
+  };
+
+  let pos = 0;
+  let lineNo = 0;
+  const len = text.length;
+  while (pos <= len) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = len;
+    let raw = text.slice(pos, end);
+    pos = end + 1;
+    lineNo++;
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    if (end === len && raw === '') break;
+    const first = raw.charCodeAt(0);
+    // Blank lines and `# Generated by iptables-save …` comments.
+    if (raw === '' || first === 35 /* # */) continue;
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line[0] === '*') {
+      const name = line.slice(1).trim();
+      if (table !== null && !table.isCommitted) {
+        problem('iptables-missing-commit', `table "${table.name}" (line ${table.line}) has no COMMIT before the next table`, lineNo, raw);
+      }
+      if (name === '' || /\s/.test(name)) {
+        problem('iptables-bad-table', 'a table line is "*NAME"', lineNo, raw);
+        table = null;
+        continue;
+      }
+      if (!(IPTABLES_TABLES as readonly string[]).includes(name)) {
+        problem('iptables-unknown-table', `unknown table "${name}" (iptables has ${IPTABLES_TABLES.join(', ')})`, lineNo, raw);
+      }
+      const existing = tables.find((t) => t.name === name);
+      if (existing) {
+        // iptables-restore accepts the same table twice (a second transaction); rules add up.
+        table = existing;
+        table.isCommitted = false;
+        chainIndex = new Map(table.chains.map((c) => [c.name, c]));
+      } else {
+        table = { name, line: lineNo, chains: [], isCommitted: false };
+        tables.push(table);
+        chainIndex = new Map();
+      }
+      continue;
+    }
+    if (line === 'COMMIT') {
+      if (table === null) problem('iptables-rule-outside-table', 'COMMIT outside a table', lineNo, raw);
+      else table.isCommitted = true;
+      continue;
+    }
+    if (table === null || table.isCommitted) {
+      problem('iptables-rule-outside-table', 'this line is outside a table (no "*table" before it, or after its COMMIT)', lineNo, raw);
+      continue;
+    }
+    if (line[0] === ':') {
+      // ":CHAIN POLICY [packets:bytes]"
+      const parts = line.slice(1).split(/\s+/);
+      const name = parts[0] ?? '';
+      if (name === '' || parts.length < 2) {
+        problem('iptables-bad-chain', 'a chain line is ":CHAIN POLICY [packets:bytes]"', lineNo, raw);
+        continue;
+      }
+      const chain = chainOf(name, lineNo);
+      chain.line = lineNo;
+      const policy = parts[1]!;
+      chain.policy = policy === '-' ? null : policy;
+      if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
+        problem('iptables-bad-chain', `chain policy must be ACCEPT, DROP or "-", not "${policy}"`, lineNo, raw);
+      }
+      if (parts[2] !== undefined) {
+        const counters = parseCounters(parts[2]);
+        if (counters) chain.counters = counters;
+      }
+      continue;
+    }
+    let body = line;
+    let counters: Counters | null = null;
+    if (body[0] === '[') {
+      const close = body.indexOf(']');
+      counters = close > 0 ? parseCounters(body.slice(0, close + 1)) : null;
+      if (counters === null) {
+        problem('iptables-bad-rule', 'bad "[packets:bytes]" counters', lineNo, raw);
+        continue;
+      }
+      body = body.slice(close + 1).trimStart();
+    }
+    const tokens = tokenizeRule(body);
+    if (tokens === null) {
+      problem('iptables-bad-rule', 'unterminated quote', lineNo, raw);
+      continue;
+    }
+    const command = tokens[0]?.text ?? '';
+    const chainName = tokens[1]?.text;
+    if (command === '-A' || command === '--append' || command === '-I' || command === '--insert') {
+      if (chainName === undefined) {
+        problem('iptables-bad-rule', `${command} needs a chain name`, lineNo, raw);
+        continue;
+      }
+      let specStart = 2;
+      let insertAt: number | null = null;
+      if ((command === '-I' || command === '--insert') && tokens[2] && /^\d+$/.test(tokens[2].text)) {
+        insertAt = Number(tokens[2].text);
+        specStart = 3;
+      } else if (command === '-I' || command === '--insert') {
+        insertAt = 1;
+      }
+      let spec: ReturnType<typeof parseRuleSpec>;
+      try {
+        spec = parseRuleSpec(tokens, specStart);
+      } catch (err) {
+        if (!(err instanceof RuleSyntaxError)) throw err;
+        problem('iptables-bad-rule', err.message, lineNo, raw);
+        continue;
+      }
+      const chain = chainOf(chainName, lineNo);
+      const rule: IptablesRule = { table: table.name, chain: chainName, line: lineNo, raw: body, matches: spec.matches, target: spec.target };
+      if (spec.comment !== undefined) rule.comment = spec.comment;
+      if (counters) rule.counters = counters;
+      if (insertAt === null) chain.rules.push(rule);
+      else chain.rules.splice(Math.max(0, insertAt - 1), 0, rule);
+      ruleCount++;
+      if (family === null) {
+        for (const m of spec.matches) {
+          if (m.kind === 'source' || m.kind === 'destination') {
+            family = V6_HINT.test(m.address) ? 6 : 4;
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    if (command === '-N' || command === '--new-chain') {
+      if (chainName === undefined) problem('iptables-bad-chain', '-N needs a chain name', lineNo, raw);
+      else chainOf(chainName, lineNo);
+      continue;
+    }
+    if (command === '-X' || command === '--delete-chain') {
+      // kube-proxy deletes stale chains in its restore input; a delete of a chain still jumped to is caught below.
+      if (chainName !== undefined) {
+        const chain = chainIndex.get(chainName);
+        if (chain) {
+          chainIndex.delete(chainName);
+          table.chains.splice(table.chains.indexOf(chain), 1);
+        }
+      }
+      continue;
+    }
+    if (command === '-F' || command === '--flush') {
+      if (chainName === undefined) for (const c of table.chains) c.rules = [];
+      else {
+        const chain = chainIndex.get(chainName);
+        if (chain) chain.rules = [];
+      }
+      continue;
+    }
+    problem('iptables-bad-line', 'not a table, chain, rule or COMMIT line', lineNo, raw);
+  }
+  if (table !== null && !table.isCommitted) {
+    problem('iptables-missing-commit', `table "${table.name}" (line ${table.line}) has no COMMIT: the dump may be truncated`, lineNo, `*${table.name}`);
+  }
+  checkJumps(tables, problem);
+  return { tables, family, ruleCount, findings };
+}
+
+/** Targets the kernel provides; any other `-j NAME` must be a chain of the same table. */
+export const BUILTIN_TARGETS = new Set([
+  'ACCEPT', 'DROP', 'REJECT', 'RETURN', 'QUEUE', 'NFQUEUE', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP',
+  'MARK', 'CONNMARK', 'CONNSECMARK', 'SECMARK', 'LOG', 'NFLOG', 'ULOG', 'TRACE', 'NOTRACK', 'CT', 'TPROXY', 'TCPMSS',
+  'TOS', 'DSCP', 'TTL', 'HL', 'ECN', 'CLASSIFY', 'CHECKSUM', 'AUDIT', 'SET', 'IDLETIMER', 'LED', 'HMARK', 'CLUSTERIP',
+  'TEE', 'SYNPROXY', 'RATEEST', 'TCPOPTSTRIP', 'NPTv6', 'MIRROR',
+]);
+
+/** A jump to a chain the table does not have fails in iptables-restore; report it at the rule's line. */
+function checkJumps(tables: IptablesTable[], problem: (code: string, message: string, line: number, raw: string) => void): void {
+  for (const t of tables) {
+    const names = new Set(t.chains.map((c) => c.name));
+    for (const chain of t.chains) {
+      for (const rule of chain.rules) {
+        const target = rule.target;
+        if (target === null || BUILTIN_TARGETS.has(target.name) || names.has(target.name)) continue;
+        problem('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${t.name}" nor a known target`, rule.line, rule.raw);
+      }
+    }
+  }
+}
+
+/** Index of a dump's chains by table and name, built once per dump and cached. */
+const indexCache = new WeakMap<IptablesDump, Map<string, Map<string, IptablesChain>>>();
+
+export function chainIndexOf(dump: IptablesDump): Map<string, Map<string, IptablesChain>> {
+  let index = indexCache.get(dump);
+  if (index === undefined) {
+    index = new Map(dump.tables.map((t) => [t.name, new Map(t.chains.map((c) => [c.name, c]))]));
+    indexCache.set(dump, index);
+  }
+  return index;
+}
+
+export function findChain(dump: IptablesDump, table: string, chain: string): IptablesChain | undefined {
+  return chainIndexOf(dump).get(table)?.get(chain);
+}
+
+/** The option of a module match or target, by name. */
+export function optionOf(options: readonly RuleOption[], name: string): RuleOption | undefined {
+  for (const o of options) if (o.name === name) return o;
+  return undefined;
+}
