@@ -1,3 +1,7 @@
+import { editDistance } from '../model/text.js';
+
+export { editDistance };
+
 /**
  * The exit-code contract (docs: ../shared/guide/cli.md):
  * 0 nothing wrong, 1 a problem found, 2 bad input, 3 environment. 4 is knet's own failure (a bug).
@@ -36,21 +40,6 @@ export function inputError(message: string, code: string, suggestions: string[] 
 
 export function environmentError(message: string, code: string, suggestions: string[] = [], cause?: unknown): KnetError {
   return new KnetError(message, { code, exit: 3, suggestions, cause });
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** The closest candidates to `wanted`, close enough to be worth suggesting, best first. */

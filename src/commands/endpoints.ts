@@ -1,0 +1,56 @@
+import { Args } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../cli/base.js';
+import { EXIT, inputError, type ExitCode } from '../cli/errors.js';
+import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
+import { parseServiceRef } from '../cli/refs.js';
+import { resolveService } from '../cli/resolve.js';
+import { diffEndpoints, type EndpointsReport } from '../endpoints/diff.js';
+import { renderEndpoints } from '../render/endpoints.js';
+import { openCluster } from '../sources/cluster.js';
+
+export default class Endpoints extends KnetCommand<typeof Endpoints, EndpointsReport> {
+  static override summary = "Diff each Service's EndpointSlices and Endpoints against the ready pods its selector picks";
+
+  static override description = `For every Service in scope, knet works out what the endpoint controllers should have written
+(from the selector, pod readiness, named target ports, publishNotReadyAddresses) and compares it with the
+EndpointSlices and the legacy Endpoints object, and with what kube-proxy will therefore do. Each finding
+names the pod, IP and port and says what to do. Exit 1 when any finding is an error.`;
+
+  static override examples = [
+    { description: 'Check every Service in the demo snapshot', command: '<%= config.bin %> endpoints -A --snapshot examples/demo' },
+    { description: 'One Service, with its endpoint IPs', command: '<%= config.bin %> endpoints svc/xecho -n default -o wide --snapshot examples/demo' },
+    { description: 'In CI: fail the job when a Service has no ready endpoint', command: '<%= config.bin %> endpoints -A --json | jq \'.services[] | select(.findings[].code == "no-ready-endpoints") | .name\'' },
+  ];
+
+  static override args = {
+    service: Args.string({ description: 'A Service: NAME, svc/NAME, svc/NS/NAME or NAME.NS (default: every Service in scope)', required: false }),
+  };
+
+  static override flags = { ...clusterFlags, ...allNamespacesFlag };
+
+  protected async execute(): Promise<EndpointsReport> {
+    const { flags, args } = this;
+    const ref = args.service === undefined ? undefined : parseServiceRef(args.service);
+    if (ref && flags['all-namespaces']) {
+      throw inputError('a Service name and -A (all namespaces) cannot be used together', 'conflicting-flags', [
+        `Name the namespace instead: ${this.config.bin} endpoints ${ref.name} -n NAMESPACE.`,
+      ]);
+    }
+    const opened = await openCluster({ ...flags, allNamespaces: flags['all-namespaces'] });
+    const namespace = flags.namespace ?? opened.namespace;
+    const service = ref ? resolveService(opened.cluster, ref, namespace) : undefined;
+    return diffEndpoints(opened.cluster, {
+      namespace,
+      allNamespaces: flags['all-namespaces'],
+      ...(service ? { service: { namespace: service.metadata.namespace ?? namespace, name: service.metadata.name } } : {}),
+    });
+  }
+
+  protected renderText(result: EndpointsReport, ctx: RenderContext): string {
+    return renderEndpoints(result, ctx.style, ctx.isWide);
+  }
+
+  protected override exitCodeOf(result: EndpointsReport): ExitCode {
+    return result.summary.errors > 0 ? EXIT.problem : EXIT.ok;
+  }
+}

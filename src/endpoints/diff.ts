@@ -1,0 +1,535 @@
+// Service ↔ EndpointSlice ↔ pod: what the endpoint controllers should have written for each Service,
+// compared with what they did write, and with what kube-proxy will therefore do.
+import type { Cluster } from '../model/cluster.js';
+import type { EndpointSlice, Pod, Protocol, Service, ServiceType } from '../model/k8s.js';
+import type { Finding, Severity } from '../model/finding.js';
+import { canonicalIP } from '../model/ip.js';
+import { formatSelector, matchesMap } from '../model/labels.js';
+import { editDistance } from '../model/text.js';
+import { isPodFinished, isPodReady, isPodTerminating, podIPs, podPorts } from '../model/pod.js';
+import { buildEndpointsIndex, selectPods, type EndpointsIndex } from './index-cluster.js';
+
+export interface EndpointsOptions {
+  /** Only this namespace (ignored with allNamespaces). */
+  namespace?: string;
+  allNamespaces?: boolean;
+  /** Only this Service. */
+  service?: { namespace: string; name: string };
+}
+
+export interface ServicePortView {
+  name: string | null;
+  port: number;
+  protocol: Protocol;
+  targetPort: number | string;
+  nodePort?: number;
+}
+
+/** One endpoint address as the data plane sees it, with the pod it belongs to. */
+export interface EndpointView {
+  ip: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  pod: string | null;
+  node: string | null;
+  hostname?: string;
+}
+
+export interface ServiceEndpoints {
+  namespace: string;
+  name: string;
+  type: ServiceType;
+  isHeadless: boolean;
+  selector: Record<string, string> | null;
+  ports: ServicePortView[];
+  /** Where the endpoints were read from: EndpointSlices (what kube-proxy uses), the legacy Endpoints, or none. */
+  source: 'EndpointSlice' | 'Endpoints' | 'none';
+  endpoints: { ready: string[]; notReady: string[]; terminating: string[] };
+  addresses: EndpointView[];
+  pods: { selected: number; ready: number };
+  findings: Finding[];
+}
+
+export interface EndpointsReport {
+  services: ServiceEndpoints[];
+  summary: { services: number; errors: number; warnings: number; infos: number; servicesWithErrors: number };
+  notes: string[];
+}
+
+const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
+
+interface SliceEndpoint extends EndpointView {
+  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
+  /** Names of the slice ports this address carries ("" for an unnamed port), with protocol. */
+  ports: Set<string>;
+  slice: string;
+}
+
+const portKey = (name: string | undefined | null, protocol: Protocol | undefined): string => `${name ?? ''}/${protocol ?? 'TCP'}`;
+
+function podName(p: Pod): string {
+  return `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+function finding(code: string, severity: Severity, message: string, hint: string | undefined, context: Record<string, unknown> = {}): Finding {
+  return { code, severity, message, ...(hint ? { hint } : {}), ...context };
+}
+
+/** Why a pod is not ready, in the words kubectl uses. */
+function notReadyReason(pod: Pod): string {
+  if (isPodTerminating(pod)) return 'terminating';
+  const phase = pod.status?.phase ?? 'Unknown';
+  if (phase !== 'Running') return `phase ${phase}`;
+  const waiting = (pod.status as { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } | undefined)
+    ?.containerStatuses?.map((c) => c.state?.waiting?.reason)
+    .find((r) => r);
+  return waiting ? `not Ready (${waiting})` : 'not Ready (readiness probe failing)';
+}
+
+/** Flatten a Service's EndpointSlices, one entry per address; conflicting duplicates become findings. */
+function readSlices(slices: readonly EndpointSlice[], findings: Finding[]): Map<string, SliceEndpoint> {
+  const byIP = new Map<string, SliceEndpoint>();
+  for (const slice of slices) {
+    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
+    const ports = new Set((slice.ports ?? []).map((p) => portKey(p.name, p.protocol)));
+    for (const e of slice.endpoints ?? []) {
+      // The API says a nil ready or serving means "unknown, treat as ready"; nil terminating means false.
+      const ready = e.conditions?.ready ?? true;
+      const serving = e.conditions?.serving ?? ready;
+      const terminating = e.conditions?.terminating ?? false;
+      for (const address of e.addresses) {
+        const ip = canonicalIP(address);
+        const seen = byIP.get(ip);
+        if (seen) {
+          if (seen.ready !== ready) {
+            findings.push(
+              finding(
+                'slices-disagree',
+                'warning',
+                `${ip} is in EndpointSlices ${seen.slice} (ready=${seen.ready}) and ${slice.metadata.name} (ready=${ready})`,
+                'Two slices of one Service disagree; the EndpointSlice controller will reconcile them. If this persists, check kube-controller-manager.',
+                { ip, slices: [seen.slice, slice.metadata.name] },
+              ),
+            );
+          }
+          for (const p of ports) seen.ports.add(p);
+          seen.ready ||= ready;
+          continue;
+        }
+        byIP.set(ip, {
+          ip,
+          ready,
+          serving,
+          terminating,
+          pod: e.targetRef?.kind === 'Pod' && e.targetRef.name ? `${e.targetRef.namespace ?? slice.metadata.namespace}/${e.targetRef.name}` : null,
+          node: e.nodeName ?? null,
+          ...(e.hostname ? { hostname: e.hostname } : {}),
+          ...(e.targetRef ? { targetRef: e.targetRef } : {}),
+          ports: new Set(ports),
+          slice: slice.metadata.name,
+        });
+      }
+    }
+  }
+  return byIP;
+}
+
+/** The pod an address belongs to: by targetRef when it names a pod, else by IP among the namespace's live pods. */
+function podOf(index: EndpointsIndex, namespace: string, e: SliceEndpoint): Pod | undefined {
+  if (e.targetRef?.kind === 'Pod' && e.targetRef.name) {
+    return index.podsByName.get(`${e.targetRef.namespace ?? namespace}/${e.targetRef.name}`);
+  }
+  return index.podsByIP.get(namespace)?.get(e.ip)?.find((p) => !isPodFinished(p));
+}
+
+/** Labels of the pods closest to matching a selector, to say what differs ("pods have app=back-end"). */
+function nearMiss(index: EndpointsIndex, namespace: string, selector: Record<string, string>): { pods: Pod[]; differences: string[] } | null {
+  const pods = (index.podsByNamespace.get(namespace) ?? []).filter((p) => !isPodFinished(p));
+  let best: { pods: Pod[]; differences: string[]; score: number } | null = null;
+  for (const pod of pods) {
+    const labels = pod.metadata.labels ?? {};
+    const differences: string[] = [];
+    let matched = 0;
+    let distance = 0;
+    for (const [k, v] of Object.entries(selector)) {
+      const have = labels[k];
+      if (have === v) matched++;
+      else if (have !== undefined) {
+        differences.push(`${k}=${have} (wanted ${k}=${v})`);
+        distance += editDistance(have, v) / Math.max(have.length, v.length);
+      }
+      else {
+        // A label with another key but the wanted value is the usual typo: appname=web for app=web.
+        const sameValue = Object.entries(labels).find(([, lv]) => lv === v);
+        differences.push(sameValue ? `${sameValue[0]}=${v} (wanted ${k}=${v})` : `no ${k} label (wanted ${k}=${v})`);
+        distance += sameValue ? 0.5 : 1;
+      }
+    }
+    // A near miss shares something with the selector: a matched pair or a label differing only in value or key.
+    const related = matched > 0 || differences.some((d) => !d.startsWith('no '));
+    if (!related) continue;
+    // More matched pairs first; then the smallest differences (app=back-end is nearer app=backend than app=xecho).
+    const score = matched * 2 - differences.length - distance;
+    const key = differences.join(', ');
+    if (!best || score > best.score) best = { pods: [pod], differences, score };
+    else if (score === best.score && best.differences.join(', ') === key) best.pods.push(pod);
+  }
+  return best && { pods: best.pods, differences: best.differences };
+}
+
+function listPods(pods: readonly Pod[], max = 3): string {
+  const names = pods.slice(0, max).map((p) => p.metadata.name);
+  return pods.length > max ? `${names.join(', ')} and ${pods.length - max} more` : names.join(', ');
+}
+
+function diffService(index: EndpointsIndex, svc: Service): ServiceEndpoints {
+  const ns = svc.metadata.namespace ?? 'default';
+  const name = svc.metadata.name;
+  const key = `${ns}/${name}`;
+  const spec = svc.spec ?? {};
+  const type: ServiceType = spec.type ?? 'ClusterIP';
+  const selector = spec.selector && Object.keys(spec.selector).length ? spec.selector : null;
+  const ports: ServicePortView[] = (spec.ports ?? []).map((p) => ({
+    name: p.name || null,
+    port: p.port,
+    protocol: p.protocol ?? 'TCP',
+    targetPort: p.targetPort ?? p.port,
+    ...(p.nodePort ? { nodePort: p.nodePort } : {}),
+  }));
+  const findings: Finding[] = [];
+  const result: ServiceEndpoints = {
+    namespace: ns,
+    name,
+    type,
+    isHeadless: spec.clusterIP === 'None',
+    selector,
+    ports,
+    source: 'none',
+    endpoints: { ready: [], notReady: [], terminating: [] },
+    addresses: [],
+    pods: { selected: 0, ready: 0 },
+    findings,
+  };
+
+  if (type === 'ExternalName') {
+    findings.push(
+      finding(
+        'external-name',
+        'info',
+        `ExternalName service: clients get a DNS CNAME to ${spec.externalName ?? '(none)'}; it has no endpoints by design`,
+        undefined,
+        { externalName: spec.externalName ?? null },
+      ),
+    );
+    return result;
+  }
+
+  const slices = index.slicesByService.get(key) ?? [];
+  const legacy = index.endpointsByService.get(key);
+  const sliceEps = readSlices(slices, findings);
+
+  // Which addresses serve the Service's ports: kube-proxy matches a Service port to the slice port of the same name and protocol.
+  const servesPorts = (e: SliceEndpoint): boolean => ports.length === 0 || ports.some((p) => e.ports.has(portKey(p.name, p.protocol)));
+
+  let addresses: SliceEndpoint[];
+  if (slices.length > 0) {
+    result.source = 'EndpointSlice';
+    addresses = [...sliceEps.values()];
+  } else if (legacy) {
+    result.source = 'Endpoints';
+    addresses = (legacy.subsets ?? []).flatMap((s) => {
+      const subsetPorts = new Set((s.ports ?? []).map((p) => portKey(p.name, p.protocol)));
+      const toView = (a: { ip: string; nodeName?: string; hostname?: string; targetRef?: SliceEndpoint['targetRef'] }, ready: boolean): SliceEndpoint => ({
+        ip: canonicalIP(a.ip),
+        ready,
+        serving: ready,
+        terminating: false,
+        pod: a.targetRef?.kind === 'Pod' && a.targetRef.name ? `${a.targetRef.namespace ?? ns}/${a.targetRef.name}` : null,
+        node: a.nodeName ?? null,
+        ...(a.hostname ? { hostname: a.hostname } : {}),
+        ...(a.targetRef ? { targetRef: a.targetRef } : {}),
+        ports: subsetPorts,
+        slice: `Endpoints ${name}`,
+      });
+      return [...(s.addresses ?? []).map((a) => toView(a, true)), ...(s.notReadyAddresses ?? []).map((a) => toView(a, false))];
+    });
+  } else {
+    addresses = [];
+  }
+  const usable = addresses.filter(servesPorts);
+  const portless = addresses.filter((e) => !servesPorts(e));
+  result.addresses = addresses.map(({ ip, ready, serving, terminating, pod, node, hostname }) => ({
+    ip, ready, serving, terminating, pod, node, ...(hostname ? { hostname } : {}),
+  }));
+  result.endpoints = {
+    ready: usable.filter((e) => e.ready).map((e) => e.ip),
+    notReady: usable.filter((e) => !e.ready && !e.terminating).map((e) => e.ip),
+    terminating: usable.filter((e) => e.terminating).map((e) => e.ip),
+  };
+
+  // ---- Endpoints and EndpointSlices agreeing -------------------------------------------------------------
+  if (legacy?.metadata.annotations?.[OVER_CAPACITY]) {
+    const count = (legacy.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0);
+    findings.push(
+      finding(
+        'endpoints-over-capacity',
+        'warning',
+        `the Endpoints object is truncated at ${count} addresses (${OVER_CAPACITY}: ${legacy.metadata.annotations[OVER_CAPACITY]}); clients of the legacy Endpoints API see only part of the backends`,
+        'kube-proxy and CoreDNS read EndpointSlices, which are complete; move other consumers (ingress controllers, service meshes) to EndpointSlices.',
+      ),
+    );
+  } else if (slices.length > 0 && legacy) {
+    const legacyReady = new Set((legacy.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => canonicalIP(a.ip))));
+    // The Endpoints controller leaves out a pod whose port does not resolve; compare like with like.
+    const sliceReady = new Set(usable.filter((e) => e.ready).map((e) => e.ip));
+    const onlyLegacy = [...legacyReady].filter((ip) => !sliceReady.has(ip));
+    const onlySlices = [...sliceReady].filter((ip) => !legacyReady.has(ip));
+    if (onlyLegacy.length || onlySlices.length) {
+      const parts = [
+        onlySlices.length ? `ready in EndpointSlices only: ${onlySlices.join(', ')}` : '',
+        onlyLegacy.length ? `ready in Endpoints only: ${onlyLegacy.join(', ')}` : '',
+      ].filter(Boolean);
+      findings.push(
+        finding(
+          'slices-disagree',
+          'warning',
+          `Endpoints and EndpointSlices disagree (${parts.join('; ')})`,
+          'kube-proxy and CoreDNS follow the EndpointSlices; consumers of the legacy Endpoints API see the other list. One controller is behind: check kube-controller-manager.',
+          { onlyInSlices: onlySlices, onlyInEndpoints: onlyLegacy },
+        ),
+      );
+    }
+  } else if (slices.length === 0 && legacy && index.hasSlices && selector) {
+    findings.push(
+      finding(
+        'slices-disagree',
+        'warning',
+        'the Service has an Endpoints object but no EndpointSlice; kube-proxy reads only EndpointSlices and will treat it as having no endpoints',
+        'Check that the EndpointSlice controller (kube-controller-manager) is running and allowed to write EndpointSlices in this namespace.',
+      ),
+    );
+  }
+
+  // ---- Services without a selector: endpoints are managed by hand -------------------------------------------
+  if (!selector) {
+    findings.push(
+      finding(
+        'no-selector',
+        'info',
+        `no selector: its endpoints are managed by hand or by another controller (${usable.length ? usable.map((e) => e.ip).join(', ') : 'none'})`,
+        undefined,
+      ),
+    );
+    if (result.endpoints.ready.length === 0) {
+      findings.push(
+        finding(
+          'no-ready-endpoints',
+          'error',
+          'no ready endpoint: connections to this Service are rejected',
+          'Create an Endpoints or EndpointSlice object for it (labelled kubernetes.io/service-name), or give the Service a selector.',
+        ),
+      );
+    }
+    checkStale(index, ns, svc, null, usable, findings);
+    return result;
+  }
+
+  // ---- The pods the selector picks, and what the controller should have made of them ---------------------
+  const selected = selectPods(index, ns, selector).filter((p) => !isPodFinished(p));
+  result.pods = { selected: selected.length, ready: selected.filter((p) => isPodReady(p) && !isPodTerminating(p)).length };
+  const publish = spec.publishNotReadyAddresses === true;
+
+  if (selected.length === 0) {
+    const near = nearMiss(index, ns, selector);
+    const elsewhere = [...index.podsByNamespace.entries()]
+      .filter(([other, pods]) => other !== ns && pods.some((p) => matchesMap(selector, p.metadata.labels)))
+      .map(([other]) => other);
+    const hints: string[] = [];
+    if (near) hints.push(`${near.pods.length === 1 ? 'pod' : `${near.pods.length} pods`} ${listPods(near.pods)} ${near.pods.length === 1 ? 'has' : 'have'} ${near.differences.join(', ')}: fix the Service selector or the pod labels`);
+    if (elsewhere.length) hints.push(`pods matching it exist in namespace ${elsewhere.slice(0, 3).join(', ')}; a Service selects pods only in its own namespace`);
+    findings.push(
+      finding(
+        'selector-matches-nothing',
+        'error',
+        `selector ${formatSelector(selector)} matches no pod in namespace ${ns}: connections to this Service are rejected`,
+        hints.join('; ') || `kubectl get pods -n ${ns} --show-labels shows the labels pods have.`,
+        { selector, ...(near ? { nearestPods: near.pods.map((p) => p.metadata.name), differences: near.differences } : {}) },
+      ),
+    );
+    checkStale(index, ns, svc, selector, usable, findings);
+    return result;
+  }
+
+  // Named target ports must resolve on each selected pod, for the port's protocol.
+  for (const p of ports) {
+    if (typeof p.targetPort !== 'string') continue;
+    const missing = selected.filter((pod) => !podPorts(pod).some((cp) => cp.name === p.targetPort && cp.protocol === p.protocol));
+    if (!missing.length) continue;
+    const declared = [...new Set(missing.flatMap((pod) => podPorts(pod).map((cp) => `${cp.name ?? cp.containerPort}/${cp.protocol}`)))];
+    const all = missing.length === selected.length;
+    findings.push(
+      finding(
+        'target-port-unresolved',
+        all ? 'error' : 'warning',
+        `port ${p.name ?? p.port} targets the named port "${p.targetPort}"/${p.protocol}, which ${all ? 'no selected pod declares' : `${missing.length} of ${selected.length} selected pods do not declare`} (${listPods(missing)})${all ? ': the Service has no usable endpoint on this port' : ''}`,
+        declared.length
+          ? `The pods declare ${declared.join(', ')}: set targetPort to one of those names or a number, or name the container port "${p.targetPort}".`
+          : `Name a container port "${p.targetPort}" (protocol ${p.protocol}) in the pod template, or use a numeric targetPort.`,
+        { port: p.name ?? p.port, targetPort: p.targetPort, protocol: p.protocol, pods: missing.map((x) => x.metadata.name) },
+      ),
+    );
+  }
+
+  const byIP = new Map<string, SliceEndpoint>();
+  for (const e of addresses) byIP.set(e.ip, e);
+  const targetUnresolvedEverywhere = findings.some((f) => f.code === 'target-port-unresolved' && f.severity === 'error');
+
+  for (const pod of selected) {
+    const ips = podIPs(pod).map(canonicalIP);
+    if (!ips.length) continue; // not scheduled or no sandbox yet: the controller waits for an IP too
+    const podReady = isPodReady(pod);
+    const terminating = isPodTerminating(pod);
+    // EndpointSlice controller (podToEndpoint): serving = publish || ready; ready = publish || (serving && !terminating).
+    const shouldBeReady = publish || (podReady && !terminating);
+    const where = `${ips.join(', ')} on ${pod.spec?.nodeName ?? 'no node'}`;
+    for (const ip of ips) {
+      const e = byIP.get(ip);
+      if (shouldBeReady && (!e || !e.ready) && !targetUnresolvedEverywhere) {
+        findings.push(
+          finding(
+            'ready-pod-missing',
+            'error',
+            `pod ${pod.metadata.name} (${where}) is ${publish ? 'selected (publishNotReadyAddresses)' : 'Running and Ready'} but is ${e ? 'listed as not ready' : 'not an endpoint'}: it gets no traffic from this Service`,
+            'The endpoint controller has not caught up: check kube-controller-manager health and its logs for this Service; deleting the stale EndpointSlice makes the controller rebuild it.',
+            { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null },
+          ),
+        );
+      } else if (e && e.ready && !shouldBeReady && servesPorts(e)) {
+        findings.push(
+          finding(
+            'not-ready-pod-serving',
+            'error',
+            `pod ${pod.metadata.name} (${where}) is ${notReadyReason(pod)} but its endpoint is marked ready: it receives traffic it may not answer`,
+            'The EndpointSlice is stale: check kube-controller-manager; until it catches up, delete the pod or fix its readiness.',
+            { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null, reason: notReadyReason(pod) },
+          ),
+        );
+      }
+    }
+  }
+
+  // Terminating endpoints: kube-proxy sends them new connections only when no endpoint is ready (ProxyTerminatingEndpoints).
+  const hasReady = result.endpoints.ready.length > 0;
+  for (const e of usable.filter((x) => x.terminating)) {
+    const pod = podOf(index, ns, e);
+    const who = pod ? `pod ${pod.metadata.name} (${e.ip})` : e.ip;
+    if (e.ready && !publish) {
+      findings.push(
+        finding('terminating-endpoint', 'error', `${who} is terminating but still marked ready: it receives new connections while it shuts down`,
+          'The EndpointSlice is stale; check kube-controller-manager.', { ip: e.ip, pod: e.pod }),
+      );
+    } else if (e.serving && !hasReady) {
+      findings.push(
+        finding(
+          'terminating-endpoint',
+          'warning',
+          `${who} is terminating but still serving, and no endpoint is ready: kube-proxy falls back to it, so it still receives new connections until it exits`,
+          'Get a replacement pod Ready before the old one exits (readiness, PodDisruptionBudget, maxUnavailable: 0), or traffic fails when it goes.',
+          { ip: e.ip, pod: e.pod },
+        ),
+      );
+    } else {
+      findings.push(
+        finding('terminating-endpoint', 'info', `${who} is terminating: it finishes its open connections and receives no new ones`, undefined, { ip: e.ip, pod: e.pod }),
+      );
+    }
+  }
+
+  checkStale(index, ns, svc, selector, usable, findings);
+
+  if (!hasReady) {
+    const why = selected.map((p) => `${p.metadata.name} ${isPodReady(p) && !isPodTerminating(p) ? 'Ready' : notReadyReason(p)}`);
+    const cause = targetUnresolvedEverywhere
+      ? ' because its target port resolves on no pod'
+      : slices.length === 0 && !legacy
+        ? ' (no EndpointSlice or Endpoints object exists for it)'
+        : portless.length
+          ? ` (${portless.length} addresses carry no port of the Service)`
+          : '';
+    findings.push(
+      finding(
+        'no-ready-endpoints',
+        'error',
+        `no ready endpoint${cause}: ${selected.length} pod${selected.length === 1 ? '' : 's'} selected (${why.slice(0, 4).join('; ')}${why.length > 4 ? '; …' : ''}); ${usable.some((e) => e.terminating && e.serving) ? 'only terminating pods still answer' : 'connections to this Service are rejected'}`,
+        targetUnresolvedEverywhere
+          ? 'Fix the targetPort (see target-port-unresolved).'
+          : 'kubectl describe pod shows why the pods are not Ready (readiness probe, crash loop, image pull).',
+        { selected: selected.length },
+      ),
+    );
+  }
+  return result;
+}
+
+/** Endpoints whose pod is gone, finished, replaced, or no longer selected. */
+function checkStale(index: EndpointsIndex, ns: string, svc: Service, selector: Record<string, string> | null, usable: SliceEndpoint[], findings: Finding[]): void {
+  for (const e of usable) {
+    const refersToPod = e.targetRef?.kind === 'Pod';
+    // Without a selector and without a pod reference an address is a hand-written backend: nothing to compare with.
+    if (!selector && !refersToPod) continue;
+    const pod = podOf(index, ns, e);
+    let problem: string | null = null;
+    if (!pod) {
+      problem = refersToPod ? `points to pod ${e.targetRef?.name}, which no longer exists` : 'belongs to no current pod';
+    } else if (e.targetRef?.uid && pod.metadata.uid && e.targetRef.uid !== pod.metadata.uid && !podIPs(pod).map(canonicalIP).includes(e.ip)) {
+      problem = `points to an earlier pod named ${pod.metadata.name} (the current one has another UID and IP ${podIPs(pod).join(', ') || 'none'})`;
+    } else if (isPodFinished(pod)) {
+      problem = `belongs to pod ${pod.metadata.name}, which has ${pod.status?.phase === 'Succeeded' ? 'completed' : 'failed'}`;
+    } else if (!podIPs(pod).map(canonicalIP).includes(e.ip)) {
+      problem = `points to pod ${pod.metadata.name}, whose IP is now ${podIPs(pod).join(', ') || 'unset'}`;
+    } else if (selector && !matchesMap(selector, pod.metadata.labels)) {
+      problem = `belongs to pod ${pod.metadata.name}, which the selector ${formatSelector(selector)} no longer picks`;
+    }
+    if (!problem) continue;
+    findings.push(
+      finding(
+        'stale-endpoint',
+        e.ready ? 'error' : 'warning',
+        `endpoint ${e.ip} ${problem}${e.ready ? ': connections sent there fail or reach the wrong pod' : ''}`,
+        `The endpoint controller has not removed it: check kube-controller-manager; deleting EndpointSlice ${e.slice} makes the controller rebuild it.`,
+        { ip: e.ip, pod: e.pod, slice: e.slice, service: `${ns}/${svc.metadata.name}` },
+      ),
+    );
+  }
+}
+
+/** Compare every Service in scope with its EndpointSlices, Endpoints and pods. Pure: same cluster, same report. */
+export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}): EndpointsReport {
+  const index = buildEndpointsIndex(cluster);
+  const inScope = (svc: Service): boolean => {
+    const ns = svc.metadata.namespace ?? 'default';
+    if (options.service) return ns === options.service.namespace && svc.metadata.name === options.service.name;
+    return options.allNamespaces === true || ns === (options.namespace ?? 'default');
+  };
+  const services = cluster.services
+    .filter(inScope)
+    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
+    .map((svc) => diffService(index, svc));
+  const all = services.flatMap((s) => s.findings);
+  const notes: string[] = [];
+  if (!index.hasSlices && cluster.endpoints.length > 0) {
+    notes.push('The source holds no EndpointSlices; endpoints were read from the legacy Endpoints objects. kube-proxy reads EndpointSlices: include them (kubectl get endpointslices -A -o yaml) for an exact picture.');
+  }
+  return {
+    services,
+    summary: {
+      services: services.length,
+      errors: all.filter((f) => f.severity === 'error').length,
+      warnings: all.filter((f) => f.severity === 'warning').length,
+      infos: all.filter((f) => f.severity === 'info').length,
+      servicesWithErrors: services.filter((s) => s.findings.some((f) => f.severity === 'error')).length,
+    },
+    notes,
+  };
+}
