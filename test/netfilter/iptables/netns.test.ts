@@ -1,0 +1,19 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { NetnsLab, isRoot } from '../../support/netns.js';
+
+describe.skipIf(!isRoot)('netns lab (needs root for network namespaces)', () => {
+  const lab = new NetnsLab('smoke');
+  afterAll(() => lab.cleanup());
+  it('connects a client to a server over a veth pair, TCP and UDP, and sees a closed port refused', async () => {
+    const a = await lab.addNamespace('a');
+    const b = await lab.addNamespace('b');
+    await lab.addVeth({ ns: a, ifname: 'eth0', address: '10.99.0.1/24' }, { ns: b, ifname: 'eth0', address: '10.99.0.2/24' });
+    await lab.startServer(b, 'backend-b', [8080]);
+    const r = await lab.probe(a, [
+      { ip: '10.99.0.2', port: 8080, protocol: 'tcp' },
+      { ip: '10.99.0.2', port: 8080, protocol: 'udp' },
+      { ip: '10.99.0.2', port: 8081, protocol: 'tcp' },
+    ]);
+    expect(r).toEqual([[{ kind: 'reply', identity: 'backend-b' }], [{ kind: 'reply', identity: 'backend-b' }], [{ kind: 'refused' }]]);
+  });
+});
