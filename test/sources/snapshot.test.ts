@@ -1,0 +1,92 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KnetError } from '../../src/cli/errors.js';
+import { loadSnapshot } from '../../src/sources/snapshot.js';
+import { examplesDir } from '../support/cli.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'knet-snap-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function expectInputError(path: string, message: RegExp): Promise<void> {
+  const err = await loadSnapshot(path).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(KnetError);
+  expect((err as KnetError).exit).toBe(2);
+  expect((err as KnetError).message).toMatch(message);
+}
+
+const pod = (name: string, ns = 'default') => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n`;
+
+describe('loadSnapshot', () => {
+  it('reads single objects, multi-document streams and Lists, recursively', async () => {
+    await mkdir(join(dir, 'sub', 'deeper'), { recursive: true });
+    await writeFile(join(dir, 'one.yaml'), pod('a'));
+    await writeFile(join(dir, 'sub', 'multi.yml'), `${pod('b')}---\n${pod('c', 'other')}\n---\n`);
+    await writeFile(join(dir, 'sub', 'deeper', 'list.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'Service', metadata: { name: 's', namespace: 'default' } }] }));
+    const snap = await loadSnapshot(dir);
+    expect(snap.cluster.pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual(['default/a', 'default/b', 'other/c']);
+    expect(snap.cluster.services.map((s) => s.metadata.name)).toEqual(['s']);
+    expect(snap.files).toHaveLength(3);
+  });
+
+  it('reads a typed list from the API (PodList) whose items carry no kind', async () => {
+    await writeFile(join(dir, 'pods.json'), JSON.stringify({ kind: 'PodList', apiVersion: 'v1', items: [{ metadata: { name: 'p', namespace: 'x' } }] }));
+    const snap = await loadSnapshot(dir);
+    expect(snap.cluster.pods[0]).toMatchObject({ kind: 'Pod', metadata: { name: 'p', namespace: 'x' } });
+  });
+
+  it('skips kinds it does not read, counting them, and puts namespaced objects without a namespace in default', async () => {
+    await writeFile(join(dir, 'x.yaml'), `kind: Deployment\nmetadata:\n  name: d\n---\nkind: Secret\nmetadata:\n  name: s\n---\nkind: Pod\nmetadata:\n  name: p\n`);
+    const snap = await loadSnapshot(dir);
+    expect(snap.skipped).toEqual({ Deployment: 1, Secret: 1 });
+    expect(snap.cluster.pods[0]!.metadata.namespace).toBe('default');
+  });
+
+  it('ignores nodes/ (command output) and reads knet-snapshot.yaml as metadata', async () => {
+    await mkdir(join(dir, 'nodes', 'n1'), { recursive: true });
+    await writeFile(join(dir, 'nodes', 'n1', 'iptables-save.txt'), '*nat\nCOMMIT\n');
+    await writeFile(join(dir, 'nodes', 'n1', 'weird.yaml'), ': not yaml [');
+    await writeFile(join(dir, 'knet-snapshot.yaml'), 'clusterDomain: corp.local\nproxyMode: nftables\n');
+    await writeFile(join(dir, 'p.yaml'), pod('a'));
+    const snap = await loadSnapshot(dir);
+    expect(snap.cluster.meta).toEqual({ clusterDomain: 'corp.local', proxyMode: 'nftables' });
+    expect(await snap.nodeState.listNodes()).toEqual(['n1']);
+    expect(await snap.nodeState.listKinds('n1')).toEqual(['iptables-save']);
+    expect(await snap.nodeState.read('n1', 'iptables-save')).toBe('*nat\nCOMMIT\n');
+    expect(await snap.nodeState.read('n1', 'conntrack')).toBeNull();
+  });
+
+  it('lets a later copy of the same object win', async () => {
+    await writeFile(join(dir, 'a.yaml'), `${pod('p')}  labels: {v: "1"}\n---\n${pod('p')}  labels: {v: "2"}\n`);
+    const snap = await loadSnapshot(dir);
+    expect(snap.cluster.pods.map((p) => p.metadata.labels)).toEqual([{ v: '2' }]);
+  });
+
+  it('reads the demo snapshot', async () => {
+    const snap = await loadSnapshot(join(examplesDir, 'demo'));
+    expect(snap.cluster.services.length).toBeGreaterThanOrEqual(10);
+    expect(snap.cluster.meta.clusterDomain).toBe('cluster.local');
+  });
+
+  it.each([
+    { what: 'a missing path', setup: async () => join(dir, 'nope'), message: /does not exist/ },
+    { what: 'a YAML syntax error, with its line', setup: async () => (await writeFile(join(dir, 'bad.yaml'), `${pod('a')}---\nkind: Pod\nmetadata:\n  name: [unclosed\n`), dir), message: /bad\.yaml:\d+: not valid YAML/ },
+    { what: 'a JSON syntax error, with its line', setup: async () => (await writeFile(join(dir, 'bad.json'), '{\n  "kind": "Pod",\n  "metadata": {\n}}}\n'), dir), message: /bad\.json:4: not valid JSON/ },
+    { what: 'a List with an item that is not an object', setup: async () => (await writeFile(join(dir, 'l.yaml'), `kind: List\nitems:\n- ${'{kind: Pod, metadata: {name: a}}'}\n- just a string\n`), dir), message: /l\.yaml:4: item 1 of the List is not an object/ },
+    { what: 'a List item with no name', setup: async () => (await writeFile(join(dir, 'l.yaml'), 'kind: List\nitems:\n- kind: Pod\n  metadata: {}\n'), dir), message: /l\.yaml:3: item 0 of the List \(Pod\) has no metadata\.name/ },
+    { what: 'an object with no kind', setup: async () => (await writeFile(join(dir, 'k.yaml'), 'metadata:\n  name: a\n'), dir), message: /has no "kind"/ },
+    { what: 'an empty directory', setup: async () => dir, message: /no Kubernetes objects found/ },
+    { what: 'a bad proxyMode in knet-snapshot.yaml', setup: async () => (await writeFile(join(dir, 'knet-snapshot.yaml'), 'proxyMode: userspace\n'), await writeFile(join(dir, 'p.yaml'), pod('a')), dir), message: /proxyMode "userspace"/ },
+  ])('rejects $what as bad input (exit 2) naming the file', async ({ setup, message }) => {
+    await expectInputError(await setup(), message);
+  });
+});
