@@ -77,6 +77,8 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
   }
 
   /** Every error ends here: a message and what to do next on stderr, the contract's exit code, no stack trace. */
+  // oclif awaits catch(); nothing here needs to wait.
+  // eslint-disable-next-line @typescript-eslint/require-await
   public override async catch(err: Error & { oclif?: { exit?: number }; code?: unknown }): Promise<void> {
     const isDebug = this.isDebug;
     const known = err instanceof KnetError;
@@ -87,7 +89,7 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd());
     else lines.push('  This is a bug in knet. Run again with --debug and report the output.');
     if (isDebug && err.stack) lines.push('', err.stack);
-    if (isDebug && err.cause) lines.push(`Caused by: ${String((err.cause as Error).stack ?? err.cause)}`);
+    if (isDebug && err.cause) lines.push(`Caused by: ${err.cause instanceof Error ? (err.cause.stack ?? err.cause.message) : JSON.stringify(err.cause)}`);
     process.stderr.write(lines.join('\n') + '\n');
     if (this.wantsJsonError()) {
       const code = known ? err.code : parseExit !== undefined ? 'bad-flags' : 'internal-error';

@@ -44,10 +44,10 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
     push(index.podsByNamespace, ns, pod);
     index.podsByName.set(`${ns}/${pod.metadata.name}`, pod);
     let byLabel = index.podsByLabel.get(ns);
-    if (!byLabel) index.podsByLabel.set(ns, (byLabel = new Map()));
+    if (!byLabel) index.podsByLabel.set(ns, (byLabel = new Map<string, Pod[]>()));
     for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) push(byLabel, `${k}=${v}`, pod);
     let byIP = index.podsByIP.get(ns);
-    if (!byIP) index.podsByIP.set(ns, (byIP = new Map()));
+    if (!byIP) index.podsByIP.set(ns, (byIP = new Map<string, Pod[]>()));
     for (const ip of podIPs(pod)) push(byIP, canonicalIP(ip), pod);
   }
   for (const slice of cluster.endpointSlices) {

@@ -15,7 +15,8 @@ export interface ObjectMeta {
 
 export interface LabelSelectorRequirement {
   key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | string;
+  /** In, NotIn, Exists or DoesNotExist; kept as string so that an invalid one can be reported, not rejected. */
+  operator: string;
   values?: string[];
 }
 
@@ -41,7 +42,8 @@ export interface Container {
 
 export interface PodCondition {
   type: string;
-  status: 'True' | 'False' | 'Unknown' | string;
+  /** True, False or Unknown. */
+  status: string;
 }
 
 export interface Pod {
@@ -59,7 +61,8 @@ export interface Pod {
     initContainers?: (Container & { restartPolicy?: string })[];
   };
   status?: {
-    phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown' | string;
+    /** Pending, Running, Succeeded, Failed or Unknown. */
+    phase?: string;
     podIP?: string;
     podIPs?: { ip: string }[];
     hostIP?: string;
@@ -142,7 +145,8 @@ export interface EndpointSlice {
   apiVersion?: string;
   kind: 'EndpointSlice';
   metadata: ObjectMeta;
-  addressType: 'IPv4' | 'IPv6' | 'FQDN' | string;
+  /** IPv4, IPv6 or FQDN (deprecated). */
+  addressType: string;
   endpoints?: EndpointSliceEndpoint[] | null;
   ports?: { name?: string; port?: number; protocol?: Protocol; appProtocol?: string }[] | null;
 }

@@ -63,7 +63,7 @@ export function validateSelector(selector: LabelSelector): string[] {
 export function formatSelector(selector: LabelSelector | Labels | undefined): string {
   if (!selector) return '<none>';
   const isLabelSelector = 'matchLabels' in selector || 'matchExpressions' in selector;
-  const ls: LabelSelector = isLabelSelector ? (selector as LabelSelector) : { matchLabels: selector as Labels };
+  const ls: LabelSelector = isLabelSelector ? selector : { matchLabels: selector as Labels };
   const parts = Object.entries(ls.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const req of ls.matchExpressions ?? []) {
     switch (req.operator) {

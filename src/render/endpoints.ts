@@ -19,7 +19,10 @@ function ports(s: ServiceEndpoints): string {
 export function renderEndpoints(report: EndpointsReport, style: Style, isWide: boolean): string {
   if (report.services.length === 0) return 'No services found in scope (use -n NAMESPACE or -A).';
   const headers = ['namespace', 'service', 'type', 'selector', 'ready', 'not ready', 'pods', 'status'];
-  if (isWide) headers.splice(4, 0, 'ports'), headers.push('endpoints');
+  if (isWide) {
+    headers.splice(4, 0, 'ports');
+    headers.push('endpoints');
+  }
   const rows = report.services.map((s) => {
     const row = [
       s.namespace,

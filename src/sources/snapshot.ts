@@ -166,7 +166,7 @@ function loadYaml(text: string, file: string, into: Collector): void {
     const itemsNode = isMap(contents) ? contents.get('items', true) : undefined;
     into.addDocument(
       doc.toJS({ maxAliasCount: 1000 }),
-      { file, line: lineOf(contents as YamlNode), what: asArray.length > 1 ? `document ${d + 1}` : 'the document' },
+      { file, line: lineOf(contents), what: asArray.length > 1 ? `document ${d + 1}` : 'the document' },
       (i) => ({
         file,
         line: isSeq(itemsNode) ? lineOf(itemsNode.items[i] as YamlNode) : undefined,

@@ -78,13 +78,13 @@ describe('loadSnapshot', () => {
   });
 
   it.each([
-    { what: 'a missing path', setup: async () => join(dir, 'nope'), message: /does not exist/ },
+    { what: 'a missing path', setup: () => Promise.resolve(join(dir, 'nope')), message: /does not exist/ },
     { what: 'a YAML syntax error, with its line', setup: async () => (await writeFile(join(dir, 'bad.yaml'), `${pod('a')}---\nkind: Pod\nmetadata:\n  name: [unclosed\n`), dir), message: /bad\.yaml:\d+: not valid YAML/ },
     { what: 'a JSON syntax error, with its line', setup: async () => (await writeFile(join(dir, 'bad.json'), '{\n  "kind": "Pod",\n  "metadata": {\n}}}\n'), dir), message: /bad\.json:4: not valid JSON/ },
     { what: 'a List with an item that is not an object', setup: async () => (await writeFile(join(dir, 'l.yaml'), `kind: List\nitems:\n- ${'{kind: Pod, metadata: {name: a}}'}\n- just a string\n`), dir), message: /l\.yaml:4: item 1 of the List is not an object/ },
     { what: 'a List item with no name', setup: async () => (await writeFile(join(dir, 'l.yaml'), 'kind: List\nitems:\n- kind: Pod\n  metadata: {}\n'), dir), message: /l\.yaml:3: item 0 of the List \(Pod\) has no metadata\.name/ },
     { what: 'an object with no kind', setup: async () => (await writeFile(join(dir, 'k.yaml'), 'metadata:\n  name: a\n'), dir), message: /has no "kind"/ },
-    { what: 'an empty directory', setup: async () => dir, message: /no Kubernetes objects found/ },
+    { what: 'an empty directory', setup: () => Promise.resolve(dir), message: /no Kubernetes objects found/ },
     { what: 'a bad proxyMode in knet-snapshot.yaml', setup: async () => (await writeFile(join(dir, 'knet-snapshot.yaml'), 'proxyMode: userspace\n'), await writeFile(join(dir, 'p.yaml'), pod('a')), dir), message: /proxyMode "userspace"/ },
   ])('rejects $what as bad input (exit 2) naming the file', async ({ setup, message }) => {
     await expectInputError(await setup(), message);
