@@ -1,8 +1,152 @@
-import { environmentError } from '../../cli/errors.js';
+import { environmentError, type KnetError } from '../../cli/errors.js';
+import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../../model/cluster.js';
+import type { ConfigMap, KnownObject } from '../../model/k8s.js';
 import type { OpenedCluster, SourceOptions } from '../cluster.js';
+import { ApiClient, type ApiClientOptions, type ApiObject } from './api.js';
+import { parseRequestTimeout } from './duration.js';
+import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.js';
+import { UnavailableNodeState } from './node-state.js';
+import { RESOURCES, resourceName, type ResourceName } from './resources.js';
 
-export function openLiveCluster(_options: SourceOptions): Promise<OpenedCluster> {
-  return Promise.reject(
-    environmentError('reading a live cluster is not available in this build', 'live-unavailable', ['Use --snapshot PATH.']),
-  );
+/** A connection to one cluster, as the kubeconfig and flags chose it. */
+export interface LiveSession {
+  api: ApiClient;
+  kubeConfig: ResolvedKubeConfig;
+  /** -n, else the context's namespace, else `default`. */
+  namespace: string;
+}
+
+/** The ConfigMaps knet reads, and no others: kube-proxy's mode and CoreDNS's cluster domain. */
+export const CONFIG_MAPS = [
+  { namespace: 'kube-system', name: 'kube-proxy' },
+  { namespace: 'kube-system', name: 'coredns' },
+] as const;
+
+/** How many list requests run at once: enough to hide latency, few enough not to be throttled. */
+const LIST_CONCURRENCY = 4;
+
+export async function connectLive(options: SourceOptions, clientOptions: Omit<ApiClientOptions, 'timeoutMs'> = {}): Promise<LiveSession> {
+  const timeoutMs = parseRequestTimeout(options['request-timeout']);
+  const kubeConfig = await loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const api = await ApiClient.create(kubeConfig, { ...clientOptions, timeoutMs });
+  return { api, kubeConfig, namespace: options.namespace ?? kubeConfig.contextNamespace ?? 'default' };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface LiveObjects {
+  cluster: Cluster;
+  /** What could not be read and was left out (forbidden cluster-scoped kinds in a namespaced run). */
+  warnings: string[];
+}
+
+/**
+ * Read every kind knet knows, in one namespace or cluster-wide. Namespaced kinds follow the scope;
+ * Nodes, Namespaces and the admin policies are cluster-scoped and always listed whole. A user whose
+ * RBAC covers one namespace may not list those: in a namespaced run that is a warning (the one
+ * Namespace is then read by name), with -A it is an error like any other.
+ */
+export async function readLiveObjects(session: LiveSession, scope: { namespace?: string }): Promise<LiveObjects> {
+  const { api } = session;
+  const cluster = emptyCluster();
+  const warnings: string[] = [];
+  const isNamespaced = scope.namespace !== undefined;
+  const tolerate = async (name: ResourceName, fallback: () => Promise<ApiObject[]>): Promise<ApiObject[]> => {
+    const spec = RESOURCES[name];
+    try {
+      return await api.list(spec, spec.isNamespaced ? scope.namespace : undefined);
+    } catch (err) {
+      const code = (err as KnetError).code;
+      if (code === 'api-not-found' && 'isOptional' in spec && spec.isOptional) return [];
+      if (code === 'api-forbidden' && (('isOptional' in spec && spec.isOptional) || (isNamespaced && !spec.isNamespaced))) {
+        warnings.push(`RBAC forbids "list ${resourceName(spec)}": ${name} left out. ${(err as Error).message}`);
+        return fallback();
+      }
+      throw err;
+    }
+  };
+  const readNamespace = async (): Promise<ApiObject[]> => {
+    if (scope.namespace === undefined) return [];
+    try {
+      const ns = await api.get(RESOURCES.namespaces, undefined, scope.namespace);
+      return ns ? [ns] : [];
+    } catch (err) {
+      if ((err as KnetError).code !== 'api-forbidden') throw err;
+      warnings.push(`RBAC forbids "get namespaces/${scope.namespace}": its labels are unknown, so namespaceSelectors cannot match it.`);
+      return [];
+    }
+  };
+  const lists: ResourceName[] = ['pods', 'services', 'endpoints', 'endpointSlices', 'networkPolicies', 'namespaces', 'nodes', 'adminNetworkPolicies', 'baselineAdminNetworkPolicies'];
+  const results = await mapLimit(lists, LIST_CONCURRENCY, (name) => tolerate(name, name === 'namespaces' ? readNamespace : () => Promise.resolve([])));
+  lists.forEach((name, i) => {
+    (cluster[name] as unknown as ApiObject[]).push(...results[i]!);
+  });
+  // Only the two ConfigMaps knet needs, each read by name: never a list of ConfigMaps (nor of Secrets).
+  for (const ref of CONFIG_MAPS) {
+    if (isNamespaced && scope.namespace !== ref.namespace) continue;
+    try {
+      const cm = await api.get(RESOURCES.configMaps, ref.namespace, ref.name);
+      if (cm) cluster.configMaps.push(cm as unknown as ConfigMap);
+    } catch (err) {
+      // Useful, not needed: a cluster without kube-proxy (Cilium) or that hides kube-system still works.
+      if ((err as KnetError).code !== 'api-forbidden') throw err;
+    }
+  }
+  return { cluster, warnings };
+}
+
+/** kube-proxy's `mode:` from its ConfigMap's config.conf (empty means iptables on Linux). */
+export function proxyModeOf(configMaps: readonly ConfigMap[]): ProxyMode | undefined {
+  const cm = configMaps.find((c) => c.metadata.namespace === 'kube-system' && c.metadata.name === 'kube-proxy');
+  const conf = cm?.data?.['config.conf'];
+  if (conf === undefined) return undefined;
+  const mode = /^mode:\s*["']?([A-Za-z]*)["']?\s*$/m.exec(conf)?.[1] ?? '';
+  if (mode === '') return 'iptables';
+  return mode === 'iptables' || mode === 'ipvs' || mode === 'nftables' ? mode : undefined;
+}
+
+/** The first zone of CoreDNS's `kubernetes` plugin in its Corefile, e.g. `cluster.local`. */
+export function clusterDomainOf(configMaps: readonly ConfigMap[]): string | undefined {
+  const cm = configMaps.find((c) => c.metadata.namespace === 'kube-system' && c.metadata.name === 'coredns');
+  const corefile = cm?.data?.Corefile;
+  if (corefile === undefined) return undefined;
+  const zone = /^\s*kubernetes\s+([^\s{]+)/m.exec(corefile)?.[1];
+  return zone?.replace(/\.$/, '');
+}
+
+export function liveMeta(cluster: Cluster, contextName: string, clusterDomain?: string): ClusterMeta {
+  const meta: ClusterMeta = { clusterDomain: clusterDomain ?? clusterDomainOf(cluster.configMaps) ?? 'cluster.local', context: contextName };
+  const mode = proxyModeOf(cluster.configMaps);
+  if (mode !== undefined) meta.proxyMode = mode;
+  return meta;
+}
+
+export async function openLiveCluster(options: SourceOptions): Promise<OpenedCluster> {
+  const session = await connectLive(options);
+  const { cluster, warnings } = await readLiveObjects(session, { namespace: options.allNamespaces ? undefined : session.namespace });
+  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
+  cluster.meta = liveMeta(cluster, session.kubeConfig.contextName, options['cluster-domain']);
+  const count = (Object.keys(RESOURCES) as ResourceName[]).reduce((n, k) => n + (cluster[k] as KnownObject[]).length, 0);
+  if (count === 0 && warnings.length > 0) {
+    throw environmentError(`nothing could be read from context "${session.kubeConfig.contextName}"`, 'api-forbidden', warnings);
+  }
+  return {
+    cluster,
+    nodeState: new UnavailableNodeState(session.kubeConfig.contextName),
+    namespace: session.namespace,
+    clusterDomain: cluster.meta.clusterDomain ?? 'cluster.local',
+    origin: `context ${session.kubeConfig.contextName}`,
+    skipped: {},
+  };
 }

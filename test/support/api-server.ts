@@ -1,0 +1,305 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Cluster } from '../../src/model/cluster.js';
+import { loadSnapshot } from '../../src/sources/snapshot.js';
+import { makeTestCerts, type TestCerts } from './certs.js';
+
+/**
+ * A Kubernetes API server for tests, over HTTPS, that the real @kubernetes/client-node talks to:
+ * list (namespaced and cluster-wide, labelSelector, limit/continue/remainingItemCount), get, and
+ * delete of pods, errors as `kind: Status` with the right HTTP code, bearer-token authentication,
+ * and faults injected per request (401, 403 with the RBAC message a real server writes, 404, 409,
+ * 410, 429 with Retry-After, 5xx, slow answers). Listens on 127.0.0.1 only.
+ */
+
+interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  isNamespaced: boolean;
+}
+
+// The REST layout of the kinds knet reads (and Secrets, which it must never ask for).
+const RESOURCES: Record<string, ResourceInfo> = {
+  pods: { group: '', version: 'v1', kind: 'Pod', isNamespaced: true },
+  services: { group: '', version: 'v1', kind: 'Service', isNamespaced: true },
+  endpoints: { group: '', version: 'v1', kind: 'Endpoints', isNamespaced: true },
+  configmaps: { group: '', version: 'v1', kind: 'ConfigMap', isNamespaced: true },
+  secrets: { group: '', version: 'v1', kind: 'Secret', isNamespaced: true },
+  namespaces: { group: '', version: 'v1', kind: 'Namespace', isNamespaced: false },
+  nodes: { group: '', version: 'v1', kind: 'Node', isNamespaced: false },
+  endpointslices: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', isNamespaced: true },
+  networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', isNamespaced: true },
+  adminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'AdminNetworkPolicy', isNamespaced: false },
+  baselineadminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'BaselineAdminNetworkPolicy', isNamespaced: false },
+};
+
+const COLLECTION_OF: Record<string, keyof Omit<Cluster, 'meta'>> = {
+  Pod: 'pods',
+  Service: 'services',
+  Endpoints: 'endpoints',
+  ConfigMap: 'configMaps',
+  Namespace: 'namespaces',
+  Node: 'nodes',
+  EndpointSlice: 'endpointSlices',
+  NetworkPolicy: 'networkPolicies',
+  AdminNetworkPolicy: 'adminNetworkPolicies',
+  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
+};
+
+type StoredObject = Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** The plural resource asked for (`pods`, `endpointslices`), if the path names one. */
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  verb: 'list' | 'get' | 'delete' | 'other';
+}
+
+export interface Fault {
+  /** Which requests it applies to. */
+  match: (req: RecordedRequest) => boolean;
+  /** Answer with this status (a `kind: Status` body); none: answer normally, after `delayMs`. */
+  status?: number;
+  /** Seconds, sent as the Retry-After header. */
+  retryAfter?: number;
+  delayMs?: number;
+  message?: string;
+  /** How many matching requests it applies to; default: all. */
+  times?: number;
+}
+
+export interface KubeconfigOptions {
+  token?: string;
+  /** PEM of the CA the kubeconfig trusts; default: the CA that signed the server. */
+  caCert?: string;
+  namespace?: string;
+  contextName?: string;
+  server?: string;
+  file?: string;
+}
+
+export interface TestApiServer {
+  url: string;
+  token: string;
+  certs: TestCerts;
+  /** Every request, in order of arrival. */
+  requests: RecordedRequest[];
+  /** The objects served, by collection; tests may change them. */
+  store: Map<string, StoredObject[]>;
+  addFault(fault: Fault): void;
+  clearFaults(): void;
+  /** Writes a kubeconfig for this server into the certs directory and returns its path. */
+  writeKubeconfig(options?: KubeconfigOptions): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestApiServerOptions {
+  /** A snapshot path to serve (read with knet's own snapshot loader). */
+  snapshot?: string;
+  cluster?: Cluster;
+  /** The most items one page may hold, whatever `limit` the client asks for. */
+  maxPageSize?: number;
+  /** Serve policy.networking.k8s.io even with no objects of it; default: only when it has objects. */
+  servesAdminNetworkPolicies?: boolean;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  410: 'Expired',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+};
+
+function status(code: number, message: string, details?: Record<string, unknown>): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code] ?? 'Unknown', ...(details ? { details } : {}), code };
+}
+
+/** The message kube-apiserver's RBAC authorizer writes, word for word. */
+export function forbiddenMessage(req: RecordedRequest, user = 'system:serviceaccount:default:knet'): string {
+  const info = req.resource !== undefined ? RESOURCES[req.resource] : undefined;
+  const full = info && info.group !== '' ? `${req.resource}.${info.group}` : (req.resource ?? 'unknown');
+  const what = req.name !== undefined ? `${full} "${req.name}"` : full;
+  const scope = req.namespace !== undefined ? `in the namespace "${req.namespace}"` : 'at the cluster scope';
+  return `${what} is forbidden: User "${user}" cannot ${req.verb} resource "${req.resource}" in API group "${info?.group ?? ''}" ${scope}`;
+}
+
+function parsePath(method: string, url: URL): RecordedRequest {
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const req: RecordedRequest = { method, path: url.pathname, query: url.searchParams, verb: 'other' };
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2);
+  else if (parts[0] === 'apis' && parts.length >= 3) rest = parts.slice(3);
+  else return req;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    req.namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  req.resource = rest[0];
+  req.name = rest[1];
+  req.verb = method === 'DELETE' ? 'delete' : method === 'GET' ? (req.name === undefined ? 'list' : 'get') : 'other';
+  return req;
+}
+
+/** Label selectors as the API server reads them: `k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-joined. */
+function matchesLabelSelector(selector: string, labels: Record<string, string> = {}): boolean {
+  return selector
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .every((term) => {
+      let m: RegExpExecArray | null;
+      if ((m = /^([^!=]+)!=(.*)$/.exec(term))) return labels[m[1]!.trim()] !== m[2]!.trim();
+      if ((m = /^([^!=]+)==?(.*)$/.exec(term))) return labels[m[1]!.trim()] === m[2]!.trim();
+      if (term.startsWith('!')) return !(term.slice(1) in labels);
+      return term in labels;
+    });
+}
+
+export async function startTestApiServer(options: TestApiServerOptions = {}): Promise<TestApiServer> {
+  const cluster = options.cluster ?? (options.snapshot !== undefined ? (await loadSnapshot(options.snapshot)).cluster : undefined);
+  const store = new Map<string, StoredObject[]>();
+  for (const plural of Object.keys(RESOURCES)) store.set(plural, []);
+  if (cluster) {
+    for (const [plural, info] of Object.entries(RESOURCES)) {
+      const collection = COLLECTION_OF[info.kind];
+      if (collection) store.set(plural, structuredClone(cluster[collection]) as unknown as StoredObject[]);
+    }
+  }
+  const servesAnp = options.servesAdminNetworkPolicies ?? ((store.get('adminnetworkpolicies')?.length ?? 0) + (store.get('baselineadminnetworkpolicies')?.length ?? 0) > 0);
+  const certs = await makeTestCerts();
+  const token = 'knet-test-token';
+  const requests: RecordedRequest[] = [];
+  let faults: Fault[] = [];
+
+  const send = (res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  };
+
+  const objectFor = (info: ResourceInfo, obj: StoredObject): StoredObject => ({
+    ...obj,
+    apiVersion: info.group === '' ? info.version : `${info.group}/${info.version}`,
+    kind: info.kind,
+  });
+
+  const handle = async (raw: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(raw.url ?? '/', 'https://127.0.0.1');
+    const req = parsePath(raw.method ?? 'GET', url);
+    requests.push(req);
+    if (raw.headers.authorization !== `Bearer ${token}`) return send(res, 401, status(401, 'Unauthorized'));
+
+    const fault = faults.find((f) => f.match(req) && (f.times === undefined || f.times > 0));
+    if (fault) {
+      if (fault.times !== undefined) fault.times--;
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.status !== undefined) {
+        const message = fault.message ?? (fault.status === 403 ? forbiddenMessage(req) : `injected ${fault.status}`);
+        const details = fault.retryAfter !== undefined ? { retryAfterSeconds: fault.retryAfter } : undefined;
+        return send(res, fault.status, status(fault.status, message, details), fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {});
+      }
+    }
+
+    const info = req.resource !== undefined ? RESOURCES[req.resource] : undefined;
+    const isAnp = info?.group === 'policy.networking.k8s.io';
+    if (!info || (isAnp && !servesAnp)) return send(res, 404, status(404, 'the server could not find the requested resource'));
+    // A real RBAC setup for knet never grants Secrets; a test asserts nobody asked.
+    if (req.resource === 'secrets') return send(res, 403, status(403, forbiddenMessage(req)));
+    const all = store.get(req.resource!)!;
+    const inScope = all.filter((o) => !info.isNamespaced || req.namespace === undefined || o.metadata.namespace === req.namespace);
+
+    if (req.verb === 'get' || req.verb === 'delete') {
+      // GET /api/v1/namespaces/NAME has no namespace segment before the resource: it is a cluster-scoped get.
+      const at = all.findIndex((o) => o.metadata.name === req.name && (!info.isNamespaced || o.metadata.namespace === req.namespace));
+      if (at < 0) {
+        const gr = info.group === '' ? req.resource! : `${req.resource!}.${info.group}`;
+        return send(res, 404, status(404, `${gr} "${req.name!}" not found`, { name: req.name, kind: req.resource }));
+      }
+      const obj = objectFor(info, all[at]!);
+      if (req.verb === 'delete') {
+        if (req.resource !== 'pods') return send(res, 405, status(405, 'only pods can be deleted here'));
+        all.splice(at, 1);
+      }
+      return send(res, 200, obj);
+    }
+    if (req.verb !== 'list') return send(res, 405, status(405, 'method not allowed'));
+
+    const selector = req.query.get('labelSelector');
+    const matching = selector ? inScope.filter((o) => matchesLabelSelector(selector, o.metadata.labels)) : inScope;
+    const asked = Number(req.query.get('limit') ?? '0');
+    const limit = Math.min(asked > 0 ? asked : Infinity, options.maxPageSize ?? Infinity);
+    let offset = 0;
+    const cont = req.query.get('continue');
+    if (cont) {
+      let parsed: { path?: string; offset?: number } = {};
+      try {
+        parsed = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as typeof parsed;
+      } catch {
+        // fall through to the check below
+      }
+      if (parsed.path !== req.path || typeof parsed.offset !== 'number') return send(res, 400, status(400, 'invalid continue token'));
+      offset = parsed.offset;
+    }
+    const end = Math.min(offset + limit, matching.length);
+    const metadata: Record<string, unknown> = { resourceVersion: '4242' };
+    if (end < matching.length) {
+      metadata.continue = Buffer.from(JSON.stringify({ path: req.path, offset: end })).toString('base64url');
+      metadata.remainingItemCount = matching.length - end;
+    }
+    // Items of a list carry no apiVersion and kind, as the real API server sends them.
+    const items = matching.slice(offset, end).map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+    return send(res, 200, { kind: `${info.kind}List`, apiVersion: info.group === '' ? info.version : `${info.group}/${info.version}`, metadata, items });
+  };
+
+  const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
+    handle(req, res).catch((err: Error) => send(res, 500, status(500, `test server: ${err.message}`)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let kubeconfigCount = 0;
+
+  return {
+    url,
+    token,
+    certs,
+    requests,
+    store,
+    addFault: (fault) => faults.push(fault),
+    clearFaults: () => {
+      faults = [];
+    },
+    async writeKubeconfig(o: KubeconfigOptions = {}) {
+      const name = o.contextName ?? 'knet-test';
+      const file = o.file ?? join(certs.dir, `kubeconfig-${++kubeconfigCount}.yaml`);
+      const config = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: `${name}-cluster`, cluster: { server: o.server ?? url, 'certificate-authority-data': Buffer.from(o.caCert ?? certs.caCert).toString('base64') } }],
+        users: [{ name: `${name}-user`, user: { token: o.token ?? token } }],
+        contexts: [{ name, context: { cluster: `${name}-cluster`, user: `${name}-user`, ...(o.namespace ? { namespace: o.namespace } : {}) } }],
+        'current-context': name,
+      };
+      await writeFile(file, stringify(config));
+      return file;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await certs.remove();
+    },
+  };
+}
