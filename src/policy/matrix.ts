@@ -7,7 +7,7 @@ import type { LabelSelector, NetworkPolicyPeer, Pod, Protocol } from '../model/k
 import { matchesSelector } from '../model/labels.js';
 import { cidrContainsIP, parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from '../model/ip.js';
 import { podPorts } from '../model/pod.js';
-import { adminPortDifferences, subjectMatches, type AdminAction, type AdminPeer, type AdminPort, type NormalizedAdminPolicy } from './admin-policy.js';
+import { adminPortDifferences, subjectMatches, type AdminPeer, type AdminPort, type NormalizedAdminPolicy } from './admin-policy.js';
 import { endpointIPs, podEndpoint } from './endpoint.js';
 import { buildPolicyEngine, type PolicyEngine } from './evaluate.js';
 import { appliesTo, type NormalizedPolicy, type NormalizedPort, type NormalizedRule } from './network-policy.js';
