@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
-
-await execute({ dir: import.meta.url });
+// The built CLI (npm run build); dist/run.js bundles oclif with knet's start-up code.
+await import('../dist/run.js');

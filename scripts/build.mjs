@@ -19,7 +19,7 @@ async function listCommands(dir) {
 
 await rm(join(root, 'dist'), { recursive: true, force: true });
 await build({
-  entryPoints: await listCommands(join(root, 'src/commands')),
+  entryPoints: [...(await listCommands(join(root, 'src/commands'))), join(root, 'src/run.ts')],
   outdir: join(root, 'dist'),
   outbase: join(root, 'src'),
   bundle: true,
@@ -28,9 +28,16 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
-  // Dependencies stay in node_modules: @oclif/core is shared with bin/run.js, and
-  // @kubernetes/client-node must only ever be imported lazily on the live path.
-  packages: 'external',
+  // Dependencies are bundled (oclif included: start-up then reads a few files, not hundreds), except
+  // @kubernetes/client-node, which must only ever be imported lazily on the live path, and the
+  // packages that locate files relative to their own install directory.
+  // typescript: oclif requires it only to run commands from .ts sources, which a built CLI never does.
+  external: ['@kubernetes/client-node', 'esbuild', 'typescript'],
+  // oclif and its dependencies are CommonJS and call require() on Node built-ins.
+  banner: { js: "import { createRequire as __knetCreateRequire } from 'node:module'; const require = __knetCreateRequire(import.meta.url);" },
+  // Less source to compile at every start; the linked source map keeps stack traces readable.
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
 });
 
