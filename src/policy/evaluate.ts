@@ -162,7 +162,7 @@ export function evaluateDirection(
     const message =
       ruleCount === 0
         ? `${cap(what)} is denied: ${names.join(', ')} ${names.length === 1 ? 'selects' : 'select'} ${subject} for ${dir} and ${names.length === 1 ? 'has' : 'have'} no ${dir} rules.`
-        : `${cap(what)} is denied: ${names.length === 1 ? `${names[0]} selects` : `${names.length} policies (${names.join(', ')}) select`} ${subject} for ${dir}, and none of ${ruleCount === 1 ? 'the rule' : `their ${ruleCount} rules`} matches.`;
+        : `${cap(what)} is denied: ${names.length === 1 ? `${names[0]} selects` : `${names.length} policies (${names.join(', ')}) select`} ${subject} for ${dir}, and ${ruleCount === 1 ? 'their only rule does not match' : `none of their ${ruleCount} rules matches`}.`;
     steps.push({ effect: 'no-rule-allows', message });
     const nearestMiss = findNearestMiss(npEx);
     return { direction: dir, allowed: false, isolated: true, decidedBy: 'network-policy', subject, policies, reason: message, steps, ...(nearestMiss ? { nearestMiss } : {}) };
