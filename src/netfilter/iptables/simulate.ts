@@ -632,7 +632,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
           return;
         }
         if (name === 'KUBE-MARK-MASQ') t.masquerade = true;
-        step(t, frame, rule, effect === undefined ? target.kind : `${effect}, ${target.kind}`);
+        step(t, frame, rule, effect === undefined ? `${target.kind} ${name}` : `${effect}, ${target.kind} ${name}`);
         t.stack.push({ chain: callee, table: frame.table, index: 0, isBase: false, isGoto: target.kind === 'goto' });
         continue;
       }

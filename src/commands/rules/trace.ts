@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../../cli/base.js';
+import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
+import { isIP } from '../../model/ip.js';
+import { detectRulesFormat } from '../../netfilter/detect.js';
+import { explainTrace } from '../../netfilter/iptables/explain.js';
+import { buildKubeView } from '../../netfilter/iptables/kube-view.js';
+import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';
+import { SimulateInputError, simulateIptables } from '../../netfilter/iptables/simulate.js';
+import { NftParseError, parseNftRuleset, simulateNft } from '../../netfilter/nft/index.js';
+import type { Packet, SimulateOptions, TraceResult } from '../../netfilter/types.js';
+import { renderRulesTrace, type RulesTraceReport } from '../../render/rules.js';
+
+const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
+
+export default class RulesTrace extends KnetCommand<typeof RulesTrace, RulesTraceReport> {
+  static override summary = 'Simulate one packet through a dump of netfilter rules (iptables-save or nft list ruleset)';
+
+  static override description = `Walks the packet through the rules in the kernel's order (raw, mangle, nat, routing decision, filter,
+POSTROUTING), follows every random branch of kube-proxy's load balancing as an outcome of its own, and says
+where it goes: each endpoint it may reach with its probability, whether it is masqueraded, and the rules that
+decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 when it is dropped or rejected
+(or its fate depends on something knet does not model), 2 on bad input.`;
+
+  static override examples = [
+    { description: 'A pod calls a ClusterIP', command: '<%= config.bin %> rules trace --file iptables-save.txt --src 10.244.1.5 --dst 10.96.0.10 --dport 53 --proto udp' },
+    { description: 'An outside client calls a NodePort on the node 192.168.0.2', command: '<%= config.bin %> rules trace --file iptables-save.txt --src 203.0.113.2 --dst 192.168.0.2 --dport 31401 --local-ip 192.168.0.2' },
+    { description: 'The node itself calls a Service', command: '<%= config.bin %> rules trace --file iptables-save.txt --hook output --src 192.168.0.2 --dst 10.96.0.1 --dport 443 --local-ip 192.168.0.2' },
+  ];
+
+  static override flags = {
+    file: Flags.string({ char: 'f', description: 'The dump: iptables-save / ip6tables-save output, or nft list ruleset (text or -j JSON).', required: true }),
+    src: Flags.string({ description: 'Source IP of the packet.', required: true }),
+    dst: Flags.string({ description: 'Destination IP of the packet.', required: true }),
+    dport: Flags.integer({ description: 'Destination port.', min: 0, max: 65535 }),
+    sport: Flags.integer({ description: 'Source port (default: unspecified; rules testing it do not match).', min: 0, max: 65535 }),
+    proto: Flags.option({ description: 'Protocol.', options: ['tcp', 'udp', 'sctp'] as const, default: 'tcp' })(),
+    hook: Flags.option({ description: 'Where the packet enters: from a pod or the wire (prerouting), or sent by the node (output).', options: ['prerouting', 'output'] as const, default: 'prerouting' })(),
+    'local-ip': Flags.string({ description: "One of the node's own addresses (repeatable), for -m addrtype LOCAL and the routing decision.", multiple: true }),
+    'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules).' }),
+    mark: Flags.string({ description: 'Initial packet mark, e.g. 0x4000.' }),
+    ctstate: Flags.option({ description: 'Connection state assumed (default NEW).', options: CT_STATES })(),
+    lenient: Flags.boolean({ description: 'Read past malformed lines (each becomes a finding) instead of failing.' }),
+  };
+
+  protected async execute(): Promise<RulesTraceReport> {
+    const { flags } = this;
+    for (const [name, value] of [['--src', flags.src], ['--dst', flags.dst], ...(flags['local-ip'] ?? []).map((ip) => ['--local-ip', ip])] as const) {
+      if (!isIP(value)) throw inputError(`${name} "${value}" is not an IP address`, 'bad-ip', [`Give an IPv4 or IPv6 address, e.g. ${name} 10.244.1.5.`]);
+    }
+    let mark: number | undefined;
+    if (flags.mark !== undefined) {
+      mark = Number(flags.mark);
+      if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw inputError(`--mark "${flags.mark}" is not a 32-bit number`, 'bad-mark', ['Give it as decimal or hex, e.g. --mark 0x4000.']);
+    }
+    let text: string;
+    try {
+      text = await readFile(flags.file, 'utf8');
+    } catch (err) {
+      throw inputError(`cannot read --file ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', ['Check the path; the file is the output of iptables-save or nft list ruleset.']);
+    }
+    const packet: Packet = { src: flags.src, dst: flags.dst, protocol: flags.proto, hook: flags.hook };
+    if (flags.dport !== undefined) packet.dport = flags.dport;
+    if (flags.sport !== undefined) packet.sport = flags.sport;
+    if (flags['in-interface'] !== undefined) packet.inInterface = flags['in-interface'];
+    if (mark !== undefined) packet.mark = mark;
+    if (flags.ctstate !== undefined) packet.ctState = flags.ctstate;
+    const localIPs = flags['local-ip'] ?? [];
+    const options: SimulateOptions = { localIPs };
+    const mode = flags.lenient ? 'lenient' : 'strict';
+    const format = detectRulesFormat(text);
+    try {
+      let result: TraceResult;
+      let explanation;
+      if (format === 'iptables') {
+        const dump = parseIptablesSave(text, { mode });
+        result = simulateIptables(dump, packet, options);
+        result.findings.unshift(...dump.findings);
+        explanation = explainTrace(result, buildKubeView(dump), localIPs);
+      } else if (format === 'nftables' || format === 'nft-json') {
+        result = simulateNft(parseNftRuleset(text, { mode }), packet, options);
+        explanation = explainTrace(result, null, localIPs);
+      } else if (format === 'ipvsadm') {
+        throw inputError(`${flags.file} is ipvsadm output: IPVS mode is not supported by rules trace yet`, 'unsupported-format', ['Trace the node\'s iptables-save dump instead.']);
+      } else {
+        throw inputError(`${flags.file} is neither iptables-save nor nft list ruleset output`, 'unknown-format', ['Capture it with: iptables-save > FILE, or nft list ruleset > FILE (nft -j list ruleset for JSON).']);
+      }
+      return { ...result, file: flags.file, explanation };
+    } catch (err) {
+      if (err instanceof IptablesParseError || err instanceof NftParseError) {
+        throw inputError(`${flags.file}: ${err.message}`, 'malformed-dump', ['Fix or re-capture the dump, or pass --lenient to read past bad lines.']);
+      }
+      if (err instanceof SimulateInputError) throw inputError(err.message, 'bad-packet');
+      throw err;
+    }
+  }
+
+  protected renderText(result: RulesTraceReport, ctx: RenderContext): string {
+    return renderRulesTrace(result, ctx.style, ctx.isWide);
+  }
+
+  protected override exitCodeOf(result: RulesTraceReport): ExitCode {
+    return result.verdict === 'accept' ? EXIT.ok : EXIT.problem;
+  }
+}
