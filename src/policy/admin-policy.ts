@@ -67,17 +67,42 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * v1alpha1 before v0.1.5 wrapped namespace selectors (`namespaces: {namespaceSelector}`,
+ * `pods: {namespaces: {namespaceSelector}, podSelector}`); later versions use the selector itself.
+ * Read both into the later form.
+ */
+function normalizePeer<T extends AdminPeer | AdminSubject>(peer: T): T {
+  if (!isRecord(peer)) return peer;
+  const out: Record<string, unknown> = { ...peer };
+  const ns = peer.namespaces as unknown;
+  if (isRecord(ns) && isRecord(ns.namespaceSelector)) out.namespaces = ns.namespaceSelector;
+  const pods = peer.pods as unknown;
+  if (isRecord(pods) && !pods.namespaceSelector && isRecord(pods.namespaces)) {
+    const inner = pods.namespaces;
+    out.pods = { namespaceSelector: isRecord(inner.namespaceSelector) ? inner.namespaceSelector : {}, podSelector: pods.podSelector };
+  }
+  return out as T;
+}
+
 /** Read the loosely typed object; problems (no spec, unknown action) are for findings, not exceptions. */
 export function normalizeAdminPolicy(obj: AdminNetworkPolicy): NormalizedAdminPolicy | null {
   if (!isRecord(obj.spec)) return null;
   // The API schema (CRD validation) holds the fields to these shapes; a snapshot is what the API accepted.
   const spec = obj.spec as AdminSpec;
-  const rules = (v: unknown): AdminRule[] => (Array.isArray(v) ? (v as AdminRule[]).filter((r) => isRecord(r)) : []);
+  const rules = (v: unknown): AdminRule[] =>
+    Array.isArray(v)
+      ? (v as AdminRule[]).filter((r) => isRecord(r)).map((r) => ({
+          ...r,
+          ...(Array.isArray(r.from) ? { from: r.from.map(normalizePeer) } : {}),
+          ...(Array.isArray(r.to) ? { to: r.to.map(normalizePeer) } : {}),
+        }))
+      : [];
   return {
     kind: obj.kind === 'BaselineAdminNetworkPolicy' ? 'BaselineAdminNetworkPolicy' : 'AdminNetworkPolicy',
     name: obj.metadata.name,
     priority: typeof spec.priority === 'number' ? spec.priority : 0,
-    subject: isRecord(spec.subject) ? spec.subject : {},
+    subject: isRecord(spec.subject) ? normalizePeer(spec.subject) : {},
     ingress: rules(spec.ingress),
     egress: rules(spec.egress),
   };
