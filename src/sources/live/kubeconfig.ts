@@ -37,11 +37,11 @@ async function parseKubeConfigFile(client: ClientNode, file: string): Promise<Ku
     ]);
   }
   // Parse once with knet's YAML reader first, so a syntax error names the line.
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   const problem = doc.errors[0];
   if (problem) {
     const line = problem.linePos?.[0].line;
-    throw inputError(`kubeconfig ${file}${line ? `:${line}` : ''} is not valid YAML: ${problem.message.split('\n')[0]}`, 'kubeconfig-malformed', [
+    throw inputError(`kubeconfig ${file}${line ? `:${line}` : ''} is not valid YAML: ${problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`, 'kubeconfig-malformed', [
       'Fix the file, or point --kubeconfig at another one.',
     ]);
   }
