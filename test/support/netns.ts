@@ -31,7 +31,8 @@ async function must(cmd: string, args: string[], input?: string): Promise<string
 
 /** What a probe saw for one connection attempt. */
 export type ProbeResult =
-  | { kind: 'reply'; identity: string }
+  /** The server's identity, and the client address it saw (the node's, when masqueraded). */
+  | { kind: 'reply'; identity: string; peer: string }
   | { kind: 'refused' }
   | { kind: 'timeout' }
   | { kind: 'error'; message: string };
@@ -42,20 +43,26 @@ export interface ProbeTarget {
   protocol: 'tcp' | 'udp';
   /** How many independent connections (new source ports) to try. */
   count?: number;
+  /** Source address to send from (one of the namespace's addresses). */
+  source?: string;
 }
 
-// A server that answers every TCP connection and UDP datagram with its identity, on IPv4 and IPv6.
+// A server that answers every TCP connection and UDP datagram with "identity|client address", on the
+// given hosts (default: every IPv4 and IPv6 address of the namespace).
 const SERVER_JS = `
 const net = require('node:net'), dgram = require('node:dgram');
-const [identity, ...ports] = process.argv.slice(1);
+const [identity, hostList, ...ports] = process.argv.slice(1);
+const hosts = hostList === '*' ? ['0.0.0.0', '::'] : hostList.split(',');
+const strip = (a) => a.replace(/^::ffff:/, '');
 for (const port of ports.map(Number)) {
-  for (const host of ['0.0.0.0', '::']) {
-    const s = net.createServer((c) => { c.on('error', () => {}); c.end(identity); });
+  for (const host of hosts) {
+    const v6 = host.includes(':');
+    const s = net.createServer((c) => { c.on('error', () => {}); c.end(identity + '|' + strip(c.remoteAddress || '')); });
     s.on('error', () => {});
-    s.listen({ port, host, ipv6Only: host === '::' });
-    const u = dgram.createSocket({ type: host === '::' ? 'udp6' : 'udp4', ipv6Only: host === '::' });
+    s.listen({ port, host, ipv6Only: v6 });
+    const u = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
     u.on('error', () => {});
-    u.on('message', (_m, r) => u.send(identity, r.port, r.address));
+    u.on('message', (_m, r) => u.send(identity + '|' + strip(r.address), r.port, r.address));
     u.bind(port, host);
   }
 }
@@ -66,20 +73,22 @@ setTimeout(() => process.stdout.write('ready\\n'), 50);
 const PROBE_JS = `
 const net = require('node:net'), dgram = require('node:dgram');
 const targets = JSON.parse(process.argv[1]); const timeout = Number(process.argv[2]);
+const reply = (text) => { const i = text.lastIndexOf('|'); return { kind: 'reply', identity: text.slice(0, i), peer: text.slice(i + 1) }; };
 function tcp(t) { return new Promise((res) => {
-  const s = net.connect({ host: t.ip, port: t.port }); let data = ''; let done = false;
+  const s = net.connect({ host: t.ip, port: t.port, ...(t.source ? { localAddress: t.source } : {}) }); let data = ''; let done = false;
   const end = (r) => { if (!done) { done = true; s.destroy(); res(r); } };
   s.setTimeout(timeout, () => end({ kind: 'timeout' }));
-  s.on('data', (d) => { data += d; }); s.on('end', () => end({ kind: 'reply', identity: data }));
+  s.on('data', (d) => { data += d; }); s.on('end', () => end(reply(data)));
   s.on('error', (e) => end(e.code === 'ECONNREFUSED' ? { kind: 'refused' } : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? { kind: 'refused' } : { kind: 'error', message: e.code || String(e) }));
 }); }
 function udp(t) { return new Promise((res) => {
   const s = dgram.createSocket(t.ip.includes(':') ? 'udp6' : 'udp4'); let done = false;
   const end = (r) => { if (!done) { done = true; clearTimeout(timer); try { s.close(); } catch {} res(r); } };
   const timer = setTimeout(() => end({ kind: 'timeout' }), timeout);
-  s.on('message', (m) => end({ kind: 'reply', identity: String(m) }));
+  s.on('message', (m) => end(reply(String(m))));
   s.on('error', (e) => end(e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' ? { kind: 'refused' } : { kind: 'error', message: e.code || String(e) }));
-  s.connect(t.port, t.ip, () => s.send('hello'));
+  const go = () => s.connect(t.port, t.ip, () => s.send('hello'));
+  if (t.source) s.bind(0, t.source, go); else go();
 }); }
 Promise.all(targets.map((t) => Promise.all(Array.from({ length: t.count || 1 }, () => (t.protocol === 'udp' ? udp(t) : tcp(t))))))
   .then((r) => process.stdout.write(JSON.stringify(r)));
@@ -156,9 +165,13 @@ export class NetnsLab {
     return r.stdout;
   }
 
-  /** Starts a server in `ns` that answers TCP and UDP on each port with `identity`; resolves once it listens. */
-  async startServer(ns: string, identity: string, ports: number[]): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, identity, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /**
+   * Starts a server in `ns` that answers TCP and UDP on each port with `identity` and the client address
+   * it saw; `hosts` limits it to some of the namespace's addresses. Resolves once it listens.
+   */
+  async startServer(ns: string, identity: string, ports: number[], hosts: string[] = []): Promise<void> {
+    const hostList = hosts.length === 0 ? '*' : hosts.join(',');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, identity, hostList, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.servers.push(child);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server ${identity} in ${ns} did not start`)), 10_000);

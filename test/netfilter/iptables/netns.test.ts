@@ -14,6 +14,7 @@ describe.skipIf(!isRoot)('netns lab (needs root for network namespaces)', () => 
       { ip: '10.99.0.2', port: 8080, protocol: 'udp' },
       { ip: '10.99.0.2', port: 8081, protocol: 'tcp' },
     ]);
-    expect(r).toEqual([[{ kind: 'reply', identity: 'backend-b' }], [{ kind: 'reply', identity: 'backend-b' }], [{ kind: 'refused' }]]);
+    const seen = { kind: 'reply', identity: 'backend-b', peer: '10.99.0.1' };
+    expect(r).toEqual([[seen], [seen], [{ kind: 'refused' }]]);
   });
 });

@@ -1,0 +1,195 @@
+// The Linux kernel as the oracle: rules loaded with iptables-restore into a "node" namespace between a
+// client "pod" and backend "pods"; real TCP and UDP connections; every backend the kernel reached must be
+// a DNAT outcome of the simulator, a REJECT must be refused and a DROP must time out.
+//
+//   client (10.0.0.2)──c0┐                          ┌──eth0 pods (10.180.0.1-5, one server per address)
+//                        node (10.0.0.1, 10.180.0.254, 192.168.0.2 = node IP)
+//   upstream (192.168.0.1, external client 203.0.113.2)──up0 (node's default route)
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKubeProxyIptables } from '../../../bench/generate-iptables.mjs';
+import { parseIptablesSave, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
+import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
+import type { TraceResult } from '../../../src/netfilter/types.js';
+import { NetnsLab, isRoot, type ProbeResult } from '../../support/netns.js';
+import { fixturesDir } from './fixtures.js';
+
+const NODE_IP = '192.168.0.2';
+const NODE_POD_SIDE = '10.180.0.254';
+const BACKENDS = ['10.180.0.1', '10.180.0.2', '10.180.0.3', '10.180.0.4', '10.180.0.5'];
+const TIMEOUT_MS = 400;
+
+/** TestTracePacket's dump as iptables-restore takes it: upstream wrote some multi-word comments unquoted. */
+function adaptFixture(text: string): string {
+  return text.replace(/--comment (kubernetes [a-z -]+[a-z]) (-[jm] )/g, '--comment "$1" $2');
+}
+
+/** Services of the generated kube-proxy rule set (backends as in the fixture: 10.180.0.x). */
+const generated = generateKubeProxyIptables({
+  services: [
+    { namespace: 'web', name: 'three', clusterIP: '172.30.1.10', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }], endpoints: [{ ip: '10.180.0.1' }, { ip: '10.180.0.2' }, { ip: '10.180.0.3' }] },
+    { namespace: 'kube-system', name: 'dns', clusterIP: '172.30.1.11', ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'udp' }, { name: 'dns-tcp', port: 53, targetPort: 5353, protocol: 'tcp' }], endpoints: [{ ip: '10.180.0.4' }, { ip: '10.180.0.5' }] },
+    { namespace: 'web', name: 'empty', clusterIP: '172.30.1.12', ports: [{ name: 'http', port: 80, nodePort: 30081 }, { name: 'dns', port: 53, protocol: 'udp' }], endpoints: [] },
+    { namespace: 'web', name: 'local-only', clusterIP: '172.30.1.13', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 8080 }], endpoints: [{ ip: '10.180.0.1', isLocal: false }] },
+    { namespace: 'web', name: 'sticky', clusterIP: '172.30.1.14', affinitySeconds: 10800, ports: [{ name: 'http', port: 80, targetPort: 8080 }], endpoints: [{ ip: '10.180.0.2' }, { ip: '10.180.0.3' }] },
+    { namespace: 'web', name: 'ext-local', clusterIP: '172.30.1.15', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30082 }], endpoints: [{ ip: '10.180.0.4', isLocal: false }] },
+  ],
+});
+
+describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs root for network namespaces)', () => {
+  const lab = new NetnsLab('ipt');
+  let client = '';
+  let node = '';
+  let upstream = '';
+
+  beforeAll(async () => {
+    client = await lab.addNamespace('client');
+    node = await lab.addNamespace('node');
+    const pods = await lab.addNamespace('pods');
+    upstream = await lab.addNamespace('up');
+    await lab.addVeth({ ns: client, ifname: 'eth0', address: '10.0.0.2/24' }, { ns: node, ifname: 'c0', address: '10.0.0.1/24' });
+    await lab.addVeth({ ns: pods, ifname: 'eth0', address: BACKENDS.map((ip) => `${ip}/24`) }, { ns: node, ifname: 'p0', address: `${NODE_POD_SIDE}/24` });
+    await lab.addVeth({ ns: upstream, ifname: 'eth0', address: '192.168.0.1/24' }, { ns: node, ifname: 'up0', address: `${NODE_IP}/24` });
+    await lab.must(upstream, ['ip', 'addr', 'add', '203.0.113.2/32', 'dev', 'lo']);
+    await lab.addRoute(client, 'default', { gateway: '10.0.0.1' });
+    await lab.addRoute(pods, 'default', { gateway: NODE_POD_SIDE });
+    // Without a default route, a packet to an un-DNATed ClusterIP fails routing before the filter REJECT runs.
+    await lab.addRoute(node, 'default', { gateway: '192.168.0.1' });
+    await lab.addRoute(node, '203.0.113.0/24', { gateway: '192.168.0.1' });
+    for (const net of ['192.168.99.0/24', '1.2.3.4/32', '5.6.7.8/32']) await lab.addRoute(upstream, net, { gateway: NODE_IP });
+    await lab.makeRouter(node);
+    for (const ip of BACKENDS) await lab.startServer(pods, ip, [80, 8080, 5353], [ip]);
+  }, 30_000);
+
+  afterAll(() => lab.cleanup());
+
+  async function load(rules: string): Promise<IptablesDump> {
+    await lab.must(node, ['iptables-restore'], rules);
+    // Round trip: the kernel's own iptables-save output must parse strictly and carry the same rules.
+    const saved = await lab.must(node, ['iptables-save']);
+    const dump = parseIptablesSave(saved, { mode: 'strict' });
+    expect(dump.ruleCount).toBe(parseIptablesSave(rules, { mode: 'strict' }).ruleCount);
+    return dump;
+  }
+
+  function simulate(dump: IptablesDump, src: string, dst: string, dport: number, protocol: 'tcp' | 'udp'): TraceResult {
+    return simulateIptables(dump, { src, dst, dport, protocol, hook: 'prerouting' }, { localIPs: [NODE_IP, '10.0.0.1', NODE_POD_SIDE] });
+  }
+
+  /** What the kernel did, checked against the simulator's outcomes. */
+  function expectAgreement(result: TraceResult, seen: ProbeResult[]): void {
+    // Servers answer with their address; the DNAT port is one they all listen on (80, 8080, 5353).
+    const dnats = new Map(result.outcomes.filter((o) => o.verdict === 'accept' && o.dnat !== null).map((o) => [o.dnat!.slice(0, o.dnat!.lastIndexOf(':')), o]));
+    for (const r of seen) {
+      if (r.kind === 'reply') {
+        const o = dnats.get(r.identity);
+        expect(o, `kernel reached ${r.identity}; simulator outcomes: ${[...dnats.keys()].join(', ')}`).toBeDefined();
+        expect(o!.probability).toBeGreaterThan(0);
+        // A masqueraded connection reaches the backend from the node's own address.
+        expect(r.peer === NODE_POD_SIDE).toBe(o!.masquerade);
+      } else if (r.kind === 'refused') {
+        expect(result.verdict).toBe('reject');
+      } else if (r.kind === 'timeout') {
+        expect(result.verdict).toBe('drop');
+      } else {
+        throw new Error(`probe error: ${r.message}`);
+      }
+    }
+  }
+
+  describe("kube-proxy's TestTracePacket dump", () => {
+    let dump: IptablesDump;
+    beforeAll(async () => {
+      dump = await load(adaptFixture(readFileSync(`${fixturesDir}/iptables-TestTracePacket/rules.txt`, 'utf8')));
+    });
+
+    it.each([
+      ['single endpoint', '172.30.0.41', 80, ['10.180.0.1']],
+      ['two endpoints, 50% each', '172.30.0.44', 80, ['10.180.0.4', '10.180.0.5']],
+      ['no endpoints: REJECT', '172.30.0.46', 80, []],
+    ] as const)('pod → ClusterIP, %s', async (_name, dst, dport, expected) => {
+      const result = simulate(dump, '10.0.0.2', dst, dport, 'tcp');
+      const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol: 'tcp', count: 16 }], TIMEOUT_MS);
+      expectAgreement(result, seen!);
+      const reached = new Set(seen!.filter((r) => r.kind === 'reply').map((r) => (r.kind === 'reply' ? r.identity : '')));
+      expect([...reached].every((ip) => (expected as readonly string[]).includes(ip))).toBe(true);
+      if (expected.length === 0) expect(seen!.every((r) => r.kind === 'refused')).toBe(true);
+    });
+
+    it('external client → NodePort of an externalTrafficPolicy=Cluster Service: DNAT and masquerade', async () => {
+      const result = simulate(dump, '203.0.113.2', NODE_IP, 3003, 'tcp');
+      const [seen] = await lab.probe(upstream, [{ ip: NODE_IP, port: 3003, protocol: 'tcp', count: 4, source: '203.0.113.2' }], TIMEOUT_MS);
+      expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
+      expectAgreement(result, seen!);
+      expect(result.outcomes).toHaveLength(1);
+      expect(result.outcomes[0]).toMatchObject({ dnat: '10.180.0.3:80', masquerade: true });
+    });
+
+    it('external client → external IP with no local endpoints: DROP (timeout)', async () => {
+      const result = simulate(dump, '203.0.113.2', '192.168.99.22', 80, 'tcp');
+      expect(result.verdict).toBe('drop');
+      const [seen] = await lab.probe(upstream, [{ ip: '192.168.99.22', port: 80, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
+      expect(seen!.every((r) => r.kind === 'timeout')).toBe(true);
+      expectAgreement(result, seen!);
+    });
+
+    it('load-balancer IP with loadBalancerSourceRanges, from an allowed source: DNAT', async () => {
+      const result = simulate(dump, '203.0.113.2', '5.6.7.8', 80, 'tcp');
+      expect(result.verdict).toBe('accept');
+      const [seen] = await lab.probe(upstream, [{ ip: '5.6.7.8', port: 80, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
+      expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
+      expectAgreement(result, seen!);
+    });
+
+    it('load-balancer IP from a pod outside the source ranges: not DNATed, forwarded un-translated', async () => {
+      // This dump's filter INPUT/FORWARD never jump to KUBE-PROXY-FIREWALL (kube-proxy's flow test runs that
+      // chain directly), so the kernel forwards the packet toward the node's default route instead of dropping it.
+      const result = simulate(dump, '10.0.0.2', '5.6.7.8', 80, 'tcp');
+      expect(result.outcomes).toHaveLength(1);
+      expect(result.outcomes[0]).toMatchObject({ verdict: 'accept', dnat: null });
+      const [seen] = await lab.probe(client, [{ ip: '5.6.7.8', port: 80, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
+      expect(seen!.some((r) => r.kind === 'reply')).toBe(false);
+    });
+  });
+
+  describe('a generated kube-proxy rule set (UDP, NodePorts, affinity, traffic policies)', () => {
+    let dump: IptablesDump;
+    beforeAll(async () => {
+      await lab.must(node, ['iptables', '-t', 'nat', '-F']);
+      dump = await load(generated);
+    });
+
+    it.each([
+      ['TCP ClusterIP, three endpoints', '172.30.1.10', 80, 'tcp', 24],
+      ['UDP ClusterIP, two endpoints', '172.30.1.11', 53, 'udp', 16],
+      ['TCP on the same Service, two endpoints', '172.30.1.11', 53, 'tcp', 16],
+      ['TCP no endpoints: REJECT', '172.30.1.12', 80, 'tcp', 2],
+      ['UDP no endpoints: REJECT (ICMP port unreachable)', '172.30.1.12', 53, 'udp', 2],
+      ['internalTrafficPolicy=Local without local endpoints: DROP', '172.30.1.13', 80, 'tcp', 2],
+      ['ClientIP affinity', '172.30.1.14', 80, 'tcp', 8],
+      ['pod → NodePort on the node IP', NODE_IP, 30080, 'tcp', 12],
+      ['pod → NodePort of a Service without endpoints: REJECT', NODE_IP, 30081, 'tcp', 2],
+    ] as const)('%s', async (_name, dst, dport, protocol, count) => {
+      const result = simulate(dump, '10.0.0.2', dst, dport, protocol);
+      const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol, count }], TIMEOUT_MS);
+      expectAgreement(result, seen!);
+      expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 12);
+    });
+
+    it('ClientIP affinity: the kernel keeps a client on one endpoint, which is one of the outcomes', async () => {
+      const result = simulate(dump, '10.0.0.2', '172.30.1.14', 80, 'tcp');
+      const [seen] = await lab.probe(client, [{ ip: '172.30.1.14', port: 80, protocol: 'tcp', count: 6 }], TIMEOUT_MS);
+      const reached = new Set(seen!.map((r) => (r.kind === 'reply' ? r.identity : r.kind)));
+      expect(reached.size).toBe(1);
+      expectAgreement(result, seen!);
+      expect(result.assumptions.some((a) => a.includes('session affinity'))).toBe(true);
+    });
+
+    it('external client → NodePort with externalTrafficPolicy=Local and no local endpoint: DROP (timeout)', async () => {
+      const result = simulate(dump, '203.0.113.2', NODE_IP, 30082, 'tcp');
+      expect(result.verdict).toBe('drop');
+      const [seen] = await lab.probe(upstream, [{ ip: NODE_IP, port: 30082, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
+      expectAgreement(result, seen!);
+    });
+  });
+});
