@@ -1,0 +1,146 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Cluster } from '../../src/model/cluster.js';
+import { loadSnapshot } from '../../src/sources/snapshot.js';
+import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
+import { examplesDir, runKnet, runKnetJson } from '../support/cli.js';
+
+// Needs the built CLI: npm run build.
+const demo = join(examplesDir, 'demo');
+
+function objectsOf(cluster: Cluster): Omit<Cluster, 'meta'> {
+  const { meta: _meta, ...objects } = cluster;
+  return objects;
+}
+
+let server: TestApiServer;
+let kubeconfig: string;
+let work: string;
+let expected: Cluster;
+
+beforeAll(async () => {
+  server = await startTestApiServer({ snapshot: demo, maxPageSize: 2 });
+  kubeconfig = await server.writeKubeconfig({ contextName: 'kind-kind' });
+  work = await mkdtemp(join(tmpdir(), 'knet-save-'));
+  expected = (await loadSnapshot(demo)).cluster;
+});
+afterAll(async () => {
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+});
+afterEach(() => {
+  server.clearFaults();
+  server.requests.length = 0;
+});
+
+const FILES = [
+  'adminnetworkpolicies.yaml',
+  'baselineadminnetworkpolicies.yaml',
+  'configmaps.yaml',
+  'endpoints.yaml',
+  'endpointslices.yaml',
+  'knet-snapshot.yaml',
+  'namespaces.yaml',
+  'networkpolicies.yaml',
+  'nodes.yaml',
+  'pods.yaml',
+  'services.yaml',
+];
+
+describe('knet snapshot save', () => {
+  it('writes one List per kind and knet-snapshot.yaml, which the snapshot loader reads back as the same objects', async () => {
+    const dir = join(work, 'full');
+    const { json, code, stderr } = await runKnetJson<{ objects: number; files: { file: string; kind: string; count: number }[]; nodeState: { saved: boolean } }>([
+      'snapshot', 'save', dir, '--kubeconfig', kubeconfig,
+    ]);
+    expect([code, stderr]).toEqual([0, '']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
+    expect(json.files.find((f) => f.file === 'pods.yaml')).toEqual({ file: 'pods.yaml', kind: 'Pod', count: expected.pods.length });
+    expect(json.nodeState.saved).toBe(false);
+    const pods = parse(await readFile(join(dir, 'pods.yaml'), 'utf8')) as { apiVersion: string; kind: string; items: { kind: string }[] };
+    expect([pods.apiVersion, pods.kind, pods.items[0]?.kind]).toEqual(['v1', 'List', 'Pod']);
+
+    const back = await loadSnapshot(dir);
+    expect(objectsOf(back.cluster)).toEqual(objectsOf(expected));
+    expect(back.cluster.meta).toEqual({
+      clusterDomain: 'cluster.local',
+      proxyMode: 'iptables',
+      context: 'kind-kind',
+      takenBy: 'knet 0.1.0',
+      takenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) as string,
+    });
+    expect(server.requests.filter((r) => r.resource === 'secrets')).toEqual([]);
+  });
+
+  it('a saved snapshot gives the same endpoints report as the objects it came from', async () => {
+    const dir = join(work, 'report');
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    const fromSaved = await runKnetJson(['endpoints', '-A', '--snapshot', dir]);
+    const fromDemo = await runKnetJson(['endpoints', '-A', '--snapshot', demo]);
+    expect(fromSaved.json).toEqual(fromDemo.json);
+  });
+
+  it('-n saves one namespace of the namespaced kinds', async () => {
+    const dir = join(work, 'one-ns');
+    const { json, code } = await runKnetJson<{ namespace: string }>(['snapshot', 'save', dir, '-n', 'default', '--kubeconfig', kubeconfig]);
+    expect([code, json.namespace]).toEqual([0, 'default']);
+    const back = await loadSnapshot(dir);
+    expect(back.cluster.pods.map((p) => p.metadata.name)).toEqual(expected.pods.filter((p) => p.metadata.namespace === 'default').map((p) => p.metadata.name));
+    expect(back.cluster.nodes.length).toBe(expected.nodes.length);
+  });
+
+  it('refuses a non-empty directory knet did not write, and changes nothing in it, even with --force', async () => {
+    const dir = join(work, 'mine');
+    await mkdir(dir);
+    await writeFile(join(dir, 'notes.txt'), 'my notes');
+    for (const force of [[], ['--force']]) {
+      const result = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, ...force]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/is not empty and is not a knet snapshot/);
+    }
+    expect(await readdir(dir)).toEqual(['notes.txt']);
+    expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('my notes');
+    expect(server.requests).toEqual([]);
+  });
+
+  it('replaces a previous knet snapshot only with --force', async () => {
+    const dir = join(work, 'again');
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    await writeFile(join(dir, 'stale.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: gone}\n');
+    const refused = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already holds a knet snapshot\n {2}Add --force/);
+    const forced = await runKnetJson<{ replaced: boolean }>(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--force']);
+    expect([forced.code, forced.json.replaced]).toEqual([0, true]);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
+    expect((await readdir(work)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('writes into an existing empty directory', async () => {
+    const dir = join(work, 'empty');
+    await mkdir(dir);
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
+  });
+
+  it('an RBAC refusal exits 3 and leaves no directory behind', async () => {
+    const dir = join(work, 'forbidden');
+    server.addFault({ match: (r) => r.resource === 'endpointslices', status: 403 });
+    const result = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/RBAC forbids "list endpointslices\.discovery\.k8s\.io" cluster-wide/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect((await readdir(work)).includes('forbidden')).toBe(false);
+  });
+
+  it('says in its text output that node state was not saved', async () => {
+    const result = await runKnet(['snapshot', 'save', join(work, 'text'), '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Saved .*text: \d+ objects from context kind-kind \(all namespaces\)\./);
+    expect(result.stdout).toMatch(/pods\.yaml\s+Pod\s+\d+/);
+    expect(result.stdout).toMatch(/Objects only: node state \(nodes\/<node>\/…\) needs debug pods/);
+  });
+});
