@@ -8,7 +8,7 @@ import { matchesSelector } from '../model/labels.js';
 import { cidrContainsIP, parseCIDR, parseIP } from '../model/ip.js';
 import { podPorts } from '../model/pod.js';
 import { endpointIPs, endpointName } from './endpoint.js';
-import { bestOf, notAPod, selectorDifferences } from './matchers.js';
+import { bestOf, phraseDifferences, notAPod, selectorDifferences } from './matchers.js';
 import type { Difference, Direction, PolicyEndpoint, PolicyExplanation, PolicyKind, RuleExplanation } from './types.js';
 import type { PodEndpoint } from './network-policy.js';
 
@@ -75,9 +75,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function normalizePeer<T extends AdminPeer | AdminSubject>(peer: T): T {
   if (!isRecord(peer)) return peer;
   const out: Record<string, unknown> = { ...peer };
-  const ns = peer.namespaces as unknown;
+  const ns = peer.namespaces;
   if (isRecord(ns) && isRecord(ns.namespaceSelector)) out.namespaces = ns.namespaceSelector;
-  const pods = peer.pods as unknown;
+  const pods = peer.pods;
   if (isRecord(pods) && !pods.namespaceSelector && isRecord(pods.namespaces)) {
     const inner = pods.namespaces;
     out.pods = { namespaceSelector: isRecord(inner.namespaceSelector) ? inner.namespaceSelector : {}, podSelector: pods.podSelector };
@@ -217,7 +217,7 @@ export function explainAdminPolicy(
         ? decided === index
           ? `${label} matches: ${rule.action}`
           : `${label} also matches, but an earlier rule decided`
-        : `${label} (${rule.action}) would match if ${differences.map((d) => d.wish).join(' and ')}; ${differences.map((d) => d.actual).join('; ')}`;
+        : `${label} (${rule.action}) would match if ${phraseDifferences(differences).wish}; ${phraseDifferences(differences).actual}`;
     rules.push({
       index,
       ...(rule.name ? { name: rule.name } : {}),

@@ -6,6 +6,7 @@ import type { Pod, Protocol, Service } from '../model/k8s.js';
 import { matchesMap } from '../model/labels.js';
 import { resolveNamedPort } from '../model/pod.js';
 import { canonicalIP } from '../model/ip.js';
+import { missDistance, phraseDifferences } from './matchers.js';
 import { explainAdminPolicy, normalizeAdminPolicy, sortAdminPolicies, subjectMatches, type NormalizedAdminPolicy } from './admin-policy.js';
 import { buildPolicyContext, endpointName, ipEndpoint, nodeEndpoint, podEndpoint, summarizeEndpoint, type PolicyContext } from './endpoint.js';
 import { appliesTo, explainNetworkPolicy, normalizePolicy, type NormalizedPolicy, type PodEndpoint } from './network-policy.js';
@@ -75,17 +76,17 @@ export function endpointOf(engine: PolicyEngine, end: Exclude<ConnectionEnd, { k
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 function nearMissMessage(key: string, differences: NearMiss['differences']): string {
-  return `\`${key}\` would allow this if ${differences.map((d) => d.wish).join(' and ')}; ${differences.map((d) => d.actual).join('; ')}`;
+  return `\`${key}\` would allow this if ${phraseDifferences(differences).wish}; ${phraseDifferences(differences).actual}`;
 }
 
-/** The rule that would have allowed it with the fewest differences (ties: policy order, then rule order). */
+/** The rule that would have allowed it with the fewest differences (ties: the closest label values, then policy and rule order). */
 function findNearestMiss(policies: PolicyExplanation[]): NearMiss | undefined {
   let best: NearMiss | undefined;
   for (const p of policies) {
     for (const r of p.rules) {
       if (r.matched || r.action !== 'Allow' || r.differences.length === 0) continue;
       if (r.differences.some((d) => d.kind === 'invalid')) continue;
-      if (!best || r.differences.length < best.differences.length) {
+      if (!best || missDistance(r.differences) < missDistance(best.differences)) {
         const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
         best = { kind: p.kind, policy: key, rule: r.index, differences: r.differences, message: nearMissMessage(key, r.differences) };
       }
@@ -292,7 +293,9 @@ export function evaluateConnection(cluster: Cluster, query: ConnectionQuery, opt
   const total = service.endpoints.length;
   const reason =
     denied.length === 0
-      ? `All ${total} endpoint pod${total === 1 ? '' : 's'} of ${svcName} allow this connection (each evaluated on its own target port).`
+      ? total === 1
+        ? `The only endpoint pod of ${svcName} allows this connection on its target port.`
+        : `All ${total} endpoint pods of ${svcName} allow this connection (each evaluated on its own target port).`
       : `${denied.length} of ${total} endpoint pod${total === 1 ? '' : 's'} of ${svcName} deny this connection; for example ${pick.destination.name}: ${pick.reason}`;
   return {
     allowed: denied.length === 0,

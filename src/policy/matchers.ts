@@ -28,7 +28,10 @@ export function selectorDifferences(
   const out: Difference[] = [];
   if (!selector) return out;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) out.push({ kind, wish: `${who} had \`${key}=${value}\``, actual: show(key, labels) });
+    if (labels[key] !== value) {
+      const have = labels[key];
+      out.push({ kind, wish: `${who} had \`${key}=${value}\``, actual: show(key, labels), want: `${key}=${value}`, ...(have !== undefined ? { have: `${key}=${have}` } : {}) });
+    }
   }
   for (const req of selector.matchExpressions ?? []) {
     const value = labels[req.key];
@@ -161,4 +164,52 @@ export function bestOf<T>(items: readonly T[] | null | undefined, diff: (item: T
     if (!best || d.length < best.differences.length) best = { index: i, differences: d };
   }
   return best!;
+}
+
+/** Levenshtein distance, to rank near misses: `app=front-end` is nearer to `app=frontend` than `app=db` is. */
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** How far a set of differences is from a match: their count first, then how close each label value is. */
+export function missDistance(differences: readonly Difference[]): number {
+  let sum = 0;
+  for (const d of differences) {
+    sum += d.want !== undefined && d.have !== undefined ? editDistance(d.want, d.have) / Math.max(d.want.length, d.have.length) : 1;
+  }
+  return differences.length * 10 + sum;
+}
+
+/**
+ * The differences as one "would allow this if …; …" pair of phrases, with repeated subjects merged:
+ * "the source had `app=backend` and `tier=api`; it has `app=frontend` and `tier=web`".
+ */
+export function phraseDifferences(differences: readonly Difference[]): { wish: string; actual: string } {
+  const merge = (parts: string[], prefixOf: (s: string) => string | undefined): string[] => {
+    const out: string[] = [];
+    let lastPrefix: string | undefined;
+    for (const part of parts) {
+      const prefix = prefixOf(part);
+      if (prefix !== undefined && prefix === lastPrefix) out[out.length - 1] += ` and ${part.slice(prefix.length)}`;
+      else out.push(part);
+      lastPrefix = prefix;
+    }
+    return out;
+  };
+  const wishPrefix = (w: string): string | undefined => /^(.*? had )`/.exec(w)?.[1];
+  const actualPrefix = (a: string): string | undefined => /^(it has )`/.exec(a)?.[1];
+  return {
+    wish: merge(differences.map((d) => d.wish), wishPrefix).join(' and '),
+    actual: merge(differences.map((d) => d.actual), actualPrefix).join('; '),
+  };
 }

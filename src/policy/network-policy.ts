@@ -1,7 +1,7 @@
 // networking.k8s.io/v1 NetworkPolicy, exactly as ../shared/reference/network-policy.md states it.
 import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Protocol } from '../model/k8s.js';
 import { formatSelector, matchesSelector } from '../model/labels.js';
-import { bestOf, ipBlockDifferences, notAPod, portDifferences, selectorDifferences } from './matchers.js';
+import { bestOf, phraseDifferences, ipBlockDifferences, notAPod, portDifferences, selectorDifferences } from './matchers.js';
 import type { Difference, Direction, PolicyEndpoint, PolicyExplanation, RuleExplanation } from './types.js';
 
 export type PodEndpoint = Extract<PolicyEndpoint, { kind: 'pod' }>;
@@ -138,7 +138,7 @@ export function explainNetworkPolicy(
     const portText = portMatch.index === null ? 'on every port' : `on ${describePort(rule.ports[portMatch.index]!)}`;
     const summary = matched
       ? `rule ${index} allows ${dir} ${peerText} ${portText}`
-      : `rule ${index} would match if ${differences.map((d) => d.wish).join(' and ')}; ${differences.map((d) => d.actual).join('; ')}`;
+      : `rule ${index} would match if ${phraseDifferences(differences).wish}; ${phraseDifferences(differences).actual}`;
     return { index, action: 'Allow', matched, peer: peer.index, port: portMatch.index, differences: matched ? [] : differences, summary };
   });
   const first = rules.find((r) => r.matched);

@@ -45,6 +45,9 @@ export interface Difference {
   kind: DifferenceKind;
   wish: string;
   actual: string;
+  /** For a label value: what the rule wants and what the object has (`app=frontend`, `app=front-end`). */
+  want?: string;
+  have?: string;
 }
 
 export interface RuleExplanation {

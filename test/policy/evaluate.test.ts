@@ -246,7 +246,7 @@ describe('explanations', () => {
       kind: 'NetworkPolicy',
       policy: 'x/allow-frontend',
       rule: 0,
-      differences: [{ kind: 'pod-label', wish: 'the source had `app=frontend`', actual: 'it has `app=front-end`' }],
+      differences: [{ kind: 'pod-label', wish: 'the source had `app=frontend`', actual: 'it has `app=front-end`', want: 'app=frontend', have: 'app=front-end' }],
       message: '`x/allow-frontend` would allow this if the source had `app=frontend`; it has `app=front-end`',
     });
     expect(v.ingress.reason).toBe('Ingress to x/a from x/b on TCP port 80 is denied: 2 policies (x/allow-frontend, x/default-deny) select x/a for ingress, and their only rule does not match.');
@@ -267,6 +267,17 @@ describe('explanations', () => {
     );
   });
 
+  it('between rules one difference away, prefers the label value closest to what the source has (a typo)', () => {
+    const cluster = buildModel(
+      [
+        buildPolicy('x', 'a-allow-db-clients', podLabel('a'), { ingress: [{ from: [{ podSelector: { matchLabels: { app: 'db' } } }] }] }),
+        buildPolicy('x', 'b-allow-frontend', podLabel('a'), { ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }] }] }),
+      ],
+      { podLabels: { 'x/b': { app: 'front-end' } } },
+    );
+    expect(verdict(cluster, 'x/b', 'x/a').ingress.nearestMiss?.policy).toBe('x/b-allow-frontend');
+  });
+
   it('gives no nearest miss for a default deny with no rules, and says so', () => {
     const cluster = buildModel([buildPolicy('x', 'deny', {}, { policyTypes: ['Ingress'] })]);
     const v = verdict(cluster, 'y/a', 'x/a');
@@ -284,7 +295,13 @@ describe('explanations', () => {
   it('names a namespace label difference', () => {
     const cluster = buildModel([buildPolicy('x', 'from-y', podLabel('a'), { ingress: [{ from: [{ namespaceSelector: nsLabel('y') }] }] })]);
     expect(verdict(cluster, 'z/a', 'x/a').ingress.nearestMiss?.differences).toEqual([
-      { kind: 'namespace-label', wish: "the source's namespace `z` had `kubernetes.io/metadata.name=y`", actual: 'it has `kubernetes.io/metadata.name=z`' },
+      {
+        kind: 'namespace-label',
+        wish: "the source's namespace `z` had `kubernetes.io/metadata.name=y`",
+        actual: 'it has `kubernetes.io/metadata.name=z`',
+        want: 'kubernetes.io/metadata.name=y',
+        have: 'kubernetes.io/metadata.name=z',
+      },
     ]);
   });
 });

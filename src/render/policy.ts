@@ -1,0 +1,122 @@
+// `knet explain-policy` for people: the verdict and its reasons in full sentences, and the matrix as a
+// grid. Everything printed here comes from the engine's result; nothing is re-derived.
+import type { Finding } from '../model/finding.js';
+import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
+import { renderFindings } from './findings.js';
+import type { Style } from './style.js';
+
+export interface PolicyMatrixReport {
+  pods: string[];
+  ports: MatrixPort[];
+  cells: MatrixCell[];
+  findings: Finding[];
+}
+
+function policyKey(p: PolicyExplanation): string {
+  return p.namespace ? `${p.namespace}/${p.name}` : p.name;
+}
+
+function verdictWord(allowed: boolean, style: Style): string {
+  return allowed ? style.status('ok', 'ALLOWED') : style.status('fail', 'DENIED');
+}
+
+function renderPolicyLines(p: PolicyExplanation, style: Style, isWide: boolean, indent: string): string[] {
+  const kind = p.kind === 'NetworkPolicy' ? '' : `${p.kind} `;
+  const prio = p.priority !== undefined ? ` (priority ${p.priority})` : '';
+  const head =
+    p.rules.length === 0
+      ? 'has no rules for this direction'
+      : p.rule !== null
+        ? `rule ${p.rule} matches`
+        : p.rules.length === 1
+          ? 'its only rule does not match'
+          : `none of its ${p.rules.length} rules matches`;
+  const lines = [`${indent}${kind}${style.c.bold(policyKey(p))}${prio}: ${head}`];
+  if (isWide || p.rule === null) {
+    for (const r of p.rules) {
+      if (!isWide && r.matched) continue;
+      lines.push(`${indent}  ${r.matched ? style.status('ok', '✓') : style.status('fail', '✗')} ${r.summary}`);
+    }
+  }
+  return lines;
+}
+
+function renderDirection(title: string, d: DirectionExplanation, style: Style, isWide: boolean): string[] {
+  const lines = [`${style.c.bold(title)}: ${verdictWord(d.allowed, style)}`, `  ${d.reason}`];
+  if (d.policies.length) {
+    lines.push(`  Policies that select ${d.subject} for ${d.direction}:`);
+    for (const p of d.policies) lines.push(...renderPolicyLines(p, style, isWide, '    '));
+  }
+  if (isWide && d.steps.length) {
+    lines.push('  Steps:');
+    for (const s of d.steps) lines.push(`    ${style.c.dim(s.effect.padEnd(15))} ${s.message}`);
+  }
+  if (d.nearestMiss) lines.push(`  ${style.c.yellow('Nearest miss:')} ${d.nearestMiss.message}.`);
+  return lines;
+}
+
+export function renderPolicyVerdict(v: PolicyVerdict, style: Style, isWide: boolean): string {
+  const out: string[] = [];
+  out.push(`${verdictWord(v.allowed, style)}  ${v.source.name} → ${v.destination.name} on ${v.protocol} port ${v.port}`);
+  // Each direction prints its own reason below; a Service's summary of its endpoints has none there.
+  if (v.service) out.push(v.reason);
+  out.push('');
+  if (v.service) {
+    const s = v.service;
+    out.push(`${style.c.bold(`Service ${s.namespace}/${s.name}`)} port ${s.port}/${s.protocol} → targetPort ${s.targetPort}; each endpoint pod is evaluated on its own:`);
+    for (const e of s.endpoints) {
+      out.push(`  ${verdictWord(e.allowed, style)}  ${e.destination.name} on port ${e.targetPort} (${e.targetPortFrom})`);
+      if (!e.allowed || isWide) out.push(`      ${e.reason}`);
+      const miss = e.ingress.nearestMiss ?? e.egress.nearestMiss;
+      if (miss && !e.allowed) out.push(`      ${style.c.yellow('Nearest miss:')} ${miss.message}.`);
+    }
+    out.push('');
+    if (!isWide) {
+      if (v.findings.length) out.push(style.c.bold('Findings:'), renderFindings(v.findings, style, '  '));
+      return out.join('\n').trimEnd();
+    }
+    out.push(style.c.dim(`Details for ${v.ingress.subject}:`));
+  }
+  out.push(...renderDirection(`Egress from ${v.egress.subject}`, v.egress, style, isWide), '');
+  out.push(...renderDirection(`Ingress to ${v.ingress.subject}`, v.ingress, style, isWide));
+  if (v.findings.length) out.push('', style.c.bold('Findings:'), renderFindings(v.findings, style, '  '));
+  return out.join('\n').trimEnd();
+}
+
+/**
+ * The matrix as one grid per port: rows are sources (from), columns destinations (to), numbered so that
+ * wide namespaces fit; ✓ allowed, ✗ denied, · the pod itself (not defined by the API).
+ */
+export function renderPolicyMatrix(m: PolicyMatrixReport, style: Style): string {
+  if (m.pods.length === 0) return 'No pods in scope: nothing to show. Use -n NAMESPACE, -A, or a looser --selector.';
+  const index = new Map(m.pods.map((p, i) => [p, i]));
+  const n = m.pods.length;
+  const width = String(n).length + 1;
+  const nameWidth = Math.max(...m.pods.map((p) => p.length));
+  const out: string[] = [];
+  for (const { port, protocol } of m.ports) {
+    const grid: (boolean | undefined)[][] = Array.from({ length: n }, () => Array.from({ length: n }, (): boolean | undefined => undefined));
+    let allowed = 0;
+    let total = 0;
+    for (const c of m.cells) {
+      if (c.port !== port || c.protocol !== protocol) continue;
+      grid[index.get(c.from)!]![index.get(c.to)!] = c.allowed;
+      total++;
+      if (c.allowed) allowed++;
+    }
+    out.push(`${style.c.bold(`${protocol} port ${port}`)}: ${allowed} of ${total} pairs allowed. Rows are sources (from), columns destinations (to).`);
+    const pad = ' '.repeat(width + 1 + nameWidth + 1);
+    out.push(pad + m.pods.map((_, i) => String(i + 1).padStart(width)).join(''));
+    m.pods.forEach((from, i) => {
+      const cells = grid[i]!.map((v, j) => {
+        const mark = i === j ? style.c.dim('·') : v ? style.status('ok', '✓') : style.status('fail', '✗');
+        return ' '.repeat(width - 1) + mark;
+      });
+      out.push(`${String(i + 1).padStart(width)} ${from.padEnd(nameWidth)} ${cells.join('')}`);
+    });
+    out.push('');
+  }
+  out.push(style.c.dim('Legend: ✓ allowed, ✗ denied by policy, · the pod itself (not defined by the API). Ask why with: knet explain-policy FROM TO --port N'));
+  if (m.findings.length) out.push('', style.c.bold('Findings:'), renderFindings(m.findings, style, '  '));
+  return out.join('\n');
+}
