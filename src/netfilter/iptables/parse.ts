@@ -141,62 +141,86 @@ const TOP_OPTIONS: Record<string, 'source' | 'destination' | 'protocol' | 'in-in
   '-g': 'goto', '--goto': 'goto',
 };
 
-interface Token {
-  text: string;
-  isQuoted: boolean;
+/** The words of a rule line; `quoted[i]` is 1 when word i was (partly) in quotes, so never an option. */
+export interface RuleWords {
+  words: string[];
+  quoted: Uint8Array | null;
 }
 
 /**
  * Splits a rule line into words as iptables-restore does: spaces separate, double quotes group
  * (with `\"` and `\\` escapes inside). Returns null for an unterminated quote.
  */
-export function tokenizeRule(line: string): Token[] | null {
-  const tokens: Token[] = [];
+export function tokenizeRule(line: string): RuleWords | null {
   if (!line.includes('"')) {
     // The common case: no quotes at all, a plain split.
-    for (const word of line.split(' ')) if (word !== '') tokens.push({ text: word, isQuoted: false });
-    return tokens;
+    const words = line.split(' ');
+    return { words: words.includes('') ? words.filter((x) => x !== '') : words, quoted: null };
   }
-  let i = 0;
+  const words: string[] = [];
+  const quotedAt: number[] = [];
   const n = line.length;
+  let i = 0;
   while (i < n) {
-    while (i < n && (line[i] === ' ' || line[i] === '\t')) i++;
-    if (i >= n) break;
+    let c = line.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
+    }
     let text = '';
     let isQuoted = false;
-    while (i < n && line[i] !== ' ' && line[i] !== '\t') {
-      const ch = line[i]!;
-      if (ch === '"') {
+    // A word is a run of unquoted parts and "quoted" parts up to the next unquoted blank.
+    while (i < n) {
+      c = line.charCodeAt(i);
+      if (c === 32 || c === 9) break;
+      if (c === 34 /* " */) {
         isQuoted = true;
-        i++;
-        let closed = false;
-        while (i < n) {
-          const c = line[i]!;
-          if (c === '\\' && i + 1 < n && (line[i + 1] === '"' || line[i + 1] === '\\')) {
-            text += line[i + 1];
-            i += 2;
-          } else if (c === '"') {
-            closed = true;
-            i++;
-            break;
-          } else {
-            text += c;
-            i++;
+        let j = i + 1;
+        let part = '';
+        for (;;) {
+          const close = line.indexOf('"', j);
+          const slash = line.indexOf('\\', j);
+          if (close < 0) return null;
+          if (slash >= 0 && slash < close) {
+            // `\"` and `\\` are escapes inside quotes; any other backslash is literal.
+            const next = line[slash + 1];
+            part += line.slice(j, slash) + (next === '"' || next === '\\' ? next : '\\' + (next ?? ''));
+            j = slash + 2;
+            continue;
           }
+          part += line.slice(j, close);
+          i = close + 1;
+          break;
         }
-        if (!closed) return null;
-      } else {
-        text += ch;
-        i++;
+        text += part;
+        continue;
       }
+      let end = i;
+      while (end < n) {
+        const e = line.charCodeAt(end);
+        if (e === 32 || e === 9 || e === 34) break;
+        end++;
+      }
+      text += line.slice(i, end);
+      i = end;
     }
-    tokens.push({ text, isQuoted });
+    if (isQuoted) quotedAt.push(words.length);
+    words.push(text);
   }
-  return tokens;
+  const quoted = new Uint8Array(words.length);
+  for (const q of quotedAt) quoted[q] = 1;
+  return { words, quoted };
 }
 
-function isOptionToken(t: Token): boolean {
-  return !t.isQuoted && t.text.length > 1 && t.text[0] === '-' && (t.text[1] === '-' || /[a-zA-Z]/.test(t.text[1]!));
+function isOptionWord(w: RuleWords, i: number): boolean {
+  const text = w.words[i]!;
+  if ((w.quoted !== null && w.quoted[i] === 1) || text.length < 2 || text.charCodeAt(0) !== 45 /* - */) return false;
+  const c = text.charCodeAt(1) | 32; // lower-cased letter, or '-' (45 | 32 = 45)
+  return c === 45 || (c >= 97 && c <= 122);
+}
+
+function isBang(w: RuleWords, i: number): boolean {
+  return w.words[i] === '!' && (w.quoted === null || w.quoted[i] !== 1);
 }
 
 class RuleSyntaxError extends Error {}
@@ -205,7 +229,7 @@ class RuleSyntaxError extends Error {}
  * Parses the words of one rule after `-A CHAIN` into matches and a target.
  * Throws RuleSyntaxError with a short reason.
  */
-function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; target: RuleTarget | null; comment?: string } {
+function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; target: RuleTarget | null; comment?: string } {
   const matches: RuleMatch[] = [];
   let target: RuleTarget | null = null;
   let comment: string | undefined;
@@ -214,58 +238,58 @@ function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; 
   let protocol: string | null = null;
   let pendingNegation = false;
   let i = start;
-  const n = tokens.length;
+  const words = w.words;
+  const n = words.length;
 
   const takeValue = (option: string): string => {
-    const t = tokens[i];
+    const t = words[i];
     if (t === undefined) throw new RuleSyntaxError(`${option} needs an argument`);
     i++;
-    return t.text;
+    return t;
+  };
+  // `-s ! 10.0.0.0/8` (old syntax) puts the negation after the option.
+  const negatedAfter = (): boolean => {
+    if (i < n && isBang(w, i)) {
+      i++;
+      return true;
+    }
+    return false;
   };
 
   while (i < n) {
-    const tok = tokens[i]!;
-    if (!tok.isQuoted && tok.text === '!') {
+    const word = words[i]!;
+    if (isBang(w, i)) {
       if (pendingNegation) throw new RuleSyntaxError('two "!" in a row');
       pendingNegation = true;
       i++;
       continue;
     }
-    if (!isOptionToken(tok)) throw new RuleSyntaxError(`unexpected word "${quote(tok.text)}"`);
+    if (!isOptionWord(w, i)) throw new RuleSyntaxError(`unexpected word "${quote(word)}"`);
     i++;
-    // `-s ! 10.0.0.0/8` (old syntax) puts the negation after the option.
-    const negatedAfter = (): boolean => {
-      const t = tokens[i];
-      if (t && !t.isQuoted && t.text === '!') {
-        i++;
-        return true;
-      }
-      return false;
-    };
-    const top = TOP_OPTIONS[tok.text];
+    const top = TOP_OPTIONS[word];
     if (top !== undefined) {
       const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && negatedAfter());
       pendingNegation = false;
       switch (top) {
         case 'source':
         case 'destination':
-          matches.push({ kind: top, isNegated, address: takeValue(tok.text) });
+          matches.push({ kind: top, isNegated, address: takeValue(word) });
           break;
         case 'protocol':
-          protocol = takeValue(tok.text).toLowerCase();
+          protocol = takeValue(word).toLowerCase();
           matches.push({ kind: 'protocol', isNegated, protocol });
           current = null;
           break;
         case 'in-interface':
         case 'out-interface':
-          matches.push({ kind: top, isNegated, name: takeValue(tok.text) });
+          matches.push({ kind: top, isNegated, name: takeValue(word) });
           break;
         case 'fragment':
           matches.push({ kind: 'fragment', isNegated });
           break;
         case 'match': {
           if (isNegated) throw new RuleSyntaxError('"!" cannot negate -m');
-          const module = takeValue(tok.text);
+          const module = takeValue(word);
           const options: RuleOption[] = [];
           matches.push({ kind: 'module', module, options });
           current = options;
@@ -273,9 +297,9 @@ function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; 
         }
         case 'jump':
         case 'goto': {
-          if (isNegated) throw new RuleSyntaxError(`"!" cannot negate ${tok.text}`);
+          if (isNegated) throw new RuleSyntaxError(`"!" cannot negate ${word}`);
           if (target !== null) throw new RuleSyntaxError('more than one target');
-          const name = takeValue(tok.text);
+          const name = takeValue(word);
           target = { kind: top === 'goto' ? 'goto' : 'jump', name, options: [] };
           current = target.options;
           break;
@@ -283,9 +307,9 @@ function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; 
       }
       continue;
     }
-    if (tok.text[1] !== '-') throw new RuleSyntaxError(`unknown option ${tok.text}`);
+    if (word.charCodeAt(1) !== 45) throw new RuleSyntaxError(`unknown option ${word}`);
     // A `--long` option of the current module or target.
-    const name = tok.text.slice(2);
+    const name = word.slice(2);
     if (current === null) {
       if (protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp' || protocol === 'udplite' || protocol === 'icmp' || protocol === 'icmpv6') {
         // iptables loads the protocol's match implicitly for `-p tcp --dport 80`.
@@ -301,9 +325,8 @@ function parseRuleSpec(tokens: Token[], start: number): { matches: RuleMatch[]; 
     const values: string[] = [];
     if (!FLAG_OPTIONS.has(name)) {
       while (i < n) {
-        const t = tokens[i]!;
-        if (!t.isQuoted && (t.text === '!' || isOptionToken(t))) break;
-        values.push(t.text);
+        if (isBang(w, i) || isOptionWord(w, i)) break;
+        values.push(words[i]!);
         i++;
       }
       if (values.length === 0) throw new RuleSyntaxError(`--${name} needs an argument`);
@@ -360,6 +383,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
 
   let pos = 0;
   let lineNo = 0;
+  let lastLine = 0;
   const len = text.length;
   while (pos <= len) {
     let end = text.indexOf('\n', pos);
@@ -374,6 +398,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
     if (raw === '' || first === 35 /* # */) continue;
     const line = raw.trim();
     if (line === '') continue;
+    lastLine = lineNo;
     if (line[0] === '*') {
       const name = line.slice(1).trim();
       if (table !== null && !table.isCommitted) {
@@ -446,8 +471,8 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
       problem('iptables-bad-rule', 'unterminated quote', lineNo, raw);
       continue;
     }
-    const command = tokens[0]?.text ?? '';
-    const chainName = tokens[1]?.text;
+    const command = tokens.words[0] ?? '';
+    const chainName = tokens.words[1];
     if (command === '-A' || command === '--append' || command === '-I' || command === '--insert') {
       if (chainName === undefined) {
         problem('iptables-bad-rule', `${command} needs a chain name`, lineNo, raw);
@@ -455,8 +480,8 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
       }
       let specStart = 2;
       let insertAt: number | null = null;
-      if ((command === '-I' || command === '--insert') && tokens[2] && /^\d+$/.test(tokens[2].text)) {
-        insertAt = Number(tokens[2].text);
+      if ((command === '-I' || command === '--insert') && tokens.words[2] !== undefined && /^\d+$/.test(tokens.words[2])) {
+        insertAt = Number(tokens.words[2]);
         specStart = 3;
       } else if (command === '-I' || command === '--insert') {
         insertAt = 1;
@@ -513,7 +538,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
     problem('iptables-bad-line', 'not a table, chain, rule or COMMIT line', lineNo, raw);
   }
   if (table !== null && !table.isCommitted) {
-    problem('iptables-missing-commit', `table "${table.name}" (line ${table.line}) has no COMMIT: the dump may be truncated`, lineNo, `*${table.name}`);
+    problem('iptables-missing-commit', `table "${table.name}" (line ${table.line}) has no COMMIT: the dump may be truncated`, lastLine, `*${table.name}`);
   }
   checkJumps(tables, problem);
   return { tables, family, ruleCount, findings };
