@@ -1,0 +1,50 @@
+import { Args } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../../cli/base.js';
+import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { clusterFlags } from '../../cli/flags.js';
+import { hasErrors } from '../../model/finding.js';
+import { parseIpset } from '../../netfilter/ipset/index.js';
+import { viewIpset } from '../../netfilter/ipset/view.js';
+import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type NodeReport } from '../../render/node.js';
+import { openCluster } from '../../sources/cluster.js';
+import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+
+export default class NodeIpset extends KnetCommand<typeof NodeIpset, NodeReport<IpsetNodeResult>> {
+  static override summary = "Show a node's ipsets (kube-proxy's IPVS mode), filtered by Service, IP or port";
+
+  static override description = `Reads nodes/NODE/ipset.txt (\`ipset list\` or \`ipset save\`) and shows each set with its type and
+members: KUBE-CLUSTER-IP, KUBE-LOOP-BACK, KUBE-NODE-PORT-TCP and the others kube-proxy's IPVS mode
+matches with \`-m set\`.`;
+
+  static override examples = [
+    { description: 'Where a ClusterIP appears', command: '<%= config.bin %> node ipset kind-worker --ip 10.96.0.10 --snapshot DIR' },
+  ];
+
+  static override args = { node: Args.string({ description: 'The node (a directory under nodes/ in the snapshot)', required: false }) };
+  static override flags = { ...clusterFlags, ...nodeCommandFlags };
+
+  protected async execute(): Promise<NodeReport<IpsetNodeResult>> {
+    const { flags } = this;
+    const opened = await openCluster(flags);
+    const filter = filterFromFlags(opened, flags);
+    const nodes: IpsetNodeResult[] = [];
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipset')) {
+      const { text, source } = await readNodeText(opened, node, ['ipset']);
+      if (flags.raw) {
+        nodes.push({ node, source, raw: text, findings: [] });
+        continue;
+      }
+      const parsed = parseIpset(text, { mode: 'lenient' });
+      nodes.push({ node, source, sets: viewIpset(parsed.sets, filter), findings: parsed.findings });
+    }
+    return { kind: 'ipset', ...(filter.description ? { filter: filter.description } : {}), nodes };
+  }
+
+  protected renderText(result: NodeReport<IpsetNodeResult>, ctx: RenderContext): string {
+    return renderNodeReport(result, ctx.style, (r) => renderIpsetNode(r, ctx.style, result.filter, ctx.isWide));
+  }
+
+  protected override exitCodeOf(result: NodeReport<IpsetNodeResult>): ExitCode {
+    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+  }
+}

@@ -1,0 +1,56 @@
+import { Args } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../../cli/base.js';
+import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { clusterFlags } from '../../cli/flags.js';
+import { hasErrors } from '../../model/finding.js';
+import { parseIptablesSave } from '../../netfilter/iptables/parse.js';
+import { viewIptables } from '../../netfilter/node-filter.js';
+import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type NodeReport } from '../../render/node.js';
+import { openCluster } from '../../sources/cluster.js';
+import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+
+export default class NodeIptables extends KnetCommand<typeof NodeIptables, NodeReport<IptablesNodeResult>> {
+  static override summary = "Show a node's iptables rules (iptables-save), filtered by Service, IP or port";
+
+  static override description = `Reads nodes/NODE/iptables-save.txt of a snapshot (or iptables-nft-save.txt / iptables-legacy-save.txt)
+and shows its tables, chains and rules with their line numbers. With --service, only the rules that
+mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, endpoints, or kube-proxy's
+"ns/name:port" comments) are shown, together with the KUBE-SVC/SEP/EXT/FW chains they lead to.`;
+
+  static override examples = [
+    { description: "kube-dns's rules on one node", command: '<%= config.bin %> node iptables kind-worker --service kube-system/kube-dns --snapshot examples/demo' },
+    { description: 'Rules that mention one IP, on every node', command: '<%= config.bin %> node iptables --all-nodes --ip 10.96.0.10 --snapshot examples/demo' },
+    { description: 'The dump as captured', command: '<%= config.bin %> node iptables kind-worker --raw --snapshot examples/demo' },
+  ];
+
+  static override args = { node: Args.string({ description: 'The node (a directory under nodes/ in the snapshot)', required: false }) };
+  static override flags = { ...clusterFlags, ...nodeCommandFlags };
+
+  protected family: 4 | 6 = 4;
+
+  protected async execute(): Promise<NodeReport<IptablesNodeResult>> {
+    const { flags } = this;
+    const opened = await openCluster(flags);
+    const filter = filterFromFlags(opened, flags);
+    const kinds = this.family === 4 ? (['iptables-save', 'iptables-nft-save', 'iptables-legacy-save'] as const) : (['ip6tables-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'] as const);
+    const nodes: IptablesNodeResult[] = [];
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], this.family === 4 ? 'iptables' : 'ip6tables')) {
+      const { text, source } = await readNodeText(opened, node, [...kinds]);
+      if (flags.raw) {
+        nodes.push({ node, source, raw: text, findings: [] });
+        continue;
+      }
+      const view = viewIptables(parseIptablesSave(text, { mode: 'lenient' }), filter);
+      nodes.push({ node, source, format: 'iptables', ...view, findings: view.findings });
+    }
+    return { kind: this.family === 4 ? 'iptables' : 'ip6tables', ...(filter.description ? { filter: filter.description } : {}), nodes };
+  }
+
+  protected renderText(result: NodeReport<IptablesNodeResult>, ctx: RenderContext): string {
+    return renderNodeReport(result, ctx.style, (r) => renderIptablesNode(r, ctx.style, result.filter));
+  }
+
+  protected override exitCodeOf(result: NodeReport<IptablesNodeResult>): ExitCode {
+    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+  }
+}

@@ -1,0 +1,66 @@
+import { Args } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../../cli/base.js';
+import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { clusterFlags } from '../../cli/flags.js';
+import type { Finding } from '../../model/finding.js';
+import { hasErrors } from '../../model/finding.js';
+import { parseIpvsadm, type VirtualServer } from '../../netfilter/ipvs/index.js';
+import { viewIpvs } from '../../netfilter/ipvs/view.js';
+import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type NodeReport } from '../../render/node.js';
+import { openCluster } from '../../sources/cluster.js';
+import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+
+export default class NodeIpvs extends KnetCommand<typeof NodeIpvs, NodeReport<IpvsNodeResult>> {
+  static override summary = "Show a node's IPVS virtual and real servers (kube-proxy's IPVS mode), filtered by Service, IP or port";
+
+  static override description = `Reads nodes/NODE/ipvsadm.txt (\`ipvsadm -Ln\`, or \`ipvsadm -Sn\`) and shows every virtual server
+with its scheduler, persistence (session affinity) and real servers with their weights. A virtual server
+without real servers, or with only weight-0 (draining) ones, gets a finding: new connections to it fail.`;
+
+  static override examples = [
+    { description: "kube-dns's virtual servers", command: '<%= config.bin %> node ipvs kind-worker --service kube-system/kube-dns --snapshot DIR' },
+  ];
+
+  static override args = { node: Args.string({ description: 'The node (a directory under nodes/ in the snapshot)', required: false }) };
+  static override flags = { ...clusterFlags, ...nodeCommandFlags };
+
+  protected async execute(): Promise<NodeReport<IpvsNodeResult>> {
+    const { flags } = this;
+    const opened = await openCluster(flags);
+    const filter = filterFromFlags(opened, flags);
+    const nodes: IpvsNodeResult[] = [];
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipvs')) {
+      const { text, source } = await readNodeText(opened, node, ['ipvsadm']);
+      if (flags.raw) {
+        nodes.push({ node, source, raw: text, findings: [] });
+        continue;
+      }
+      const ipvs = parseIpvsadm(text, { mode: 'lenient' });
+      const virtualServers = viewIpvs(ipvs, filter);
+      nodes.push({ node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(emptyServerFinding)] });
+    }
+    return { kind: 'ipvs', ...(filter.description ? { filter: filter.description } : {}), nodes };
+  }
+
+  protected renderText(result: NodeReport<IpvsNodeResult>, ctx: RenderContext): string {
+    return renderNodeReport(result, ctx.style, (r) => renderIpvsNode(r, ctx.style, result.filter));
+  }
+
+  protected override exitCodeOf(result: NodeReport<IpvsNodeResult>): ExitCode {
+    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+  }
+}
+
+function emptyServerFinding(vs: VirtualServer): Finding[] {
+  if (vs.realServers.some((r) => r.weight > 0)) return [];
+  const name = vs.protocol === 'FWM' ? `FWM ${vs.fwmark ?? 0}` : `${vs.protocol} ${vs.address}:${vs.port}`;
+  return [
+    {
+      code: 'ipvs-no-real-servers',
+      severity: 'warning',
+      message: `virtual server ${name} has ${vs.realServers.length === 0 ? 'no real servers' : 'only real servers of weight 0 (terminating)'}: new connections to it are refused`,
+      hint: 'check the Service\'s endpoints: knet endpoints SERVICE',
+      line: vs.line,
+    },
+  ];
+}

@@ -1,0 +1,64 @@
+import { Args } from '@oclif/core';
+import { KnetCommand, type RenderContext } from '../../cli/base.js';
+import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
+import { clusterFlags } from '../../cli/flags.js';
+import { cidrContains } from '../../model/ip.js';
+import { hasErrors } from '../../model/finding.js';
+import { localAddresses, lookupRoute, parseIpAddr, parseIpRoute, type Route } from '../../netfilter/routes/index.js';
+import { renderNodeReport, renderRoutesNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
+import { openCluster } from '../../sources/cluster.js';
+import { captureHint, filterFromFlags, nodeCommandFlags, selectNodes } from '../../sources/node-read.js';
+
+export default class NodeRoutes extends KnetCommand<typeof NodeRoutes, NodeReport<RoutesNodeResult>> {
+  static override summary = "Show a node's routes and addresses, and where it sends a given IP";
+
+  static override description = `Reads nodes/NODE/ip-route.txt (\`ip route\`, \`ip -6 route\` or \`ip route show table all\`) and
+nodes/NODE/ip-addr.txt (\`ip addr\` or \`ip -o addr\`). With --ip (or --service: its endpoints), says which
+route the node would use for that address (longest prefix), or that the address is the node's own.`;
+
+  static override examples = [
+    { description: 'Where the node sends a pod IP', command: '<%= config.bin %> node routes kind-worker --ip 10.244.0.2 --snapshot examples/demo' },
+  ];
+
+  static override args = { node: Args.string({ description: 'The node (a directory under nodes/ in the snapshot)', required: false }) };
+  static override flags = { ...clusterFlags, ...nodeCommandFlags };
+
+  protected async execute(): Promise<NodeReport<RoutesNodeResult>> {
+    const { flags } = this;
+    const opened = await openCluster(flags);
+    const filter = filterFromFlags(opened, flags);
+    const targets = [...(filter.service?.endpointIPs ?? []), ...(flags.ip !== undefined ? [flags.ip] : [])];
+    const nodes: RoutesNodeResult[] = [];
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes')) {
+      const routeText = await opened.nodeState.read(node, 'ip-route');
+      const addrText = await opened.nodeState.read(node, 'ip-addr');
+      if (routeText === null && addrText === null) {
+        throw inputError(`node ${node} has neither ip-route.txt nor ip-addr.txt in ${opened.origin}`, 'node-state-missing', [captureHint(node, 'ip-route'), captureHint(node, 'ip-addr')]);
+      }
+      const source = [routeText !== null ? opened.nodeState.describe(node, 'ip-route') : null, addrText !== null ? opened.nodeState.describe(node, 'ip-addr') : null].filter(Boolean).join(', ');
+      if (flags.raw) {
+        nodes.push({ node, source, raw: `${routeText ?? ''}${addrText ?? ''}`, findings: [] });
+        continue;
+      }
+      const r = routeText === null ? null : parseIpRoute(routeText);
+      const a = addrText === null ? null : parseIpAddr(addrText);
+      const local = a ? localAddresses(a.interfaces) : [];
+      // The main table decides forwarding; `local`/`broadcast` routes of the local table are about the node's own addresses.
+      const main = (r?.routes ?? []).filter((rt: Route) => rt.type !== 'local' && rt.type !== 'broadcast' && (rt.table === undefined || rt.table === 'main'));
+      const result: RoutesNodeResult = { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])] };
+      if (r) result.routes = filter.groups.length ? r.routes.filter((rt) => targets.some((ip) => cidrContains(rt.destination, ip))) : r.routes;
+      if (a) result.interfaces = a.interfaces;
+      if (targets.length) result.lookups = targets.map((ip) => ({ ip, route: lookupRoute(main, ip), isLocal: local.includes(ip) }));
+      nodes.push(result);
+    }
+    return { kind: 'routes', ...(filter.description ? { filter: filter.description } : {}), nodes };
+  }
+
+  protected renderText(result: NodeReport<RoutesNodeResult>, ctx: RenderContext): string {
+    return renderNodeReport(result, ctx.style, (r) => renderRoutesNode(r, ctx.style, result.filter));
+  }
+
+  protected override exitCodeOf(result: NodeReport<RoutesNodeResult>): ExitCode {
+    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+  }
+}

@@ -1,0 +1,96 @@
+// Reading one kind of node state for the `knet node …` commands, with the errors a user can act on:
+// which node, which file, and how to capture it on the node.
+import { Flags } from '@oclif/core';
+import { inputError } from '../cli/errors.js';
+import { parseServiceRef } from '../cli/refs.js';
+import { resolveService } from '../cli/resolve.js';
+import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter/node-filter.js';
+import { isIP } from '../model/ip.js';
+import type { OpenedCluster } from './cluster.js';
+import { NODE_STATE_FILES, type NodeStateKind } from './node-state.js';
+
+/** The command that produces each kind of node state, to tell the user how to capture a missing one. */
+export const CAPTURE_COMMANDS: Record<NodeStateKind, string> = {
+  'iptables-save': 'iptables-save',
+  'ip6tables-save': 'ip6tables-save',
+  'iptables-legacy-save': 'iptables-legacy-save',
+  'iptables-nft-save': 'iptables-nft-save',
+  'ip6tables-legacy-save': 'ip6tables-legacy-save',
+  'ip6tables-nft-save': 'ip6tables-nft-save',
+  'nft-ruleset': 'nft list ruleset',
+  'nft-ruleset-json': 'nft -j list ruleset',
+  ipvsadm: 'ipvsadm -Ln',
+  ipset: 'ipset list',
+  conntrack: 'conntrack -L',
+  'ip-route': 'ip route show table all',
+  'ip-addr': 'ip addr',
+};
+
+export function captureHint(node: string, kind: NodeStateKind): string {
+  return `Run \`${CAPTURE_COMMANDS[kind]} > nodes/${node}/${NODE_STATE_FILES[kind]}\` on the node and add it to the snapshot.`;
+}
+
+/** The nodes to read: the one named, or with --all-nodes every node that has state in the source. */
+export async function selectNodes(opened: OpenedCluster, node: string | undefined, isAllNodes: boolean, command: string): Promise<string[]> {
+  if (node !== undefined && isAllNodes) {
+    throw inputError('a node name and --all-nodes cannot be used together', 'conflicting-flags', [`Use one: knet node ${command} NODE, or knet node ${command} --all-nodes.`]);
+  }
+  const known = await opened.nodeState.listNodes();
+  if (isAllNodes) {
+    if (known.length === 0) throw inputError(`${opened.origin} has no node state (no nodes/<node>/ directories)`, 'node-state-missing', ['Capture node state into nodes/NODE/ of the snapshot (see `knet node --help`).']);
+    return known;
+  }
+  if (node === undefined) {
+    throw inputError('name a node, or use --all-nodes', 'node-required', known.length ? [`Nodes with state: ${known.join(', ')}`] : []);
+  }
+  if (!known.includes(node)) {
+    const names = opened.cluster.nodes.map((n) => n.metadata.name);
+    const hint = names.includes(node)
+      ? [`Node ${node} exists, but the snapshot has no nodes/${node}/ directory.`, captureHintLine(node)]
+      : known.length
+        ? [`Nodes with state: ${known.join(', ')}`]
+        : [captureHintLine(node)];
+    throw inputError(`node "${node}" has no state in ${opened.origin}`, 'node-not-found', hint);
+  }
+  return [node];
+}
+
+function captureHintLine(node: string): string {
+  return `Capture node state into nodes/${node}/ (e.g. \`iptables-save > nodes/${node}/iptables-save.txt\` on the node).`;
+}
+
+/** The whole output of one kind, or an input error naming the file and how to capture it. */
+export async function readNodeText(opened: OpenedCluster, node: string, kinds: NodeStateKind[]): Promise<{ text: string; kind: NodeStateKind; source: string }> {
+  for (const kind of kinds) {
+    const text = await opened.nodeState.read(node, kind);
+    if (text !== null) return { text, kind, source: opened.nodeState.describe(node, kind) };
+  }
+  const first = kinds[0]!;
+  throw inputError(`node ${node} has no ${NODE_STATE_FILES[first]} in ${opened.origin} (looked for ${opened.nodeState.describe(node, first)})`, 'node-state-missing', [captureHint(node, first)]);
+}
+
+export async function readNodeLines(opened: OpenedCluster, node: string, kind: NodeStateKind): Promise<{ lines: AsyncIterable<string>; source: string }> {
+  const lines = await opened.nodeState.lines(node, kind);
+  if (lines === null) {
+    throw inputError(`node ${node} has no ${NODE_STATE_FILES[kind]} in ${opened.origin} (looked for ${opened.nodeState.describe(node, kind)})`, 'node-state-missing', [captureHint(node, kind)]);
+  }
+  return { lines, source: opened.nodeState.describe(node, kind) };
+}
+
+/** The flags every `knet node KIND` command shares. */
+export const nodeCommandFlags = {
+  'all-nodes': Flags.boolean({ description: 'Every node that has state in the source.' }),
+  service: Flags.string({ description: "Only what concerns this Service (NS/NAME or svc/NAME): its IPs, ports, NodePorts and endpoints." }),
+  ip: Flags.string({ description: 'Only what mentions this IP address.' }),
+  port: Flags.integer({ description: 'Only what mentions this port.', min: 0, max: 65535 }),
+  raw: Flags.boolean({ description: 'Print the command output unchanged.' }),
+};
+
+/** --service/--ip/--port → a filter; the Service is resolved in the cluster (with "did you mean"). */
+export function filterFromFlags(opened: OpenedCluster, flags: { service?: string; ip?: string; port?: number; namespace?: string }): NodeFilter {
+  if (flags.ip !== undefined && !isIP(flags.ip)) {
+    throw inputError(`--ip "${flags.ip}" is not an IP address`, 'bad-ip', ['Give an IPv4 or IPv6 address, e.g. --ip 10.96.0.10.']);
+  }
+  const service = flags.service === undefined ? undefined : summarizeService(opened.cluster, resolveService(opened.cluster, parseServiceRef(flags.service), flags.namespace ?? opened.namespace));
+  return buildNodeFilter({ ...(service ? { service } : {}), ...(flags.ip !== undefined ? { ip: flags.ip } : {}), ...(flags.port !== undefined ? { port: flags.port } : {}) });
+}
