@@ -11,16 +11,16 @@ import { canonicalIP } from '../model/ip.js';
 import { isPodFinished, podPorts } from '../model/pod.js';
 import { buildPolicyEngine, evaluateConnection, type ConnectionEnd } from '../policy/evaluate.js';
 import { evaluatePolicyFindings } from '../policy/findings.js';
-import { evaluateMatrix } from '../policy/matrix.js';
+import { computeMatrix, matrixCells } from '../policy/matrix.js';
 import { parseLabelSelector } from '../policy/selector.js';
 import type { PolicyVerdict } from '../policy/types.js';
 import { renderPolicyDot } from '../render/dot.js';
-import { renderPolicyMatrix, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
+import { renderPolicyMatrix, renderPolicyMatrixJson, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
 import { openCluster } from '../sources/cluster.js';
 
 type Result = PolicyVerdict | PolicyMatrixReport;
 
-const isMatrix = (r: Result): r is PolicyMatrixReport => 'cells' in r;
+const isMatrix = (r: Result): r is PolicyMatrixReport => 'allowed' in r && Array.isArray(r.allowed);
 
 export default class ExplainPolicy extends KnetCommand<typeof ExplainPolicy, Result> {
   static override summary = 'Say whether NetworkPolicies allow a connection, and why; or show who can reach whom';
@@ -111,9 +111,9 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
       .filter((p) => (all || (p.metadata.namespace ?? 'default') === namespace) && !isPodFinished(p) && (!selector || matchesSelector(selector, p.metadata.labels)))
       .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
     const engine = buildPolicyEngine(cluster);
-    const m = evaluateMatrix(cluster, { pods, ports: flags.port.map((port) => ({ port, protocol })) }, { engine });
-    const namespaces = all ? undefined : [namespace];
-    return { pods: m.pods, ports: m.ports, cells: m.cells, findings: evaluatePolicyFindings(cluster, namespaces ? { namespaces } : {}) };
+    const m = computeMatrix(cluster, { pods, ports: flags.port.map((port) => ({ port, protocol })) }, { engine });
+    const findings = evaluatePolicyFindings(cluster, all ? {} : { namespaces: [namespace] });
+    return { ...m, findings, toJSON: () => ({ pods: m.pods, ports: m.ports, cells: matrixCells(m), findings }) };
   }
 
   private resolveEnd(cluster: Cluster, ref: Ref, namespace: string): ConnectionEnd {
@@ -146,6 +146,15 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     const unique = [...new Set(ports)];
     if (unique.length === 1) return unique[0]!;
     throw inputError(`which port of ${text}? Give --port`, 'missing-port', unique.length ? [`${text} has ports ${unique.join(', ')}.`] : ['For example: --port 80.']);
+  }
+
+  /** A matrix as JSON can hold a million cells: written in chunks rather than as one string. */
+  public override async run(): Promise<Result> {
+    if (!this.flags.matrix || this.format !== 'json') return super.run();
+    const result = await this.execute();
+    if (!isMatrix(result)) return result;
+    for (const chunk of renderPolicyMatrixJson(result)) process.stdout.write(chunk);
+    return result;
   }
 
   protected renderText(result: Result, ctx: RenderContext): string {

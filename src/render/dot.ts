@@ -1,12 +1,12 @@
 // Graphviz DOT of who can reach whom: one node per pod, grouped by namespace, one edge per allowed
 // (from, to) labelled with the ports it is allowed on. `dot -Tsvg` draws it.
-import type { MatrixCell } from '../policy/types.js';
+import type { CompactMatrix } from '../policy/matrix.js';
 
 function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function renderPolicyDot(report: { pods: string[]; cells: MatrixCell[] }): string {
+export function renderPolicyDot(report: CompactMatrix): string {
   const lines = ['digraph knet_policy {', '  rankdir=LR;', '  node [shape=box, style=rounded, fontname="Helvetica"];', '  edge [fontname="Helvetica", fontsize=10];'];
   const byNamespace = new Map<string, string[]>();
   for (const pod of report.pods) {
@@ -20,15 +20,13 @@ export function renderPolicyDot(report: { pods: string[]; cells: MatrixCell[] })
     for (const pod of pods) lines.push(`    ${quote(pod)} [label=${quote(pod.slice(ns.length + 1))}];`);
     lines.push('  }');
   }
-  const edges = new Map<string, string[]>();
-  for (const c of report.cells) {
-    if (!c.allowed) continue;
-    const key = `${quote(c.from)} -> ${quote(c.to)}`;
-    const ports = edges.get(key) ?? [];
-    ports.push(`${c.protocol}/${c.port}`);
-    edges.set(key, ports);
+  const n = report.pods.length;
+  for (let s = 0; s < n; s++) {
+    for (let d = 0; d < n; d++) {
+      const ports = report.ports.filter((_, k) => report.allowed[k]![s * n + d] === 1).map((p) => `${p.protocol}/${p.port}`);
+      if (ports.length) lines.push(`  ${quote(report.pods[s]!)} -> ${quote(report.pods[d]!)} [label=${quote(ports.join(', '))}];`);
+    }
   }
-  for (const [key, ports] of edges) lines.push(`  ${key} [label=${quote(ports.join(', '))}];`);
   lines.push('}');
   return lines.join('\n');
 }

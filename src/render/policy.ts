@@ -1,15 +1,15 @@
 // `knet explain-policy` for people: the verdict and its reasons in full sentences, and the matrix as a
 // grid. Everything printed here comes from the engine's result; nothing is re-derived.
 import type { Finding } from '../model/finding.js';
+import type { CompactMatrix } from '../policy/matrix.js';
 import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 
-export interface PolicyMatrixReport {
-  pods: string[];
-  ports: MatrixPort[];
-  cells: MatrixCell[];
+/** What `explain-policy --matrix` returns: the contract's `cells` (through toJSON) over a compact matrix. */
+export interface PolicyMatrixReport extends CompactMatrix {
   findings: Finding[];
+  toJSON(): { pods: string[]; ports: MatrixPort[]; cells: MatrixCell[]; findings: Finding[] };
 }
 
 function policyKey(p: PolicyExplanation): string {
@@ -89,34 +89,55 @@ export function renderPolicyVerdict(v: PolicyVerdict, style: Style, isWide: bool
  */
 export function renderPolicyMatrix(m: PolicyMatrixReport, style: Style): string {
   if (m.pods.length === 0) return 'No pods in scope: nothing to show. Use -n NAMESPACE, -A, or a looser --selector.';
-  const index = new Map(m.pods.map((p, i) => [p, i]));
   const n = m.pods.length;
   const width = String(n).length + 1;
   const nameWidth = Math.max(...m.pods.map((p) => p.length));
+  const marks = { self: ' '.repeat(width - 1) + style.c.dim('·'), yes: ' '.repeat(width - 1) + style.status('ok', '✓'), no: ' '.repeat(width - 1) + style.status('fail', '✗') };
   const out: string[] = [];
-  for (const { port, protocol } of m.ports) {
-    const grid: (boolean | undefined)[][] = Array.from({ length: n }, () => Array.from({ length: n }, (): boolean | undefined => undefined));
-    let allowed = 0;
-    let total = 0;
-    for (const c of m.cells) {
-      if (c.port !== port || c.protocol !== protocol) continue;
-      grid[index.get(c.from)!]![index.get(c.to)!] = c.allowed;
-      total++;
-      if (c.allowed) allowed++;
-    }
-    out.push(`${style.c.bold(`${protocol} port ${port}`)}: ${allowed} of ${total} pairs allowed. Rows are sources (from), columns destinations (to).`);
-    const pad = ' '.repeat(width + 1 + nameWidth + 1);
-    out.push(pad + m.pods.map((_, i) => String(i + 1).padStart(width)).join(''));
+  m.ports.forEach(({ port, protocol }, k) => {
+    const allowed = m.allowed[k]!;
+    let count = 0;
+    for (let i = 0; i < allowed.length; i++) count += allowed[i]!;
+    out.push(`${style.c.bold(`${protocol} port ${port}`)}: ${count} of ${n * (n - 1)} pairs allowed. Rows are sources (from), columns destinations (to).`);
+    out.push(' '.repeat(width + 1 + nameWidth + 1) + m.pods.map((_, i) => String(i + 1).padStart(width)).join(''));
     m.pods.forEach((from, i) => {
-      const cells = grid[i]!.map((v, j) => {
-        const mark = i === j ? style.c.dim('·') : v ? style.status('ok', '✓') : style.status('fail', '✗');
-        return ' '.repeat(width - 1) + mark;
-      });
-      out.push(`${String(i + 1).padStart(width)} ${from.padEnd(nameWidth)} ${cells.join('')}`);
+      let row = '';
+      for (let j = 0; j < n; j++) row += i === j ? marks.self : allowed[i * n + j] ? marks.yes : marks.no;
+      out.push(`${String(i + 1).padStart(width)} ${from.padEnd(nameWidth)} ${row}`);
     });
     out.push('');
-  }
+  });
   out.push(style.c.dim('Legend: ✓ allowed, ✗ denied by policy, · the pod itself (not defined by the API). Ask why with: knet explain-policy FROM TO --port N'));
   if (m.findings.length) out.push('', style.c.bold('Findings:'), renderFindings(m.findings, style, '  '));
   return out.join('\n');
+}
+
+/**
+ * The matrix as one JSON document, the same as JSON.stringify(report.toJSON()) but in chunks and with
+ * one cell per line: a million cells never exist as objects, nor as one string.
+ */
+export function* renderPolicyMatrixJson(m: PolicyMatrixReport, chunkSize = 1 << 20): Generator<string> {
+  const n = m.pods.length;
+  const names = m.pods.map((p) => JSON.stringify(p));
+  let buf = `{\n  "pods": ${JSON.stringify(m.pods)},\n  "ports": ${JSON.stringify(m.ports)},\n  "cells": [`;
+  let first = true;
+  for (let k = 0; k < m.ports.length; k++) {
+    const { port, protocol } = m.ports[k]!;
+    const tail = `,"port":${port},"protocol":${JSON.stringify(protocol)},"allowed":`;
+    const allowed = m.allowed[k]!;
+    for (let s = 0; s < n; s++) {
+      const from = `{"from":${names[s]!},"to":`;
+      for (let d = 0; d < n; d++) {
+        if (s === d) continue;
+        buf += `${first ? '\n    ' : ',\n    '}${from}${names[d]!}${tail}${allowed[s * n + d] ? 'true' : 'false'}}`;
+        first = false;
+        if (buf.length >= chunkSize) {
+          yield buf;
+          buf = '';
+        }
+      }
+    }
+  }
+  buf += `${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`;
+  yield buf;
 }
