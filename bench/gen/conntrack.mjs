@@ -1,0 +1,37 @@
+// Writes a snapshot directory whose node `bench-node` has a `conntrack -L` capture of N entries,
+// shaped like a busy node's table: TCP and UDP flows from pods to Service IPs (DNATed to endpoints),
+// some UNREPLIED, some node-to-node; one pod IP (TARGET_IP) appears in 1 of every 1000 entries.
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const TARGET_IP = '10.244.7.77';
+
+export async function generateConntrack(dir, { entries = 1_000_000 } = {}) {
+  const nodeDir = join(dir, 'nodes', 'bench-node');
+  const file = join(nodeDir, 'conntrack.txt');
+  if (existsSync(file) && statSync(file).size > entries * 100) return file;
+  mkdirSync(nodeDir, { recursive: true });
+  writeFileSync(join(dir, 'knet-snapshot.yaml'), 'clusterDomain: cluster.local\nproxyMode: iptables\n');
+  const out = createWriteStream(file);
+  let chunk = [];
+  for (let i = 0; i < entries; i++) {
+    const a = (i >>> 8) & 255;
+    const b = i & 255;
+    const src = i % 1000 === 7 ? TARGET_IP : `10.244.${a}.${b}`;
+    const svc = `10.96.${(i * 7) & 255}.${(i * 13) & 255}`;
+    const ep = `10.244.${(i * 3) & 255}.${(i * 11) & 255}`;
+    const sport = 1024 + (i % 60000);
+    if (i % 3 === 0) {
+      chunk.push(`udp      17 ${i % 120} src=${src} dst=${svc} sport=${sport} dport=53 ${i % 9 === 0 ? '[UNREPLIED] ' : ''}src=${ep} dst=${src} sport=53 dport=${sport} mark=0 use=1`);
+    } else {
+      chunk.push(`tcp      6 ${86400 - (i % 86400)} ESTABLISHED src=${src} dst=${svc} sport=${sport} dport=${80 + (i % 5)} src=${ep} dst=${src} sport=8080 dport=${sport} [ASSURED] mark=0 use=1`);
+    }
+    if (chunk.length === 10_000) {
+      if (!out.write(chunk.join('\n') + '\n')) await new Promise((r) => out.once('drain', r));
+      chunk = [];
+    }
+  }
+  if (chunk.length) out.write(chunk.join('\n') + '\n');
+  await new Promise((r, j) => out.end((err) => (err ? j(err) : r())));
+  return file;
+}
