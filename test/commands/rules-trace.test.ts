@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runKnet, runKnetJson } from '../support/cli.js';
+import { loadIptablesCases, toFixtureOutput } from '../netfilter/iptables/fixtures.js';
+import type { TraceResult } from '../../src/netfilter/types.js';
+
+const demoDump = 'examples/demo/nodes/kind-worker/iptables-save.txt';
+
+// A few of kube-proxy's own flow cases through the built CLI (all of them run through the engine in
+// test/netfilter/iptables/simulate-fixtures.test.ts).
+const cases = loadIptablesCases().filter((c) => c.dir === 'iptables-TestTracePacket' || c.dir === 'iptables-1.26-TestLoadBalancer');
+
+describe('knet rules trace', () => {
+  it.each(cases.map((c) => [`${c.dir}: ${c.name}`, c] as const))('%s', async (_name, c) => {
+    const args = ['rules', 'trace', '--file', c.rulesPath, '--src', c.sourceIP, '--dst', c.destIP, '--dport', String(c.destPort), '--proto', c.protocol ?? 'tcp', ...c.localIPs.flatMap((ip) => ['--local-ip', ip])];
+    const { json, code } = await runKnetJson<TraceResult>(args);
+    expect(toFixtureOutput(json)).toEqual({ output: c.output, masq: c.masq });
+    expect(code).toBe(json.verdict === 'accept' ? 0 : 1);
+    for (const o of json.outcomes) {
+      expect(Object.keys(o)).toEqual(expect.arrayContaining(['probability', 'verdict', 'dnat', 'masquerade', 'path']));
+      for (const s of o.path) expect(Object.keys(s)).toEqual(expect.arrayContaining(['table', 'chain', 'rule', 'line']));
+    }
+  });
+
+  it('explains a NodePort of the demo snapshot in Service terms', async () => {
+    const r = await runKnet(['rules', 'trace', '--file', demoDump, '--src', '203.0.113.9', '--dst', '172.18.0.3', '--dport', '31401', '--local-ip', '172.18.0.3', '--no-color']);
+    expect(r.code).toBe(0);
+    const first = r.stdout.split('\n')[0];
+    expect(first).toBe('NodePort 172.18.0.3:31401 (default/xecho) → 2 endpoints: 10.244.1.5:8080 50%, 10.244.2.6:8080 50%');
+    expect(r.stdout).toContain('masqueraded because nat KUBE-EXT-2CAEAQQOZJHYNPO5 line 71 matched ("masquerade traffic for default/xecho external destinations")');
+  });
+
+  it('exits 1 and names the REJECT rule for a Service without endpoints', async () => {
+    const r = await runKnet(['rules', 'trace', '--file', demoDump, '--src', '10.244.1.5', '--dst', '10.96.45.20', '--dport', '80', '--no-color']);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')[0]).toMatch(/^ClusterIP 10\.96\.45\.20:80 \(default\/web:http\) → rejected by filter KUBE-SERVICES line \d+ \("default\/web:http has no endpoints"\)$/);
+  });
+
+  it.each([
+    ['a bad IP', ['--src', 'nope', '--dst', '10.96.0.10'], 'bad-ip', /--src "nope" is not an IP address/],
+    ['a missing file', ['--file', '/nonexistent/dump.txt', '--src', '10.0.0.1', '--dst', '10.96.0.10'], 'file-unreadable', /cannot read --file \/nonexistent\/dump.txt: ENOENT/],
+  ])('exits 2 on %s', async (_name, args, code, message) => {
+    const full = args.includes('--file') ? args : ['--file', demoDump, ...args];
+    const r = await runKnet(['rules', 'trace', ...full, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code, exitCode: 2 } });
+  });
+
+  it('exits 2 with the line on a malformed dump, and reads past it with --lenient', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'knet-rules-'));
+    const file = join(dir, 'bad.txt');
+    writeFileSync(file, '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp --dport\n-A FORWARD -d 10.96.0.10/32 -j REJECT\nCOMMIT\n');
+    const strict = await runKnet(['rules', 'trace', '--file', file, '--src', '10.0.0.1', '--dst', '10.96.0.10', '--dport', '80']);
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toContain('line 4: --dport needs an argument: -A FORWARD -p tcp --dport');
+    const lenient = await runKnetJson<TraceResult>(['rules', 'trace', '--file', file, '--src', '10.0.0.1', '--dst', '10.96.0.10', '--dport', '80', '--lenient']);
+    expect(lenient.code).toBe(1);
+    expect(lenient.json.verdict).toBe('reject');
+    expect(lenient.json.findings).toEqual([expect.objectContaining({ code: 'iptables-bad-rule', severity: 'error', line: 4 })]);
+  });
+});
