@@ -1,4 +1,4 @@
-import type { Configuration, KubeConfig, ServerConfiguration } from '@kubernetes/client-node';
+import type { Configuration, KubeConfig, RequestContext, ServerConfiguration } from '@kubernetes/client-node';
 import { environmentError, type KnetError } from '../../cli/errors.js';
 import { formatDuration } from './duration.js';
 import type { ResolvedKubeConfig } from './kubeconfig.js';
@@ -85,6 +85,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * live path and a snapshot of the same cluster give the same answers.
  */
 export class ApiClient {
+  private agent: ReturnType<RequestContext['getAgent']>;
+
   private constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly configuration: Configuration,
@@ -115,6 +117,10 @@ export class ApiClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, v);
     ctx.setHeaderParam('Accept', 'application/json');
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    // client-node makes a new agent for every request, and with it a new TLS context and handshake;
+    // one agent for the whole run lets requests share sockets and TLS sessions.
+    this.agent ??= ctx.getAgent();
+    if (this.agent !== undefined) ctx.setAgent(this.agent);
     const controller = new AbortController();
     const timeoutMs = this.options.timeoutMs;
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), timeoutMs);
