@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,22 @@ describe('kubeconfig as kubectl reads it', () => {
     // --context picks the second file's context, whose user carries a token the server refuses.
     const err = await failureOf(openLiveCluster({ context: 'second' }));
     expect([err.exit, err.code]).toEqual([3, 'api-unauthorized']);
+  });
+
+  it('keeps the first definition of a context defined in two KUBECONFIG files', async () => {
+    const first = await server.writeKubeconfig({ contextName: 'dup', namespace: 'kube-system', file: join(dir, 'one.yaml') });
+    const second = await server.writeKubeconfig({ contextName: 'dup', namespace: 'default', token: 'wrong-token', file: join(dir, 'two.yaml') });
+    process.env.KUBECONFIG = [first, second].join(':');
+    const opened = await openLiveCluster({});
+    expect([opened.origin, opened.namespace]).toEqual(['context dup', 'kube-system']);
+  });
+
+  it('a client certificate file that is gone is exit 3 naming the context', async () => {
+    const file = join(dir, 'cert.yaml');
+    await writeFile(file, (await readFile(kubeconfig, 'utf8')).replace(/token: .*/, `client-certificate: ${join(dir, 'gone.crt')}\n      client-key: ${join(dir, 'gone.key')}`));
+    const err = await failureOf(openLiveCluster({ kubeconfig: file }));
+    expect([err.exit, err.code]).toEqual([3, 'kubeconfig-credentials']);
+    expect(err.message).toMatch(/cannot get credentials for context "knet-test": .*gone\.(crt|key)/);
   });
 
   it.each([

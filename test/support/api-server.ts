@@ -51,7 +51,7 @@ const COLLECTION_OF: Record<string, keyof Omit<Cluster, 'meta'>> = {
   BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
 };
 
-type StoredObject = Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
+type StoredObject = Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string>; managedFields?: unknown[] } };
 
 export interface RecordedRequest {
   method: string;
@@ -191,9 +191,18 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     res.end(text);
   };
 
-  const objectFor = (info: ResourceInfo, obj: StoredObject): StoredObject => ({
+  const apiVersionOf = (info: ResourceInfo): string => (info.group === '' ? info.version : `${info.group}/${info.version}`);
+  // A real API server sends server-side apply bookkeeping with every object (kubectl hides it).
+  const withManagedFields = (info: ResourceInfo, obj: StoredObject): StoredObject => ({
     ...obj,
-    apiVersion: info.group === '' ? info.version : `${info.group}/${info.version}`,
+    metadata: {
+      ...obj.metadata,
+      managedFields: [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: apiVersionOf(info), fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': {} } }],
+    },
+  });
+  const objectFor = (info: ResourceInfo, obj: StoredObject): StoredObject => ({
+    ...withManagedFields(info, obj),
+    apiVersion: apiVersionOf(info),
     kind: info.kind,
   });
 
@@ -261,8 +270,11 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
       metadata.remainingItemCount = matching.length - end;
     }
     // Items of a list carry no apiVersion and kind, as the real API server sends them.
-    const items = matching.slice(offset, end).map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
-    return send(res, 200, { kind: `${info.kind}List`, apiVersion: info.group === '' ? info.version : `${info.group}/${info.version}`, metadata, items });
+    const items = matching.slice(offset, end).map((o) => {
+      const { apiVersion: _a, kind: _k, ...rest } = withManagedFields(info, o);
+      return rest;
+    });
+    return send(res, 200, { kind: `${info.kind}List`, apiVersion: apiVersionOf(info), metadata, items });
   };
 
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {

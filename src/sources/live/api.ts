@@ -116,7 +116,14 @@ export class ApiClient {
     const ctx = this.server.makeRequestContext(path, method === 'GET' ? client.HttpMethod.GET : client.HttpMethod.DELETE);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, v);
     ctx.setHeaderParam('Accept', 'application/json');
-    await this.kubeConfig.applySecurityAuthentication(ctx);
+    try {
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+    } catch (err) {
+      // An exec credential plugin that fails or is not installed, a client key or CA file that is gone.
+      throw environmentError(`cannot get credentials for context "${this.contextName}": ${(err as Error).message}`, 'kubeconfig-credentials', [
+        'Check the user of that context in the kubeconfig: its exec plugin (is the command installed and logged in?), token or certificate files.',
+      ], err);
+    }
     // client-node makes a new agent for every request, and with it a new TLS context and handshake;
     // one agent for the whole run lets requests share sockets and TLS sessions.
     this.agent ??= ctx.getAgent();

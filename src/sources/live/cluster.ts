@@ -93,8 +93,8 @@ export async function readLiveObjects(session: LiveSession, scope: { namespace?:
     (cluster[name] as unknown as ApiObject[]).push(...results[i]!);
   });
   // Only the two ConfigMaps knet needs, each read by name: never a list of ConfigMaps (nor of Secrets).
+  // They are read whatever the scope, as a snapshot holds them whatever -n says.
   for (const ref of CONFIG_MAPS) {
-    if (isNamespaced && scope.namespace !== ref.namespace) continue;
     try {
       const cm = await api.get(RESOURCES.configMaps, ref.namespace, ref.name);
       if (cm) cluster.configMaps.push(cm as unknown as ConfigMap);
