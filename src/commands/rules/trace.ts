@@ -5,7 +5,6 @@ import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
 import { isIP } from '../../model/ip.js';
 import { detectRulesFormat } from '../../netfilter/detect.js';
 import { explainTrace } from '../../netfilter/iptables/explain.js';
-import { buildKubeView } from '../../netfilter/iptables/kube-view.js';
 import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { SimulateInputError, simulateIptables } from '../../netfilter/iptables/simulate.js';
 import { NftParseError, parseNftRuleset, simulateNft } from '../../netfilter/nft/index.js';
@@ -77,10 +76,10 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
         const dump = parseIptablesSave(text, { mode });
         result = simulateIptables(dump, packet, options);
         result.findings.unshift(...dump.findings);
-        explanation = explainTrace(result, buildKubeView(dump), localIPs);
+        explanation = explainTrace(result);
       } else if (format === 'nftables' || format === 'nft-json') {
         result = simulateNft(parseNftRuleset(text, { mode }), packet, options);
-        explanation = explainTrace(result, null, localIPs);
+        explanation = explainTrace(result);
       } else if (format === 'ipvsadm') {
         throw inputError(`${flags.file} is ipvsadm output: IPVS mode is not supported by rules trace yet`, 'unsupported-format', ['Trace the node\'s iptables-save dump instead.']);
       } else {

@@ -338,6 +338,47 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
   return comment === undefined ? { matches, target } : { matches, target, comment };
 }
 
+/** A rule of a dump: text, line and target held; matches and comment parsed again on first access. */
+class ParsedRule implements IptablesRule {
+  private spec: { matches: RuleMatch[]; comment?: string } | undefined;
+
+  constructor(
+    readonly table: string,
+    readonly chain: string,
+    readonly line: number,
+    readonly raw: string,
+    private readonly specStart: number,
+    readonly target: RuleTarget | null,
+    counters: Counters | null,
+  ) {
+    if (counters !== null) this.counters = counters;
+  }
+
+  counters?: Counters;
+
+  private parsed(): { matches: RuleMatch[]; comment?: string } {
+    // The text was valid when the dump was read, so this parse succeeds.
+    this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
+    return this.spec;
+  }
+
+  get matches(): RuleMatch[] {
+    return this.parsed().matches;
+  }
+
+  get comment(): string | undefined {
+    return this.parsed().comment;
+  }
+
+  toJSON(): Omit<IptablesRule, never> {
+    const out: IptablesRule = { table: this.table, chain: this.chain, line: this.line, raw: this.raw, matches: this.matches, target: this.target };
+    const comment = this.comment;
+    if (comment !== undefined) out.comment = comment;
+    if (this.counters !== undefined) out.counters = this.counters;
+    return out;
+  }
+}
+
 function parseCounters(text: string): Counters | null {
   // "[12:3456]"
   if (text.length < 5 || text[0] !== '[' || text[text.length - 1] !== ']') return null;
@@ -495,9 +536,9 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
         continue;
       }
       const chain = chainOf(chainName, lineNo);
-      const rule: IptablesRule = { table: table.name, chain: chainName, line: lineNo, raw: body, matches: spec.matches, target: spec.target };
-      if (spec.comment !== undefined) rule.comment = spec.comment;
-      if (counters) rule.counters = counters;
+      // The rule keeps its text and target; its matches are read again when first asked for, so a
+      // dump of 100,000+ rules holds few objects (the simulator visits a small part of it).
+      const rule = new ParsedRule(table.name, chainName, lineNo, body, specStart, spec.target, counters);
       if (insertAt === null) chain.rules.push(rule);
       else chain.rules.splice(Math.max(0, insertAt - 1), 0, rule);
       ruleCount++;

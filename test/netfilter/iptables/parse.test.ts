@@ -50,7 +50,7 @@ describe('parseIptablesSave', () => {
     expect(dump.family).toBe(4);
     const pre = findChain(dump, 'nat', 'PREROUTING')!;
     expect(pre).toMatchObject({ isBuiltin: true, policy: 'ACCEPT', line: 3 });
-    expect(pre.rules[0]).toEqual({
+    expect(JSON.parse(JSON.stringify(pre.rules[0]))).toEqual({
       table: 'nat',
       chain: 'PREROUTING',
       line: 11,
