@@ -82,8 +82,8 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     const opened = await openCluster(flags);
     const namespace = flags.namespace ?? opened.namespace;
     const cluster = opened.cluster;
-    const source = this.resolveEnd(cluster, srcRef, namespace);
-    const destination = this.resolveEnd(cluster, dstRef, namespace);
+    const source = this.resolveEnd(cluster, srcRef, namespace, false);
+    const destination = this.resolveEnd(cluster, dstRef, namespace, true);
     const port = flags.port?.[0] ?? (dstRef.kind === 'ip' ? dstRef.port : undefined) ?? this.defaultPort(destination, args.dst);
     const verdict = evaluateConnection(cluster, { source, destination, port, protocol });
     const namespaces = [source, destination].flatMap((e) =>
@@ -116,7 +116,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     return { ...m, findings, toJSON: () => ({ pods: m.pods, ports: m.ports, cells: matrixCells(m), findings }) };
   }
 
-  private resolveEnd(cluster: Cluster, ref: Ref, namespace: string): ConnectionEnd {
+  private resolveEnd(cluster: Cluster, ref: Ref, namespace: string, isDestination: boolean): ConnectionEnd {
     switch (ref.kind) {
       case 'pod':
         return { kind: 'pod', pod: resolvePod(cluster, ref, namespace) };
@@ -130,8 +130,9 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
         return { kind: 'node', name: ref.name };
       }
       case 'ip': {
-        // A Service's cluster IP is the Service: evaluate its endpoints, as the packet will be DNATed to one.
+        // A Service's cluster IP as DST is the Service: evaluate its endpoints, as the packet is DNATed to one.
         const ip = canonicalIP(ref.ip);
+        if (!isDestination) return { kind: 'ip', ip: ref.ip };
         const service = cluster.services.find((s) => [s.spec?.clusterIP, ...(s.spec?.clusterIPs ?? [])].some((c) => c && c !== 'None' && canonicalIP(c) === ip));
         return service ? { kind: 'service', service } : { kind: 'ip', ip: ref.ip };
       }

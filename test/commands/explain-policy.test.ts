@@ -83,6 +83,11 @@ describe('knet explain-policy on the demo snapshot', () => {
     expect(r.json.service?.endpoints.map((e) => [e.destination.name, e.targetPort, e.allowed])).toEqual([['shop/db', 5432, false]]);
   });
 
+  it('takes a cluster IP as SRC for the address it is, not as a Service', async () => {
+    const r = await runKnetJson<Verdict & { source: { kind: string } }>(['explain-policy', '--snapshot', demo, '10.96.88.41', 'shop/backend', '--port', '8080']);
+    expect([r.code, r.json.source.kind, r.json.ingress.allowed]).toEqual([1, 'external', false]);
+  });
+
   it('lets the pod reach its own node and denies the db egress to anything but DNS', async () => {
     const own = await runKnetJson<Verdict>(['explain-policy', '--snapshot', demo, 'shop/db', 'node/kind-worker', '--port', '10250']);
     expect([own.code, own.json.egress.allowed]).toEqual([0, true]);
