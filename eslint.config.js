@@ -8,7 +8,7 @@ const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_pr
   'execa', '@kubernetes/client-node', 'chalk', 'process', 'node:process', 'net', 'node:net', 'dgram', 'node:dgram'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**', 'bin/**', 'scripts/**', 'bench/**/*.mjs'] },
+  { ignores: ['eslint.config.js', 'dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**', 'bin/**', 'scripts/**', 'bench/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
