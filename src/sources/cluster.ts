@@ -12,6 +12,8 @@ export interface SourceOptions {
   'request-timeout'?: string;
   /** Whether the command looks at every namespace (-A); a live source then lists cluster-wide. */
   allNamespaces?: boolean;
+  /** The -A flag as oclif parses it, for commands that pass their flags straight through: same meaning. */
+  'all-namespaces'?: boolean;
 }
 
 /** One cluster, live or from a snapshot: engines see only `cluster` and `nodeState`. */

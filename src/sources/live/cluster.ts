@@ -134,7 +134,8 @@ export function liveMeta(cluster: Cluster, contextName: string, clusterDomain?: 
 
 export async function openLiveCluster(options: SourceOptions): Promise<OpenedCluster> {
   const session = await connectLive(options);
-  const { cluster, warnings } = await readLiveObjects(session, { namespace: options.allNamespaces ? undefined : session.namespace });
+  const isAllNamespaces = options.allNamespaces ?? options['all-namespaces'] ?? false;
+  const { cluster, warnings } = await readLiveObjects(session, { namespace: isAllNamespaces ? undefined : session.namespace });
   for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
   cluster.meta = liveMeta(cluster, session.kubeConfig.contextName, options['cluster-domain']);
   const count = (Object.keys(RESOURCES) as ResourceName[]).reduce((n, k) => n + (cluster[k] as KnownObject[]).length, 0);
