@@ -150,7 +150,8 @@ export function parseNftRule(text: string): ParsedRule {
     }
     const selectors = readSelectors(cur);
     if (!selectors) {
-      statements.push(skipRest(cur, from, `\`${word}\` is not modelled`));
+      const what = PAYLOAD_FIELDS[word] || word === 'fib' ? `${word} ${cur.peek(1) ?? ''}`.trim() : word;
+      statements.push(skipRest(cur, from, `\`${what}\` is not modelled`));
       continue;
     }
     statements.push(readMatchOrVmap(cur, selectors, from));

@@ -105,6 +105,8 @@ export function lookupRoute(routes: readonly Route[], ip: string): Route | null 
 }
 
 const HEAD = /^(\d+):\s+(\S+?)(?:@\S+)?:\s+(?:<([^>]*)>)?(.*)$/;
+/** `ip -o addr`: "2: eth0    inet 172.18.0.3/16 brd … scope global eth0" (no colon after the name). */
+const ONE_LINE = /^(\d+):\s+(\S+)\s+(inet6?\s.*)$/;
 
 /** `ip addr` (multi-line blocks) or `ip -o addr` (one address per line, `\` for line breaks). */
 export function parseIpAddr(text: string): { interfaces: NetInterface[]; findings: Finding[] } {
@@ -116,6 +118,18 @@ export function parseIpAddr(text: string): { interfaces: NetInterface[]; finding
     if (rawLine.length > MAX_LINE) return lineProblem(findings, 'addr-line-not-understood', lineNo, `line is ${rawLine.length} characters long`);
     const line = rawLine.replace(/\\\s.*$/, '').trimEnd();
     if (!line.trim()) return;
+    const oneLine = /^\d+:/.test(line) ? ONE_LINE.exec(line) : null;
+    if (oneLine) {
+      const name = oneLine[2]!.replace(/@.*$/, '');
+      let iface = byName.get(name);
+      if (!iface) {
+        iface = { index: Number(oneLine[1]), name, flags: [], addresses: [], line: lineNo };
+        byName.set(name, iface);
+      }
+      current = iface;
+      addAddress(iface, oneLine[3]!.trim().split(/\s+/), lineNo, findings);
+      return;
+    }
     const head = /^\d+:/.test(line) ? HEAD.exec(line) : null;
     if (head) {
       const name = head[2]!;
@@ -128,9 +142,6 @@ export function parseIpAddr(text: string): { interfaces: NetInterface[]; finding
       if (mtuAt >= 0) current.mtu = Number(w[mtuAt + 1]);
       const stateAt = w.indexOf('state');
       if (stateAt >= 0 && w[stateAt + 1]) current.state = w[stateAt + 1];
-      // `ip -o addr`: "2: eth0    inet 172.18.0.3/16 brd … scope global eth0"
-      const fam = w.findIndex((x) => x === 'inet' || x === 'inet6');
-      if (fam >= 0 && !head[3]) addAddress(current, w.slice(fam), lineNo, findings);
       return;
     }
     const w = line.trim().split(/\s+/);

@@ -1,0 +1,183 @@
+// The conntrack reader on real captures (`conntrack -L`, /proc/net/nf_conntrack), filters, stale-entry
+// findings against a snapshot's endpoints, and hostile input. Speed is measured in bench/cases/conntrack.mjs.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyCluster } from '../../../src/model/cluster.js';
+import type { EndpointSlice, Service } from '../../../src/model/k8s.js';
+import { buildServiceEndpointIndex, parseConntrackLine, scanConntrack, type ConntrackEntry } from '../../../src/netfilter/conntrack/index.js';
+import { NetnsLab, isRoot } from '../../support/netns.js';
+
+const here = new URL('./fixtures/', import.meta.url);
+const lines = (name: string): string[] => readFileSync(new URL(name, here), 'utf8').split('\n');
+
+const tuple = (e: ConntrackEntry): unknown => [e.protocol, e.state ?? null, e.original.src, e.original.dst, e.original.sport, e.original.dport, e.reply.src, e.reply.dst, e.flags, e.isDnat];
+
+describe('parseConntrackLine', () => {
+  it.each([
+    [
+      'conntrack -L, UDP, DNATed',
+      'udp      17 29 src=10.244.1.5 dst=10.96.0.10 sport=47636 dport=53 src=10.244.0.2 dst=10.244.1.5 sport=53 dport=47636 mark=0 use=1',
+      { family: 'ipv4', protocol: 'udp', protocolNumber: 17, timeout: 29, original: { src: '10.244.1.5', dst: '10.96.0.10', sport: 47636, dport: 53 }, reply: { src: '10.244.0.2', dst: '10.244.1.5', sport: 53, dport: 47636 }, flags: [], mark: 0, use: 1, isDnat: true, isSnat: false },
+    ],
+    [
+      '/proc/net/nf_conntrack, TCP with state and zone',
+      'ipv4     2 tcp      6 119 TIME_WAIT src=10.244.1.5 dst=10.96.0.10 sport=54816 dport=53 src=10.244.0.2 dst=10.244.1.5 sport=53 dport=54816 [ASSURED] mark=0 zone=0 use=2',
+      { family: 'ipv4', protocol: 'tcp', protocolNumber: 6, timeout: 119, state: 'TIME_WAIT', original: { src: '10.244.1.5', dst: '10.96.0.10', sport: 54816, dport: 53 }, reply: { src: '10.244.0.2', dst: '10.244.1.5', sport: 53, dport: 54816 }, flags: ['ASSURED'], mark: 0, zone: 0, use: 2, isDnat: true, isSnat: false },
+    ],
+    [
+      'UNREPLIED between the tuples, not DNATed',
+      'udp      17 29 src=10.244.1.5 dst=10.244.0.9 sport=36884 dport=53 [UNREPLIED] src=10.244.0.9 dst=10.244.1.5 sport=53 dport=36884 mark=0 use=2',
+      { family: 'ipv4', protocol: 'udp', protocolNumber: 17, timeout: 29, original: { src: '10.244.1.5', dst: '10.244.0.9', sport: 36884, dport: 53 }, reply: { src: '10.244.0.9', dst: '10.244.1.5', sport: 53, dport: 36884 }, flags: ['UNREPLIED'], mark: 0, use: 2, isDnat: false, isSnat: false },
+    ],
+    [
+      'ICMP with type, code and id; masqueraded (reply to another address)',
+      'icmp     1 29 src=10.244.1.5 dst=8.8.8.8 type=8 code=0 id=7 src=8.8.8.8 dst=172.18.0.3 type=0 code=0 id=7 mark=0 use=1',
+      { family: 'ipv4', protocol: 'icmp', protocolNumber: 1, timeout: 29, original: { src: '10.244.1.5', dst: '8.8.8.8', type: 8, code: 0, id: 7 }, reply: { src: '8.8.8.8', dst: '172.18.0.3', type: 0, code: 0, id: 7 }, flags: [], mark: 0, use: 1, isDnat: false, isSnat: true },
+    ],
+    [
+      'IPv6 from /proc',
+      'ipv6     10 udp      17 25 src=fd00:10:244:1::5 dst=fd00:10:96::a sport=5000 dport=53 src=fd00:10:244::2 dst=fd00:10:244:1::5 sport=53 dport=5000 mark=0 zone=0 use=2',
+      { family: 'ipv6', protocol: 'udp', protocolNumber: 17, timeout: 25, original: { src: 'fd00:10:244:1::5', dst: 'fd00:10:96::a', sport: 5000, dport: 53 }, reply: { src: 'fd00:10:244::2', dst: 'fd00:10:244:1::5', sport: 53, dport: 5000 }, flags: [], mark: 0, zone: 0, use: 2, isDnat: true, isSnat: false },
+    ],
+  ])('%s', (_name, line, expected) => {
+    expect(parseConntrackLine(line, 7)).toEqual({ entry: { line: 7, ...expected } });
+  });
+
+  it.each([
+    ['the conntrack summary line', 'conntrack v1.4.7 (conntrack-tools): 5 flow entries have been shown.'],
+    ['a blank line', '   '],
+  ])('%s is not an entry', (_name, line) => {
+    expect(parseConntrackLine(line, 1)).toBeNull();
+  });
+
+  it.each([
+    ['truncated after the first tuple', 'udp      17 29 src=10.244.1.5 dst=10.96.0.10 sport=47636 dport=53'],
+    ['truncated mid-tuple', 'tcp      6 119 TIME_WAIT src=10.244.1.5 dst=10.96.0.10 sport=54816 dport=53 src=10.244.0.2'],
+    ['garbled header', 'udp xx yy src=1.1.1.1 dst=2.2.2.2 src=2.2.2.2 dst=1.1.1.1'],
+    ['three tuples', 'udp 17 1 src=1.1.1.1 dst=2.2.2.2 src=2.2.2.2 dst=1.1.1.1 src=3.3.3.3 dst=4.4.4.4'],
+    ['only a family', 'ipv4     2'],
+    ['a million characters', `udp 17 1 src=${'1'.repeat(1_000_000)}`],
+  ])('%s: an error, not a crash', (_name, line) => {
+    expect(parseConntrackLine(line, 3)).toHaveProperty('error');
+  });
+});
+
+describe('real captures', () => {
+  it('conntrack -L and /proc/net/nf_conntrack of the same moment give the same entries', async () => {
+    const a = await scanConntrack(lines('conntrack-L.txt'));
+    const b = await scanConntrack(lines('proc-nf_conntrack.txt'));
+    expect(a.findings).toEqual([]);
+    expect(b.findings).toEqual([]);
+    expect(a.entries.map(tuple)).toEqual(b.entries.map(tuple));
+    expect(a.entries.map(tuple)).toEqual([
+      ['udp', null, '10.244.1.5', '10.96.0.10', 47636, 53, '10.244.0.2', '10.244.1.5', [], true],
+      ['udp', null, '10.244.1.5', '10.96.0.10', 50225, 53, '10.244.0.2', '10.244.1.5', [], true],
+      ['udp', null, '10.244.1.5', '10.96.0.10', 44099, 53, '10.244.0.2', '10.244.1.5', [], true],
+      ['udp', null, '10.244.1.5', '10.244.0.9', 36884, 53, '10.244.0.9', '10.244.1.5', ['UNREPLIED'], false],
+      ['tcp', 'TIME_WAIT', '10.244.1.5', '10.96.0.10', 54816, 53, '10.244.0.2', '10.244.1.5', ['ASSURED'], true],
+    ]);
+    expect([a.lines, a.matched, a.dnatMatched]).toEqual([7, 5, 4]);
+  });
+
+  it.each([
+    ['by IP, either direction (reply source)', { ips: ['10.244.0.2'] }, [1, 2, 3, 5]],
+    ['by IP does not match a longer address sharing the prefix', { ips: ['10.244.0.'] }, []],
+    ['by port', { ports: [36884] }, [4]],
+    ['by protocol', { protocol: 'tcp' }, [5]],
+    ['by state', { state: 'time_wait' }, [5]],
+    ['by flag', { state: 'UNREPLIED' }, [4]],
+    ['DNATed only', { isDnatOnly: true }, [1, 2, 3, 5]],
+    ['IP and protocol together', { ips: ['10.96.0.10'], protocol: 'udp' }, [1, 2, 3]],
+  ])('filters %s', async (_name, filter, expectedLines) => {
+    const scan = await scanConntrack(lines('conntrack-L.txt'), { filter });
+    expect(scan.entries.map((e) => e.line)).toEqual(expectedLines);
+    expect(scan.matched).toBe(expectedLines.length);
+  });
+
+  it('keeps at most `limit` entries but counts them all', async () => {
+    const scan = await scanConntrack(lines('conntrack-L.txt'), { limit: 2 });
+    expect([scan.entries.length, scan.matched, scan.isTruncated]).toEqual([2, 5, true]);
+  });
+});
+
+describe('stale entries', () => {
+  const svc: Service = {
+    kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system' },
+    spec: { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] },
+  };
+  const slice = (ips: string[]): EndpointSlice => ({
+    kind: 'EndpointSlice',
+    metadata: { name: 'kube-dns-abc', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns' } },
+    addressType: 'IPv4',
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+  });
+  const index = (ips: string[]): ReturnType<typeof buildServiceEndpointIndex> => buildServiceEndpointIndex({ ...emptyCluster(), services: [svc], endpointSlices: [slice(ips)] });
+
+  it('no finding while the backend is still an endpoint', async () => {
+    const scan = await scanConntrack(lines('conntrack-L.txt'), { services: index(['10.244.0.2', '10.244.0.3']) });
+    expect(scan.findings).toEqual([]);
+  });
+
+  it('UDP entries to a backend that left the EndpointSlice are errors (black-holed), TCP ones warnings', async () => {
+    const scan = await scanConntrack(lines('conntrack-L.txt'), { services: index(['10.244.0.3']) });
+    expect(scan.findings.map((f) => [f.code, f.severity, f.line, f.backend, f.service])).toEqual([
+      ['conntrack-stale-udp', 'error', 1, '10.244.0.2', 'kube-system/kube-dns'],
+      ['conntrack-stale-udp', 'error', 2, '10.244.0.2', 'kube-system/kube-dns'],
+      ['conntrack-stale-udp', 'error', 3, '10.244.0.2', 'kube-system/kube-dns'],
+      ['conntrack-stale-endpoint', 'warning', 5, '10.244.0.2', 'kube-system/kube-dns'],
+    ]);
+    expect(scan.findings[0]!.hint).toBe('delete the entry on the node: conntrack -D -p udp --orig-dst 10.96.0.10 --orig-port-dst 53 --reply-src 10.244.0.2');
+  });
+});
+
+describe('hostile input', () => {
+  it('a stream of garbage and huge lines ends with findings, capped, and no entries', async () => {
+    const junk = [...Array.from({ length: 30 }, (_, i) => `garbage ${i} === [[[`), 'x'.repeat(2_000_000)];
+    const scan = await scanConntrack(junk);
+    expect(scan.entries).toEqual([]);
+    expect(scan.findings).toHaveLength(21);
+    expect(scan.findings.at(-1)!.message).toBe('11 more lines were not conntrack entries');
+  });
+
+  it('an IP filter skips non-matching lines without parsing them (garbage without the IP is not even reported)', async () => {
+    const scan = await scanConntrack(['garbage', ...lines('conntrack-L.txt')], { filter: { ips: ['10.244.0.9'] } });
+    expect(scan.findings).toEqual([]);
+    expect(scan.entries.map((e) => e.line)).toEqual([5]);
+  });
+});
+
+describe.skipIf(!isRoot)('live capture after real DNATed traffic (needs root for network namespaces)', () => {
+  const lab = new NetnsLab('ct');
+  let node = '';
+  let client = '';
+  beforeAll(async () => {
+    client = await lab.addNamespace('client');
+    node = await lab.addNamespace('node');
+    const server = await lab.addNamespace('server');
+    await lab.addVeth({ ns: client, ifname: 'eth0', address: '10.244.1.5/24' }, { ns: node, ifname: 'c0', address: '10.244.1.1/24' });
+    await lab.addVeth({ ns: server, ifname: 'eth0', address: '10.244.0.2/24' }, { ns: node, ifname: 's0', address: '10.244.0.1/24' });
+    await lab.addRoute(client, 'default', { gateway: '10.244.1.1' });
+    await lab.addRoute(server, 'default', { gateway: '10.244.0.1' });
+    await lab.makeRouter(node);
+    await lab.must(node, ['nft', '-f', '-'], 'table ip knet {\n chain pre {\n  type nat hook prerouting priority dstnat;\n  ip daddr 10.96.0.10 udp dport 53 dnat to 10.244.0.2:5353\n  ip daddr 10.96.0.10 tcp dport 53 dnat to 10.244.0.2:5353\n }\n}\n');
+    await lab.startServer(server, 'dns', [5353], ['10.244.0.2']);
+  }, 30_000);
+  afterAll(() => lab.cleanup());
+
+  it('conntrack -L and /proc/net/nf_conntrack both parse, with the DNAT visible in the reply tuple', async () => {
+    await lab.probe(client, [
+      { ip: '10.96.0.10', port: 53, protocol: 'udp', count: 3 },
+      { ip: '10.96.0.10', port: 53, protocol: 'tcp', count: 2 },
+    ]);
+    const listed = await lab.exec(node, ['conntrack', '-L']);
+    const proc = await lab.must(node, ['cat', '/proc/net/nf_conntrack']);
+    for (const text of [listed.stdout + listed.stderr, proc]) {
+      const scan = await scanConntrack(text.split('\n'), { filter: { ips: ['10.96.0.10'] } });
+      expect(scan.findings).toEqual([]);
+      expect(scan.matched).toBe(5);
+      expect(scan.entries.every((e) => e.isDnat && e.reply.src === '10.244.0.2' && e.reply.sport === 5353)).toBe(true);
+      expect(scan.entries.filter((e) => e.protocol === 'tcp').every((e) => e.state !== undefined)).toBe(true);
+    }
+  });
+});
