@@ -283,7 +283,7 @@ export function evaluateConnection(cluster: Cluster, query: ConnectionQuery, opt
   const svcName = `svc/${service.namespace}/${service.name}`;
   const denied = service.endpoints.filter((e) => !e.allowed);
   const pick = denied[0] ?? service.endpoints[0];
-  const destination = { kind: 'pod' as const, name: svcName, ips: (query.destination.service.spec?.clusterIPs ?? [query.destination.service.spec?.clusterIP ?? '']).filter(Boolean).map(canonicalIP) };
+  const destination = { kind: 'service' as const, name: svcName, ips: (query.destination.service.spec?.clusterIPs ?? [query.destination.service.spec?.clusterIP ?? '']).filter(Boolean).map(canonicalIP) };
   if (!pick) {
     const message = `${svcName} has no endpoint pods, so there is nothing to evaluate: traffic to it cannot be delivered.`;
     const none: DirectionExplanation = { direction: 'ingress', allowed: false, isolated: false, decidedBy: 'not-isolated', subject: svcName, policies: [], reason: message, steps: [] };

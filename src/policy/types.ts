@@ -135,8 +135,8 @@ export interface DirectionExplanation {
 }
 
 export interface EndpointSummary {
-  kind: PolicyEndpoint['kind'];
-  /** `NS/POD`, `node/NAME` or the IP. */
+  kind: PolicyEndpoint['kind'] | 'service';
+  /** `NS/POD`, `node/NAME`, `svc/NS/NAME` or the IP. */
   name: string;
   ips: string[];
 }
