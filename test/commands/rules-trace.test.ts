@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runKnet, runKnetJson } from '../support/cli.js';
-import { loadIptablesCases, toFixtureOutput } from '../netfilter/iptables/fixtures.js';
+import { fixturesDir, loadIptablesCases, toFixtureOutput } from '../netfilter/iptables/fixtures.js';
 import type { TraceResult } from '../../src/netfilter/types.js';
 
 const demoDump = 'examples/demo/nodes/kind-worker/iptables-save.txt';
@@ -47,6 +47,30 @@ describe('knet rules trace', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code, exitCode: 2 } });
+  });
+
+  it('simulates IPVS mode with --ipvs and --ipset: ipset-driven masquerade, one outcome per real server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'knet-ipvs-'));
+    writeFileSync(join(dir, 'ipvsadm.txt'), ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn', 'TCP  10.96.0.10:53 rr', '  -> 10.244.0.2:53                Masq    1      0          0', '  -> 10.244.0.3:53                Masq    3      0          0', ''].join('\n'));
+    writeFileSync(join(dir, 'ipset.txt'), ['Name: KUBE-CLUSTER-IP', 'Type: hash:ip,port', 'Revision: 6', 'Header: family inet hashsize 1024 maxelem 65536', 'Size in memory: 344', 'References: 2', 'Number of entries: 1', 'Members:', '10.96.0.10,tcp:53', ''].join('\n'));
+    writeFileSync(join(dir, 'iptables.txt'), ['*nat', ':PREROUTING ACCEPT [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-SERVICES - [0:0]', '-A PREROUTING -j KUBE-SERVICES', '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000', '-A KUBE-SERVICES ! -s 10.244.0.0/16 -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ', '-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT', 'COMMIT', ''].join('\n'));
+    const args = ['rules', 'trace', '--file', join(dir, 'iptables.txt'), '--ipvs', join(dir, 'ipvsadm.txt'), '--ipset', join(dir, 'ipset.txt'), '--dport', '53'];
+    const fromNode = await runKnetJson<TraceResult>([...args, '--src', '172.18.0.5', '--dst', '10.96.0.10']);
+    expect(fromNode.code).toBe(0);
+    expect(fromNode.json.outcomes.map((o) => [o.probability, o.dnat, o.masquerade])).toEqual([
+      [0.25, '10.244.0.2:53', true],
+      [0.75, '10.244.0.3:53', true],
+    ]);
+    const fromPod = await runKnetJson<TraceResult>([...args, '--src', '10.244.1.7', '--dst', '10.96.0.10']);
+    expect(fromPod.json.outcomes.map((o) => o.masquerade)).toEqual([false, false]);
+  });
+
+  it('detects and simulates an nftables dump (kube-proxy nftables mode)', async () => {
+    const file = `${fixturesDir}/_derived/nftables-TestOverallNFTablesRules/rules.nft`;
+    const { json, code } = await runKnetJson<TraceResult>(['rules', 'trace', '--file', file, '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--local-ip', '192.168.0.2']);
+    expect(code).toBe(0);
+    expect(json.format).toBe('nftables');
+    expect(json.outcomes.map((o) => o.dnat)).toEqual(['10.180.0.1:80']);
   });
 
   it('exits 2 with the line on a malformed dump, and reads past it with --lenient', async () => {

@@ -7,11 +7,23 @@ import { detectRulesFormat } from '../../netfilter/detect.js';
 import { explainTrace } from '../../netfilter/iptables/explain.js';
 import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { SimulateInputError, simulateIptables } from '../../netfilter/iptables/simulate.js';
+import { IpsetParseError, ipsetLookup, parseIpset } from '../../netfilter/ipset/index.js';
+import { IpvsParseError, parseIpvsadm, simulateIpvs } from '../../netfilter/ipvs/index.js';
 import { NftParseError, parseNftRuleset, simulateNft } from '../../netfilter/nft/index.js';
 import type { Packet, SimulateOptions, TraceResult } from '../../netfilter/types.js';
 import { renderRulesTrace, type RulesTraceReport } from '../../render/rules.js';
 
 const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
+
+async function readInput(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw inputError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', [
+      'Check the path; --file is the output of iptables-save or nft list ruleset, --ipvs of ipvsadm -Ln, --ipset of ipset list.',
+    ]);
+  }
+}
 
 export default class RulesTrace extends KnetCommand<typeof RulesTrace, RulesTraceReport> {
   static override summary = 'Simulate one packet through a dump of netfilter rules (iptables-save or nft list ruleset)';
@@ -40,6 +52,8 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules).' }),
     mark: Flags.string({ description: 'Initial packet mark, e.g. 0x4000.' }),
     ctstate: Flags.option({ description: 'Connection state assumed (default NEW).', options: CT_STATES })(),
+    ipvs: Flags.string({ description: "IPVS mode: the node's ipvsadm -Ln (or -Sn) output; --file is then its iptables-save." }),
+    ipset: Flags.string({ description: "The node's ipset list (or ipset save) output, for -m set rules (IPVS mode, Calico)." }),
     lenient: Flags.boolean({ description: 'Read past malformed lines (each becomes a finding) instead of failing.' }),
   };
 
@@ -53,12 +67,9 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
       mark = Number(flags.mark);
       if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw inputError(`--mark "${flags.mark}" is not a 32-bit number`, 'bad-mark', ['Give it as decimal or hex, e.g. --mark 0x4000.']);
     }
-    let text: string;
-    try {
-      text = await readFile(flags.file, 'utf8');
-    } catch (err) {
-      throw inputError(`cannot read --file ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', ['Check the path; the file is the output of iptables-save or nft list ruleset.']);
-    }
+    const text = await readInput('--file', flags.file);
+    const ipvsText = flags.ipvs === undefined ? undefined : await readInput('--ipvs', flags.ipvs);
+    const ipsetText = flags.ipset === undefined ? undefined : await readInput('--ipset', flags.ipset);
     const packet: Packet = { src: flags.src, dst: flags.dst, protocol: flags.proto, hook: flags.hook };
     if (flags.dport !== undefined) packet.dport = flags.dport;
     if (flags.sport !== undefined) packet.sport = flags.sport;
@@ -66,27 +77,34 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     if (mark !== undefined) packet.mark = mark;
     if (flags.ctstate !== undefined) packet.ctState = flags.ctstate;
     const localIPs = flags['local-ip'] ?? [];
-    const options: SimulateOptions = { localIPs };
     const mode = flags.lenient ? 'lenient' : 'strict';
     const format = detectRulesFormat(text);
     try {
+      const ipsets = ipsetText === undefined ? undefined : parseIpset(ipsetText, { mode });
+      const options: SimulateOptions = ipsets === undefined ? { localIPs } : { localIPs, ipsets: ipsetLookup(ipsets.sets) };
       let result: TraceResult;
-      let explanation;
-      if (format === 'iptables') {
+      if (format === 'ipvsadm' || ipvsText !== undefined) {
+        // IPVS mode: the virtual server table decides the destination, iptables (with ipsets) the rest.
+        if (format !== 'ipvsadm' && format !== 'iptables') throw inputError(`with --ipvs, --file must be the node's iptables-save (${flags.file} looks like ${format})`, 'unsupported-format');
+        const ipvs = parseIpvsadm(format === 'ipvsadm' ? text : ipvsText!, { mode });
+        const dump = format === 'iptables' ? parseIptablesSave(text, { mode }) : undefined;
+        result = simulateIpvs({ ipvs, ...(dump ? { iptables: dump } : {}), ...(options.ipsets ? { ipsets: options.ipsets } : {}) }, packet, options);
+        if (dump) result.findings.unshift(...dump.findings);
+      } else if (format === 'iptables') {
         const dump = parseIptablesSave(text, { mode });
         result = simulateIptables(dump, packet, options);
         result.findings.unshift(...dump.findings);
-        explanation = explainTrace(result);
       } else if (format === 'nftables' || format === 'nft-json') {
         result = simulateNft(parseNftRuleset(text, { mode }), packet, options);
-        explanation = explainTrace(result);
-      } else if (format === 'ipvsadm') {
-        throw inputError(`${flags.file} is ipvsadm output: IPVS mode is not supported by rules trace yet`, 'unsupported-format', ['Trace the node\'s iptables-save dump instead.']);
       } else {
         throw inputError(`${flags.file} is neither iptables-save nor nft list ruleset output`, 'unknown-format', ['Capture it with: iptables-save > FILE, or nft list ruleset > FILE (nft -j list ruleset for JSON).']);
       }
-      return { ...result, file: flags.file, explanation };
+      if (ipsets !== undefined) result.findings.push(...ipsets.findings);
+      return { ...result, file: flags.file, explanation: explainTrace(result) };
     } catch (err) {
+      if (err instanceof IpvsParseError || err instanceof IpsetParseError) {
+        throw inputError(`${err instanceof IpvsParseError ? flags.ipvs ?? flags.file : flags.ipset}: ${err.message}`, 'malformed-dump', ['Fix or re-capture it, or pass --lenient to read past bad lines.']);
+      }
       if (err instanceof IptablesParseError || err instanceof NftParseError) {
         throw inputError(`${flags.file}: ${err.message}`, 'malformed-dump', ['Fix or re-capture the dump, or pass --lenient to read past bad lines.']);
       }
