@@ -1,6 +1,7 @@
 // networking.k8s.io/v1 NetworkPolicy, exactly as ../shared/reference/network-policy.md states it.
 import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Protocol } from '../model/k8s.js';
 import { formatSelector, matchesSelector } from '../model/labels.js';
+import { endpointName } from './endpoint.js';
 import { bestOf, phraseDifferences, ipBlockDifferences, notAPod, portDifferences, selectorDifferences } from './matchers.js';
 import type { Difference, Direction, PolicyEndpoint, PolicyExplanation, RuleExplanation } from './types.js';
 
@@ -102,6 +103,10 @@ export function peerDifferences(peer: NetworkPolicyPeer, policyNamespace: string
   return out;
 }
 
+function matchedAll(...lists: Difference[][]): boolean {
+  return lists.every((l) => l.length === 0);
+}
+
 export function describePeer(peer: NetworkPolicyPeer, policyNamespace: string): string {
   if (peer.ipBlock) {
     const except = peer.ipBlock.except?.length ? ` except ${peer.ipBlock.except.join(', ')}` : '';
@@ -135,7 +140,10 @@ export function explainNetworkPolicy(
     const differences = [...peer.differences, ...portMatch.differences];
     const matched = differences.length === 0;
     const peerText = peer.index === null ? (dir === 'ingress' ? 'from anywhere' : 'to anywhere') : `${dir === 'ingress' ? 'from' : 'to'} ${describePeer(rule.peers[peer.index]!, policy.namespace)}`;
-    const portText = portMatch.index === null ? 'on every port' : `on ${describePort(rule.ports[portMatch.index]!)}`;
+    const portItem = portMatch.index === null ? undefined : rule.ports[portMatch.index]!;
+    // A named port that matched resolved to the probed port on the destination: say so.
+    const resolved = portItem && typeof portItem.port === 'string' && matchedAll(peer.differences, portMatch.differences) ? ` (${port} on ${endpointName(destination)})` : '';
+    const portText = portItem === undefined ? 'on every port' : `on ${describePort(portItem)}${resolved}`;
     const summary = matched
       ? `rule ${index} allows ${dir} ${peerText} ${portText}`
       : `rule ${index} would match if ${phraseDifferences(differences).wish}; ${phraseDifferences(differences).actual}`;

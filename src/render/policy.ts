@@ -20,7 +20,8 @@ function verdictWord(allowed: boolean, style: Style): string {
   return allowed ? style.status('ok', 'ALLOWED') : style.status('fail', 'DENIED');
 }
 
-function renderPolicyLines(p: PolicyExplanation, style: Style, isWide: boolean, indent: string): string[] {
+/** One policy and, when it helps (a denial, or -o wide), each rule that did not match and why. */
+function renderPolicyLines(p: PolicyExplanation, style: Style, isWide: boolean, showMisses: boolean, indent: string): string[] {
   const kind = p.kind === 'NetworkPolicy' ? '' : `${p.kind} `;
   const prio = p.priority !== undefined ? ` (priority ${p.priority})` : '';
   const head =
@@ -32,7 +33,7 @@ function renderPolicyLines(p: PolicyExplanation, style: Style, isWide: boolean, 
           ? 'its only rule does not match'
           : `none of its ${p.rules.length} rules matches`;
   const lines = [`${indent}${kind}${style.c.bold(policyKey(p))}${prio}: ${head}`];
-  if (isWide || p.rule === null) {
+  if (isWide || (showMisses && p.rule === null)) {
     for (const r of p.rules) {
       if (!isWide && r.matched) continue;
       lines.push(`${indent}  ${r.matched ? style.status('ok', '✓') : style.status('fail', '✗')} ${r.summary}`);
@@ -45,7 +46,7 @@ function renderDirection(title: string, d: DirectionExplanation, style: Style, i
   const lines = [`${style.c.bold(title)}: ${verdictWord(d.allowed, style)}`, `  ${d.reason}`];
   if (d.policies.length) {
     lines.push(`  Policies that select ${d.subject} for ${d.direction}:`);
-    for (const p of d.policies) lines.push(...renderPolicyLines(p, style, isWide, '    '));
+    for (const p of d.policies) lines.push(...renderPolicyLines(p, style, isWide, !d.allowed, '    '));
   }
   if (isWide && d.steps.length) {
     lines.push('  Steps:');

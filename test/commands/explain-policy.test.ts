@@ -42,7 +42,7 @@ describe('knet explain-policy on the demo snapshot', () => {
       { namespace: 'shop', name: 'default-deny-ingress', rule: null },
     ]);
     expect(r.json.ingress.reason).toBe(
-      'Ingress to shop/backend from shop/frontend on TCP port 8080 is allowed by shop/allow-frontend-to-backend: rule 0 allows ingress from pods with app=frontend in namespace shop on TCP port `http`.',
+      'Ingress to shop/backend from shop/frontend on TCP port 8080 is allowed by shop/allow-frontend-to-backend: rule 0 allows ingress from pods with app=frontend in namespace shop on TCP port `http` (8080 on shop/backend).',
     );
   });
 
