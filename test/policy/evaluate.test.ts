@@ -172,6 +172,21 @@ const rows: Row[] = [
     from: 'kube-system/kube-proxy-1', to: 'x/a', allowed: false,
     prepare: (c) => (c.nodes.push(otherNode), withHostNetworkPod(c, 'kind-worker2', '172.18.0.4')),
   },
+  {
+    section: '§5 an IPv6 ipBlock matches a dual-stack pod by its IPv6 address',
+    policies: [buildPolicy('x', 'v6-only', podLabel('a'), { ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244:1::/64' } }] }] })],
+    from: 'x/b', to: 'x/a', allowed: true,
+    prepare: (c) => {
+      const b = pod(c, 'x/b');
+      b.status!.podIPs = [{ ip: podIP('x', 'b') }, { ip: 'FD00:10:244:1::12' }];
+      return c;
+    },
+  },
+  {
+    section: '§5 an IPv6 ipBlock does not match an IPv4-only pod',
+    policies: [buildPolicy('x', 'v6-only', podLabel('a'), { ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244:1::/64' } }] }] })],
+    from: 'x/b', to: 'x/a', allowed: false,
+  },
 ];
 
 describe('reference edge cases', () => {
