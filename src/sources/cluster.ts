@@ -14,6 +14,11 @@ export interface SourceOptions {
   allNamespaces?: boolean;
   /** The -A flag as oclif parses it, for commands that pass their flags straight through: same meaning. */
   'all-namespaces'?: boolean;
+  /**
+   * Namespaces a command needs besides -n (those its references name, e.g. `svc/NAME.NS` or a SRC
+   * in another namespace): a live source lists them too. A snapshot holds every namespace anyway.
+   */
+  namespaces?: string[];
 }
 
 /** One cluster, live or from a snapshot: engines see only `cluster` and `nodeState`. */

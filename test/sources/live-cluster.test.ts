@@ -79,6 +79,15 @@ describe('openLiveCluster against the test API server', () => {
     expect(namespacedLists.every((r) => r.namespace === 'kube-system')).toBe(true);
   });
 
+  it('lists the extra namespaces a command names, one list per namespace, and only those', async () => {
+    const opened = await openLiveCluster({ kubeconfig, namespace: 'default', namespaces: ['kube-system', 'default'] });
+    const inScope = (ns: string | undefined): boolean => ns === 'default' || ns === 'kube-system';
+    expect(opened.cluster.pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()).toEqual(
+      expected.pods.filter((p) => inScope(p.metadata.namespace)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(),
+    );
+    expect(server.requests.filter((r) => r.resource === 'services' && r.verb === 'list' && !r.query.has('continue')).map((r) => r.namespace)).toEqual(['default', 'kube-system']);
+  });
+
   it("takes the context's namespace when -n is not given", async () => {
     const withNs = await server.writeKubeconfig({ namespace: 'kube-system' });
     const opened = await openLiveCluster({ kubeconfig: withNs });

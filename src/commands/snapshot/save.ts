@@ -56,7 +56,7 @@ snapshot knet wrote before, and nothing else.`;
     const target = await checkSnapshotTarget(args.dir, flags.force);
     const { connectLive, liveMeta, readLiveObjects } = await import('../../sources/live/cluster.js');
     const session = await connectLive(flags);
-    const { cluster, warnings } = await readLiveObjects(session, { namespace: flags.namespace });
+    const { cluster, warnings } = await readLiveObjects(session, flags.namespace === undefined ? {} : { namespaces: [flags.namespace] });
     const meta: ClusterMeta = {
       ...liveMeta(cluster, session.kubeConfig.contextName, flags['cluster-domain']),
       takenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -6,7 +6,7 @@ import { ApiClient, type ApiClientOptions, type ApiObject } from './api.js';
 import { parseRequestTimeout } from './duration.js';
 import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.js';
 import { UnavailableNodeState } from './node-state.js';
-import { RESOURCES, resourceName, type ResourceName } from './resources.js';
+import { RESOURCES, resourceName, type ResourceName, type ResourceSpec } from './resources.js';
 
 /** A connection to one cluster, as the kubeconfig and flags chose it. */
 export interface LiveSession {
@@ -51,44 +51,59 @@ export interface LiveObjects {
   warnings: string[];
 }
 
+/** Which namespaces to read namespaced kinds from: some, by name, or (undefined) every one. */
+export interface LiveScope {
+  namespaces?: readonly string[];
+}
+
 /**
- * Read every kind knet knows, in one namespace or cluster-wide. Namespaced kinds follow the scope;
- * Nodes, Namespaces and the admin policies are cluster-scoped and always listed whole. A user whose
- * RBAC covers one namespace may not list those: in a namespaced run that is a warning (the one
- * Namespace is then read by name), with -A it is an error like any other.
+ * Read every kind knet knows, in some namespaces or cluster-wide. Namespaced kinds follow the scope
+ * (one list per namespace, in name order as the API server orders a cluster-wide list); Nodes,
+ * Namespaces and the admin policies are cluster-scoped and always listed whole. A user whose RBAC
+ * covers only some namespaces may not list those: in a namespaced run that is a warning (the
+ * Namespaces in scope are then read by name), with -A it is an error like any other.
  */
-export async function readLiveObjects(session: LiveSession, scope: { namespace?: string }): Promise<LiveObjects> {
+export async function readLiveObjects(session: LiveSession, scope: LiveScope): Promise<LiveObjects> {
   const { api } = session;
   const cluster = emptyCluster();
   const warnings: string[] = [];
-  const isNamespaced = scope.namespace !== undefined;
+  const namespaces = scope.namespaces === undefined ? undefined : [...new Set(scope.namespaces)].sort();
+  const isNamespaced = namespaces !== undefined;
+  const listScoped = async (spec: ResourceSpec): Promise<ApiObject[]> => {
+    if (!spec.isNamespaced || namespaces === undefined) return api.list(spec, undefined);
+    const perNamespace: ApiObject[][] = [];
+    for (const ns of namespaces) perNamespace.push(await api.list(spec, ns));
+    return perNamespace.flat();
+  };
   const tolerate = async (name: ResourceName, fallback: () => Promise<ApiObject[]>): Promise<ApiObject[]> => {
-    const spec = RESOURCES[name];
+    const spec: ResourceSpec = RESOURCES[name];
     try {
-      return await api.list(spec, spec.isNamespaced ? scope.namespace : undefined);
+      return await listScoped(spec);
     } catch (err) {
       const code = (err as KnetError).code;
-      if (code === 'api-not-found' && 'isOptional' in spec && spec.isOptional) return [];
-      if (code === 'api-forbidden' && (('isOptional' in spec && spec.isOptional) || (isNamespaced && !spec.isNamespaced))) {
+      if (code === 'api-not-found' && spec.isOptional) return [];
+      if (code === 'api-forbidden' && (spec.isOptional || (isNamespaced && !spec.isNamespaced))) {
         warnings.push(`RBAC forbids "list ${resourceName(spec)}": ${name} left out. ${(err as Error).message}`);
         return fallback();
       }
       throw err;
     }
   };
-  const readNamespace = async (): Promise<ApiObject[]> => {
-    if (scope.namespace === undefined) return [];
-    try {
-      const ns = await api.get(RESOURCES.namespaces, undefined, scope.namespace);
-      return ns ? [ns] : [];
-    } catch (err) {
-      if ((err as KnetError).code !== 'api-forbidden') throw err;
-      warnings.push(`RBAC forbids "get namespaces/${scope.namespace}": its labels are unknown, so namespaceSelectors cannot match it.`);
-      return [];
+  const readNamespaces = async (): Promise<ApiObject[]> => {
+    const found: ApiObject[] = [];
+    for (const name of namespaces ?? []) {
+      try {
+        const ns = await api.get(RESOURCES.namespaces, undefined, name);
+        if (ns) found.push(ns);
+      } catch (err) {
+        if ((err as KnetError).code !== 'api-forbidden') throw err;
+        warnings.push(`RBAC forbids "get namespaces/${name}": its labels are unknown, so namespaceSelectors cannot match it.`);
+      }
     }
+    return found;
   };
   const lists: ResourceName[] = ['pods', 'services', 'endpoints', 'endpointSlices', 'networkPolicies', 'namespaces', 'nodes', 'adminNetworkPolicies', 'baselineAdminNetworkPolicies'];
-  const results = await mapLimit(lists, LIST_CONCURRENCY, (name) => tolerate(name, name === 'namespaces' ? readNamespace : () => Promise.resolve([])));
+  const results = await mapLimit(lists, LIST_CONCURRENCY, (name) => tolerate(name, name === 'namespaces' ? readNamespaces : () => Promise.resolve([])));
   lists.forEach((name, i) => {
     (cluster[name] as unknown as ApiObject[]).push(...results[i]!);
   });
@@ -135,7 +150,8 @@ export function liveMeta(cluster: Cluster, contextName: string, clusterDomain?: 
 export async function openLiveCluster(options: SourceOptions): Promise<OpenedCluster> {
   const session = await connectLive(options);
   const isAllNamespaces = options.allNamespaces ?? options['all-namespaces'] ?? false;
-  const { cluster, warnings } = await readLiveObjects(session, { namespace: isAllNamespaces ? undefined : session.namespace });
+  const scope: LiveScope = isAllNamespaces ? {} : { namespaces: [session.namespace, ...(options.namespaces ?? [])] };
+  const { cluster, warnings } = await readLiveObjects(session, scope);
   for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
   cluster.meta = liveMeta(cluster, session.kubeConfig.contextName, options['cluster-domain']);
   const count = (Object.keys(RESOURCES) as ResourceName[]).reduce((n, k) => n + (cluster[k] as KnownObject[]).length, 0);
