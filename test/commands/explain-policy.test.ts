@@ -1,11 +1,11 @@
 // `knet explain-policy` as a process (the built CLI, bin/run.js) on the demo snapshot and on snapshots
 // generated here: stdout parsed, exit codes checked.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkPolicy } from '../../src/model/k8s.js';
-import { examplesDir, runKnet, runKnetJson } from '../support/cli.js';
+import { examplesDir, repoRoot, runKnet, runKnetJson } from '../support/cli.js';
 import { buildModel, buildPolicy, podLabel } from '../support/netpol-model.js';
 
 const demo = join(examplesDir, 'demo');
@@ -69,6 +69,16 @@ describe('knet explain-policy on the demo snapshot', () => {
     expect(lines).toContain('      ✗ rule 0 would match if the source had `app=shop-backend` and `tier=api`; it has `app=frontend` and `tier=web`');
     expect(r.stdout.includes(String.fromCharCode(27))).toBe(false);
     expect(r.stderr).toBe('');
+  });
+
+  // Text people read is reviewed like code: these golden files change only on purpose.
+  it.each([
+    ['explain-policy-deny.txt', ['shop/frontend', 'shop/db', '--port', '5432']],
+    ['explain-policy-matrix.txt', ['--matrix', '-n', 'shop', '--port', '8080', '--port', '5432']],
+  ])('prints what test/policy/golden/%s holds', async (file, args) => {
+    const golden = await readFile(join(repoRoot, 'test/policy/golden', file), 'utf8');
+    const r = await runKnet(['explain-policy', '--snapshot', demo, ...args]);
+    expect(r.stdout).toBe(golden);
   });
 
   it('evaluates a Service destination on each endpoint pod at its resolved target port', async () => {
