@@ -31,14 +31,21 @@ export function captureHint(node: string, kind: NodeStateKind): string {
 }
 
 /** The nodes to read: the one named, or with --all-nodes every node that has state in the source. */
-export async function selectNodes(opened: OpenedCluster, node: string | undefined, isAllNodes: boolean, command: string): Promise<string[]> {
+export async function selectNodes(opened: OpenedCluster, node: string | undefined, isAllNodes: boolean, command: string, kinds: NodeStateKind[] = []): Promise<string[]> {
   if (node !== undefined && isAllNodes) {
     throw inputError('a node name and --all-nodes cannot be used together', 'conflicting-flags', [`Use one: knet node ${command} NODE, or knet node ${command} --all-nodes.`]);
   }
   const known = await opened.nodeState.listNodes();
   if (isAllNodes) {
     if (known.length === 0) throw inputError(`${opened.origin} has no node state (no nodes/<node>/ directories)`, 'node-state-missing', ['Capture node state into nodes/NODE/ of the snapshot (see `knet node --help`).']);
-    return known;
+    if (kinds.length === 0) return known;
+    // Every node that has this kind of state; the others are not an error with --all-nodes.
+    const having: string[] = [];
+    for (const n of known) if ((await opened.nodeState.listKinds(n)).some((k) => kinds.includes(k))) having.push(n);
+    if (having.length === 0) {
+      throw inputError(`no node in ${opened.origin} has ${kinds.map((k) => NODE_STATE_FILES[k]).join(' or ')}`, 'node-state-missing', [captureHint('NODE', kinds[0]!)]);
+    }
+    return having;
   }
   if (node === undefined) {
     throw inputError('name a node, or use --all-nodes', 'node-required', known.length ? [`Nodes with state: ${known.join(', ')}`] : []);

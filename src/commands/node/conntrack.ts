@@ -49,7 +49,7 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
     // Without Services there is nothing to be stale against.
     const services = opened.cluster.services.length ? buildServiceEndpointIndex(opened.cluster) : undefined;
     const nodes: ConntrackNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack', ['conntrack'])) {
       if (flags.raw) {
         const { text, source } = await readNodeText(opened, node, ['conntrack']);
         nodes.push({ node, source, raw: text, findings: [] });

@@ -28,7 +28,7 @@ matches with \`-m set\`.`;
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
     const nodes: IpsetNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipset')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipset', ['ipset'])) {
       const { text, source } = await readNodeText(opened, node, ['ipset']);
       if (flags.raw) {
         nodes.push({ node, source, raw: text, findings: [] });

@@ -34,7 +34,7 @@ mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, e
     const filter = filterFromFlags(opened, flags);
     const kinds = this.family === 4 ? (['iptables-save', 'iptables-nft-save', 'iptables-legacy-save'] as const) : (['ip6tables-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'] as const);
     const nodes: IptablesNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], this.family === 4 ? 'iptables' : 'ip6tables')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], this.family === 4 ? 'iptables' : 'ip6tables', [...kinds])) {
       const { text, source } = await readNodeText(opened, node, [...kinds]);
       if (flags.raw) {
         nodes.push({ node, source, raw: text, findings: [] });

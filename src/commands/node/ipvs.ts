@@ -29,7 +29,7 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
     const nodes: IpvsNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipvs')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipvs', ['ipvsadm'])) {
       const { text, source } = await readNodeText(opened, node, ['ipvsadm']);
       if (flags.raw) {
         nodes.push({ node, source, raw: text, findings: [] });

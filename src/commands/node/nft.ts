@@ -30,7 +30,7 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
     const nodes: NftNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'nft')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'nft', ['nft-ruleset-json', 'nft-ruleset'])) {
       const { text, source } = await readNodeText(opened, node, ['nft-ruleset-json', 'nft-ruleset']);
       if (flags.raw) {
         nodes.push({ node, source, raw: text, findings: [] });

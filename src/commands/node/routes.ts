@@ -29,7 +29,7 @@ route the node would use for that address (longest prefix), or that the address 
     const filter = filterFromFlags(opened, flags);
     const targets = [...(filter.service?.endpointIPs ?? []), ...(flags.ip !== undefined ? [flags.ip] : [])];
     const nodes: RoutesNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes')) {
+    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes', ['ip-route', 'ip-addr'])) {
       const routeText = await opened.nodeState.read(node, 'ip-route');
       const addrText = await opened.nodeState.read(node, 'ip-addr');
       if (routeText === null && addrText === null) {
