@@ -83,11 +83,13 @@ describe('knet snapshot save', () => {
     expect(fromSaved.json).toEqual(fromDemo.json);
   });
 
-  it('-n saves one namespace of the namespaced kinds', async () => {
+  it('-n saves one namespace of the namespaced kinds; --cluster-domain is recorded', async () => {
     const dir = join(work, 'one-ns');
-    const { json, code } = await runKnetJson<{ namespace: string }>(['snapshot', 'save', dir, '-n', 'default', '--kubeconfig', kubeconfig]);
+    const { json, code } = await runKnetJson<{ namespace: string }>(['snapshot', 'save', dir, '-n', 'default', '--cluster-domain', 'corp.example', '--kubeconfig', kubeconfig]);
     expect([code, json.namespace]).toEqual([0, 'default']);
     const back = await loadSnapshot(dir);
+    expect(back.cluster.meta.clusterDomain).toBe('corp.example');
+    expect((parse(await readFile(join(dir, 'knet-snapshot.yaml'), 'utf8')) as { namespace?: string }).namespace).toBe('default');
     expect(back.cluster.pods.map((p) => p.metadata.name)).toEqual(expected.pods.filter((p) => p.metadata.namespace === 'default').map((p) => p.metadata.name));
     expect(back.cluster.nodes.length).toBe(expected.nodes.length);
   });

@@ -18,7 +18,7 @@ export interface SnapshotSaveResult {
   warnings: string[];
 }
 
-const { kubeconfig, context, 'request-timeout': requestTimeout, 'cluster-domain': clusterDomain } = clusterFlags;
+const { kubeconfig, context, 'request-timeout': requestTimeout } = clusterFlags;
 
 export default class SnapshotSave extends KnetCommand<typeof SnapshotSave, SnapshotSaveResult> {
   static override summary = 'Save the cluster objects knet reads into a snapshot directory';
@@ -43,7 +43,7 @@ snapshot knet wrote before, and nothing else.`;
     kubeconfig,
     context,
     'request-timeout': requestTimeout,
-    'cluster-domain': clusterDomain,
+    'cluster-domain': Flags.string({ description: "Cluster DNS domain to record (default: the zone of CoreDNS's kubernetes plugin, else cluster.local).", helpGroup: 'CLUSTER' }),
     namespace: Flags.string({ char: 'n', helpGroup: 'CLUSTER', description: 'Save only this namespace (cluster-scoped Nodes and Namespaces are still saved). Default: every namespace.' }),
     force: Flags.boolean({ description: 'Replace DIR when it holds a snapshot knet wrote earlier.' }),
   };
