@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runKnet, runKnetJson } from '../support/cli.js';
 import type { RulesShowReport } from '../../src/render/rules.js';
@@ -36,5 +39,16 @@ describe('knet rules show', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no rules for Service default/xech');
     expect(r.stderr).toContain('Did you mean default/xecho');
+  });
+
+  it('names chains without comments from the chain hash of the snapshot\'s Services', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'knet-show-'));
+    const file = join(dir, 'iptables-save.txt');
+    // Large clusters drop kube-proxy's comments; here all of them are gone.
+    writeFileSync(file, readFileSync(demoDump, 'utf8').replace(/-m comment --comment ("[^"]*"|\S+) /g, ''));
+    const bare = await runKnetJson<RulesShowReport>(['rules', 'show', '--file', file]);
+    expect(bare.json.servicePorts.find((sp) => sp.chains.svc === 'KUBE-SVC-2CAEAQQOZJHYNPO5')).toMatchObject({ servicePortName: '?/2CAEAQQOZJHYNPO5', nameSource: 'unknown' });
+    const named = await runKnetJson<RulesShowReport>(['rules', 'show', '--file', file, '--snapshot', 'examples/demo']);
+    expect(named.json.servicePorts.find((sp) => sp.chains.svc === 'KUBE-SVC-2CAEAQQOZJHYNPO5')).toMatchObject({ servicePortName: 'default/xecho', nameSource: 'hash', nodePorts: [31401] });
   });
 });

@@ -6,6 +6,7 @@ import { detectRulesFormat } from '../../netfilter/detect.js';
 import { buildKubeView } from '../../netfilter/iptables/kube-view.js';
 import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { renderRulesShow, type RulesShowReport } from '../../render/rules.js';
+import { openCluster } from '../../sources/cluster.js';
 
 export default class RulesShow extends KnetCommand<typeof RulesShow, RulesShowReport> {
   static override summary = 'Show the Services kube-proxy programmed in an iptables dump';
@@ -25,6 +26,7 @@ its chain-name hashes. Exit 1 when a Service port in the output has no endpoints
     file: Flags.string({ char: 'f', description: 'The dump: iptables-save or ip6tables-save output.', required: true }),
     service: Flags.string({ description: 'Only this Service: NS/NAME.' }),
     lenient: Flags.boolean({ description: 'Read past malformed lines (each becomes a finding) instead of failing.' }),
+    snapshot: Flags.string({ description: "A cluster snapshot whose Services name chains that carry no comment (matched by kube-proxy's chain-name hash)." }),
   };
 
   protected async execute(): Promise<RulesShowReport> {
@@ -49,7 +51,11 @@ its chain-name hashes. Exit 1 when a Service port in the output has no endpoints
       if (err instanceof IptablesParseError) throw inputError(`${flags.file}: ${err.message}`, 'malformed-dump', ['Fix or re-capture the dump, or pass --lenient to read past bad lines.']);
       throw err;
     }
-    const view = buildKubeView(dump);
+    // Service port names from the API, so that chains without comments are named by their hash.
+    const knownServicePorts = flags.snapshot === undefined ? undefined : (await openCluster({ snapshot: flags.snapshot })).cluster.services.flatMap((svc) =>
+      (svc.spec?.ports ?? []).map((p) => ({ servicePortName: `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}${p.name ? `:${p.name}` : ''}`, protocol: (p.protocol ?? 'TCP').toLowerCase() })),
+    );
+    const view = buildKubeView(dump, knownServicePorts === undefined ? {} : { knownServicePorts });
     let servicePorts = view.servicePorts;
     if (flags.service !== undefined) {
       const wanted = flags.service;
