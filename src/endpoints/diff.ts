@@ -183,7 +183,11 @@ function listPods(pods: readonly Pod[], max = 3): string {
   return pods.length > max ? `${names.join(', ')} and ${pods.length - max} more` : names.join(', ');
 }
 
-function diffService(index: EndpointsIndex, svc: Service): ServiceEndpoints {
+/**
+ * `lookElsewhere`: whether other namespaces' pods are in view. Only with -A does every source (a live
+ * one lists only the namespace asked for) hold them, and the answer must not depend on the source.
+ */
+function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean): ServiceEndpoints {
   const ns = svc.metadata.namespace ?? 'default';
   const name = svc.metadata.name;
   const key = `${ns}/${name}`;
@@ -342,7 +346,7 @@ function diffService(index: EndpointsIndex, svc: Service): ServiceEndpoints {
 
   if (selected.length === 0) {
     const near = nearMiss(index, ns, selector);
-    const elsewhere = [...index.podsByNamespace.entries()]
+    const elsewhere = !lookElsewhere ? [] : [...index.podsByNamespace.entries()]
       .filter(([other, pods]) => other !== ns && pods.some((p) => matchesMap(selector, p.metadata.labels)))
       .map(([other]) => other);
     const hints: string[] = [];
@@ -515,7 +519,7 @@ export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}):
   const services = cluster.services
     .filter(inScope)
     .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
-    .map((svc) => diffService(index, svc));
+    .map((svc) => diffService(index, svc, options.allNamespaces === true));
   const all = services.flatMap((s) => s.findings);
   const notes: string[] = [];
   if (!index.hasSlices && cluster.endpoints.length > 0) {

@@ -52,8 +52,9 @@ const cases: { name: string; args: string[]; shape: Shape; codes: number[] }[] =
     codes: [0, 1],
     shape: {
       allowed: 'boolean',
-      egress: { allowed: 'boolean', policies: [{ namespace: 'string', name: 'string', rule: 'any' }], reason: 'string' },
-      ingress: { allowed: 'boolean', policies: [{ namespace: 'string', name: 'string', rule: 'any' }], reason: 'string' },
+      // namespace is null for cluster-scoped AdminNetworkPolicies.
+      egress: { allowed: 'boolean', policies: [{ namespace: 'string|null', name: 'string', rule: 'any' }], reason: 'string' },
+      ingress: { allowed: 'boolean', policies: [{ namespace: 'string|null', name: 'string', rule: 'any' }], reason: 'string' },
     },
   },
   {

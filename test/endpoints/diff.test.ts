@@ -274,6 +274,13 @@ describe('diffEndpoints', () => {
     expect(diffEndpoints(cluster, { service: { namespace: 'y', name: 'c' } }).services.map((s) => s.name)).toEqual(['c']);
   });
 
+  it('names other namespaces whose pods match only when every namespace is in view (-A)', () => {
+    const cluster = aCluster({ services: [aService('web', { selector: app })], pods: [aPod('w1', { ns: 'other', labels: app, ip: '10.0.0.1' })], endpointSlices: [aSlice('web', [])] });
+    const hint = (allNamespaces: boolean) => diffEndpoints(cluster, { namespace: 'default', allNamespaces }).services.find((s) => s.name === 'web')!.findings[0]!.hint;
+    expect(hint(true)).toMatch(/namespace other/);
+    expect(hint(false)).not.toMatch(/namespace other/);
+  });
+
   it('does not change its input', () => {
     const cluster = aCluster({ services: [aService('web', { selector: app })], pods: [aPod('w1', { labels: app, ip: '10.0.0.1' })], endpointSlices: [aSlice('web', [])] });
     const before = JSON.stringify(cluster);
