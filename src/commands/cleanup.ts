@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { inputError } from '../cli/errors.js';
+import { environmentError, inputError, type KnetError } from '../cli/errors.js';
 import { clusterFlags } from '../cli/flags.js';
 import { renderTable } from '../render/table.js';
 
@@ -45,9 +45,24 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
     const namespace = flags['all-namespaces'] ? undefined : session.namespace;
     const found = await findDebugPods(session, namespace);
     const pods: CleanupResult['pods'] = [];
+    const failures: KnetError[] = [];
     for (const pod of found) {
-      const result = flags['dry-run'] ? 'would-delete' : (await deleteDebugPod(session, pod)) === 'deleted' ? 'deleted' : 'already-gone';
+      let result: CleanupResult['pods'][number]['result'] = 'would-delete';
+      if (!flags['dry-run']) {
+        try {
+          result = (await deleteDebugPod(session, pod)) === 'deleted' ? 'deleted' : 'already-gone';
+        } catch (err) {
+          // One refusal should not keep the other leftovers alive: try them all, then report.
+          failures.push(err as KnetError);
+          continue;
+        }
+      }
       pods.push({ namespace: pod.namespace, name: pod.name, node: pod.node, phase: pod.phase, result });
+    }
+    const first = failures[0];
+    if (first) {
+      const done = pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none';
+      throw environmentError(`${first.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}; deleted: ${done}`, first.code, first.suggestions, first);
     }
     return { namespace: namespace ?? null, dryRun: flags['dry-run'], pods };
   }

@@ -100,6 +100,15 @@ describe('knet cleanup', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a refused delete does not stop the others: each is tried, then exit 3 says what was deleted', async () => {
+    server.addFault({ match: (r) => r.verb === 'delete' && r.namespace === 'default', status: 403 });
+    const result = await runKnet(['cleanup', '-A', '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/RBAC forbids "delete pods" in namespace default .*; deleted: knet-debug\/knet-debug-b2\n/);
+    expect(remaining()).not.toContain('knet-debug/knet-debug-b2');
+    expect(remaining()).toContain('default/knet-debug-a1');
+  });
+
   it('--debug-namespace with -A is an input error', async () => {
     const result = await runKnet(['cleanup', '-A', '--debug-namespace', 'x', '--kubeconfig', join(server.certs.dir, 'unused')]);
     expect(result.code).toBe(2);

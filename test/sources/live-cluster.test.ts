@@ -148,6 +148,20 @@ describe('kubeconfig as kubectl reads it', () => {
     expect(err.message).toMatch(message);
   });
 
+  it('with KUBECONFIG naming only missing files there is no kubeconfig: exit 3', async () => {
+    process.env.KUBECONFIG = join(dir, 'absent-1.yaml') + ':' + join(dir, 'absent-2.yaml');
+    const err = await failureOf(openLiveCluster({}));
+    expect([err.exit, err.code]).toEqual([3, 'kubeconfig-missing']);
+  });
+
+  it('a kubeconfig without current-context lists the contexts to choose from', async () => {
+    const file = join(dir, 'no-current.yaml');
+    await writeFile(file, (await readFile(kubeconfig, 'utf8')).replace(/^current-context: .*$/m, ''));
+    const err = await failureOf(openLiveCluster({ kubeconfig: file }));
+    expect([err.exit, err.code, err.suggestions]).toEqual([2, 'kubeconfig-no-context', ['Choose one with --context (knet-test).']]);
+    expect((await openLiveCluster({ kubeconfig: file, context: 'knet-test' })).origin).toBe('context knet-test');
+  });
+
   it('names the closest context when --context matches none', async () => {
     const err = await failureOf(openLiveCluster({ kubeconfig, context: 'knet-tset' }));
     expect([err.exit, err.code]).toEqual([2, 'context-not-found']);
