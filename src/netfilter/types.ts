@@ -94,4 +94,9 @@ export interface SimulateOptions {
   ipsets?: IpsetLookup;
   /** Upper bound on rules evaluated per outcome, against jump loops and hostile dumps. */
   maxSteps?: number;
+  /**
+   * Endpoints ("IP:PORT") the client already has ClientIP session affinity to: `-m recent --rcheck`
+   * (iptables) and affinity-set lookups (nftables) match for them. Without it, a new client is assumed.
+   */
+  affinity?: readonly string[];
 }

@@ -52,6 +52,7 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules).' }),
     mark: Flags.string({ description: 'Initial packet mark, e.g. 0x4000.' }),
     ctstate: Flags.option({ description: 'Connection state assumed (default NEW).', options: CT_STATES })(),
+    affinity: Flags.string({ description: 'An endpoint (IP:PORT) the client already has ClientIP session affinity to (repeatable); default: a new client.', multiple: true }),
     ipvs: Flags.string({ description: "IPVS mode: the node's ipvsadm -Ln (or -Sn) output; --file is then its iptables-save." }),
     ipset: Flags.string({ description: "The node's ipset list (or ipset save) output, for -m set rules (IPVS mode, Calico)." }),
     lenient: Flags.boolean({ description: 'Read past malformed lines (each becomes a finding) instead of failing.' }),
@@ -81,7 +82,7 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     const format = detectRulesFormat(text);
     try {
       const ipsets = ipsetText === undefined ? undefined : parseIpset(ipsetText, { mode });
-      const options: SimulateOptions = ipsets === undefined ? { localIPs } : { localIPs, ipsets: ipsetLookup(ipsets.sets) };
+      const options: SimulateOptions = { localIPs, ...(ipsets ? { ipsets: ipsetLookup(ipsets.sets) } : {}), ...(flags.affinity ? { affinity: flags.affinity } : {}) };
       let result: TraceResult;
       if (format === 'ipvsadm' || ipvsText !== undefined) {
         // IPVS mode: the virtual server table decides the destination, iptables (with ipsets) the rest.

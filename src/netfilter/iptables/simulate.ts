@@ -58,6 +58,7 @@ type MatchResult = boolean | { probability: number } | { unknown: string };
 type Matcher = (p: SimPacket, ctx: Context) => MatchResult;
 
 interface Context {
+  dump: IptablesDump;
   localIPs: ParsedIP[];
   options: SimulateOptions;
   assumptions: Set<string>;
@@ -277,10 +278,18 @@ function compileModule(module: string, options: RuleOption[]): Matcher[] {
     case 'recent': {
       const isCheck = options.find((o) => o.name === 'rcheck' || o.name === 'update' || o.name === 'remove');
       if (isCheck) {
-        // Session affinity (kube-proxy's ClientIP): a client seen before is not known offline.
+        // Session affinity (kube-proxy's ClientIP): whether this client was seen before is not in the dump.
+        // kube-proxy names each recent list after the endpoint chain, whose DNAT says which endpoint it is.
+        const list = options.find((o) => o.name === 'name')?.values[0] ?? 'DEFAULT';
         out.push((_p, ctx) => {
-          ctx.assumptions.add('no existing session affinity: `-m recent --rcheck` rules were taken as not matching (a new client)');
-          return isCheck.isNegated;
+          const affinity = ctx.options.affinity ?? [];
+          if (affinity.length === 0) {
+            ctx.assumptions.add('no existing session affinity: `-m recent --rcheck` rules were taken as not matching (a new client)');
+            return isCheck.isNegated;
+          }
+          const endpoint = dnatOfChain(ctx.dump, list);
+          ctx.assumptions.add(`the client already has session affinity to ${affinity.join(', ')}`);
+          return (endpoint !== null && affinity.includes(endpoint)) !== isCheck.isNegated;
         });
         return out;
       }
@@ -341,6 +350,14 @@ function compileModule(module: string, options: RuleOption[]): Matcher[] {
     default:
       return [unknownMatcher(`-m ${module}`)];
   }
+}
+
+/** The "IP:PORT" a (kube-proxy endpoint) chain DNATs to, as written in the dump. */
+function dnatOfChain(dump: IptablesDump, chain: string): string | null {
+  for (const rule of chainIndexOf(dump).get('nat')?.get(chain)?.rules ?? []) {
+    if (rule.target?.name === 'DNAT') return rule.target.options.find((o) => o.name === 'to-destination')?.values[0] ?? null;
+  }
+  return null;
 }
 
 function toPacket(p: SimPacket): Packet {
@@ -480,7 +497,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
   if (dst === null) throw new SimulateInputError(`destination "${packet.dst}" is not an IP address`);
   if (src.family !== dst.family) throw new SimulateInputError(`source ${packet.src} and destination ${packet.dst} are of different IP families`);
   const localIPs = options.localIPs.map((ip) => parseIP(ip)).filter((ip): ip is ParsedIP => ip !== null);
-  const ctx: Context = { localIPs, options, assumptions: new Set() };
+  const ctx: Context = { dump, localIPs, options, assumptions: new Set() };
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const findings: Finding[] = [];
   const outcomes: Outcome[] = [];

@@ -192,6 +192,10 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       expect(reached.size).toBe(1);
       expectAgreement(result, seen!);
       expect(result.assumptions.some((a) => a.includes('session affinity'))).toBe(true);
+      // Told of the affinity the kernel now holds, the simulator gives that one endpoint only.
+      const endpoint = `${[...reached][0]!}:8080`;
+      const sticky = simulateIptables(dump, { src: '10.0.0.2', dst: '172.30.1.14', dport: 80, protocol: 'tcp', hook: 'prerouting' }, { localIPs: [NODE_IP], affinity: [endpoint] });
+      expect(sticky.outcomes.map((o) => [o.probability, o.dnat])).toEqual([[1, endpoint]]);
     });
 
     it('external client → NodePort with externalTrafficPolicy=Local and no local endpoint: DROP (timeout)', async () => {

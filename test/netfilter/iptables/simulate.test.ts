@@ -197,6 +197,26 @@ describe('simulateIptables', () => {
     expect(r.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 9);
   });
 
+  it('follows existing ClientIP affinity when told the endpoint', () => {
+    const nat = [...NAT, ':SVC - [0:0]', ':SEP-A - [0:0]', ':SEP-B - [0:0]',
+      '-A PREROUTING -d 10.96.0.10/32 -j SVC',
+      '-A SVC -m recent --rcheck --seconds 10800 --reap --name SEP-A --mask 255.255.255.255 --rsource -j SEP-A',
+      '-A SVC -m recent --rcheck --seconds 10800 --reap --name SEP-B --mask 255.255.255.255 --rsource -j SEP-B',
+      '-A SVC -m statistic --mode random --probability 0.50000000000 -j SEP-A',
+      '-A SVC -j SEP-B',
+      '-A SEP-A -p tcp -m recent --set --name SEP-A --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.1.0.1:80',
+      '-A SEP-B -p tcp -m recent --set --name SEP-B --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.1.0.2:80'];
+    const dump = parseIptablesSave(dumpOf({ nat }), { mode: 'strict' });
+    const packet: Packet = { src: '10.0.0.2', dst: '10.96.0.10', protocol: 'tcp', dport: 80, hook: 'prerouting' };
+    expect(summary(simulateIptables(dump, packet, { localIPs: [] }))).toEqual([
+      [0.5, 'accept', '10.1.0.1:80', false],
+      [0.5, 'accept', '10.1.0.2:80', false],
+    ]);
+    const sticky = simulateIptables(dump, packet, { localIPs: [], affinity: ['10.1.0.2:80'] });
+    expect(summary(sticky)).toEqual([[1, 'accept', '10.1.0.2:80', false]]);
+    expect(sticky.assumptions).toContain('the client already has session affinity to 10.1.0.2:80');
+  });
+
   it('states its assumptions', () => {
     const r = trace({ nat: [...NAT, ':S - [0:0]', '-A PREROUTING -j S', '-A S -m recent --name X --rcheck --seconds 10800 --reap -j DNAT --to-destination 10.1.0.1:80'] });
     expect(r.assumptions).toEqual([
