@@ -604,6 +604,42 @@ function checkJumps(tables: IptablesTable[], problem: (code: string, message: st
         problem('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${t.name}" nor a known target`, rule.line, rule.raw);
       }
     }
+    checkLoops(t, problem);
+  }
+}
+
+/**
+ * The kernel refuses a rule set whose jumps form a loop (iptables-restore: "Too many links"); find one
+ * with an iterative depth-first walk of the chain graph and report the rule that closes it.
+ */
+function checkLoops(t: IptablesTable, problem: (code: string, message: string, line: number, raw: string) => void): void {
+  const byName = new Map(t.chains.map((c) => [c.name, c]));
+  const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
+  for (const start of t.chains) {
+    if (state.has(start.name)) continue;
+    const stack: { chain: IptablesChain; index: number }[] = [{ chain: start, index: 0 }];
+    state.set(start.name, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const rule = top.chain.rules[top.index++];
+      if (rule === undefined) {
+        state.set(top.chain.name, 2);
+        stack.pop();
+        continue;
+      }
+      const next = rule.target === null || BUILTIN_TARGETS.has(rule.target.name) ? undefined : byName.get(rule.target.name);
+      if (next === undefined) continue;
+      const seen = state.get(next.name);
+      if (seen === 1) {
+        const cycle = [...stack.slice(stack.findIndex((f) => f.chain === next)).map((f) => f.chain.name), next.name].join(' → ');
+        problem('iptables-jump-loop', `the jumps of table "${t.name}" form a loop (${cycle}), which the kernel refuses`, rule.line, rule.raw);
+        return;
+      }
+      if (seen === undefined) {
+        state.set(next.name, 1);
+        stack.push({ chain: next, index: 0 });
+      }
+    }
   }
 }
 

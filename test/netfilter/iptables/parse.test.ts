@@ -117,6 +117,7 @@ describe('bad input', () => {
     ['an option without a module', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT --dport 80 -j ACCEPT\nCOMMIT\n', 3, 'iptables-bad-rule'],
     ['a dangling "!"', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT !\nCOMMIT\n', 3, 'iptables-bad-rule'],
     ['a bad chain policy', '*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n', 2, 'iptables-bad-chain'],
+    ['a jump loop', '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -g A\nCOMMIT\n', 7, 'iptables-jump-loop'],
     ['a million-character line', `*filter\n:INPUT ACCEPT [0:0]\n${hugeLine}\nCOMMIT\n`, 3, 'iptables-bad-rule'],
   ];
 
