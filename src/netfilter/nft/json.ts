@@ -107,7 +107,7 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
           t.chains.set(chainName, chain);
         }
         const exprs = Array.isArray(o.expr) ? o.expr : [];
-        const text = exprs.map(renderStatement).join(' ') + (typeof o.comment === 'string' ? ` comment ${JSON.stringify(o.comment)}` : '');
+        const text = exprs.map(renderStatement).filter(Boolean).join(' ') + (typeof o.comment === 'string' ? ` comment ${JSON.stringify(o.comment)}` : '');
         chain.rules.push(buildRule(text, index + 1));
         return;
       }
@@ -258,6 +258,11 @@ function renderStatement(s: Json): string {
       break;
     case 'log':
       return 'log';
+    case 'xt':
+      // iptables-nft rules: `nft -j` names the xtables match or target but not its options.
+      if (isObject(x) && x.name === 'comment') return '';
+      if (isObject(x)) return `xt ${str(x.type)} ${str(x.name)}`;
+      break;
     default:
       break;
   }

@@ -26,6 +26,8 @@ export type NftStatement =
   | { kind: 'match'; left: NftSelector[]; op: '==' | '!=' | '<' | '>' | '<=' | '>='; right: NftValue }
   | { kind: 'vmap'; left: NftSelector[]; map: { kind: 'set-ref'; name: string } | { kind: 'inline'; elements: NftElement[] } }
   | { kind: 'numgen'; mod: number; offset: number; elements: NftElement[] }
+  /** `meta random & M < T`: how iptables-nft prints `-m statistic --mode random`; matches with this probability. */
+  | { kind: 'random'; probability: number; text: string }
   | { kind: 'verdict'; verdict: NftVerdict }
   | { kind: 'dnat'; address: string; port?: number; text: string }
   | { kind: 'snat'; text: string }

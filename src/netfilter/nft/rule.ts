@@ -136,6 +136,15 @@ export function parseNftRule(text: string): ParsedRule {
       statements.push(readNumgen(cur, from));
       continue;
     }
+    if (word === 'xt') {
+      const name = `${cur.peek(1) ?? ''} ${cur.peek(2) ?? ''}`.trim();
+      statements.push(skipRest(cur, from, `\`xt ${name}\` (an iptables-nft extension) is not modelled: nft -j output does not carry its options; read iptables-save or nft list ruleset instead`));
+      continue;
+    }
+    if (word === 'meta' && cur.peek(1) === 'random') {
+      statements.push(readRandom(cur, from));
+      continue;
+    }
     if (word === 'meta' && cur.peek(1) === 'nftrace') {
       cur.next();
       cur.next();
@@ -203,6 +212,25 @@ function readMarkSet(cur: Cursor, from: number): NftStatement {
   const value = parseNumber(first);
   if (value === null) return skipRest(cur, from, 'mark set to a non-constant is not modelled');
   return { kind: 'mark-set', op: 'set', value, text: cur.slice(from) };
+}
+
+/** `meta random & 2147483647 < 1073741824` (iptables-nft's `-m statistic --mode random --probability 0.5`). */
+function readRandom(cur: Cursor, from: number): NftStatement {
+  cur.next(); // meta
+  cur.next(); // random
+  let mask = 0xffffffff;
+  if (cur.peek() === '&' || cur.peek() === 'and') {
+    cur.next();
+    mask = parseNumber(cur.next()) ?? NaN;
+  }
+  const op = cur.next();
+  const threshold = parseNumber(cur.next()) ?? NaN;
+  const range = mask + 1;
+  const below = op === '<' || op === 'lt' ? threshold : op === '<=' || op === 'le' ? threshold + 1 : NaN;
+  const above = op === '>' || op === 'gt' ? range - threshold - 1 : op === '>=' || op === 'ge' ? range - threshold : NaN;
+  const probability = (Number.isNaN(below) ? above : below) / range;
+  if (!Number.isFinite(probability) || probability < 0 || probability > 1) return skipRest(cur, from, 'this `meta random` comparison is not modelled');
+  return { kind: 'random', probability, text: cur.slice(from) };
 }
 
 function readNumgen(cur: Cursor, from: number): NftStatement {

@@ -190,10 +190,26 @@ class Simulator {
     w.path.push({ ...this.where(frame, rule), effect });
   }
 
-  /** Evaluates one rule; returns outcomes when the walk ended (or forked) here, null to go on. */
-  private evalRule(w: Walk, frame: Frame, rule: NftRule): Outcome[] | null {
-    for (const s of rule.statements) {
+  /** Evaluates one rule (from statement `startAt`); returns outcomes when the walk ended (or forked) here, null to go on. */
+  private evalRule(w: Walk, frame: Frame, rule: NftRule, startAt = 0): Outcome[] | null {
+    for (let i = startAt; i < rule.statements.length; i++) {
+      const s = rule.statements[i]!;
       switch (s.kind) {
+        case 'random': {
+          // Both branches are outcomes: the rule goes on with probability p, the next rule runs otherwise.
+          const out: Outcome[] = [];
+          if (s.probability > 0) {
+            const hit = clone(w);
+            hit.probability = w.probability * s.probability;
+            this.step(hit, frame, rule, `random match taken (probability ${+s.probability.toFixed(10)})`);
+            out.push(...(this.evalRule(hit, frame, rule, i + 1) ?? this.walk(hit)));
+          }
+          if (s.probability < 1) {
+            w.probability *= 1 - s.probability;
+            out.push(...this.walk(w));
+          }
+          return out;
+        }
         case 'match': {
           const r = this.evalMatch(w, frame.table, s);
           if (r === 'unsupported') return this.notModelled(w, frame, rule, `cannot evaluate \`${s.left.map((l) => l.name).join(' . ')}\``);

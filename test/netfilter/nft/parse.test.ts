@@ -78,6 +78,20 @@ describe('matches and statements', () => {
   });
 });
 
+describe('meta random (how iptables-nft prints -m statistic --mode random)', () => {
+  it.each([
+    ['< threshold', 'meta random & 2147483647 < 1073741824 counter packets 0 bytes 0 jump other', 0.5],
+    ['a third', 'meta random & 2147483647 < 715827883 jump other', 715827883 / 2147483648],
+    ['> threshold', 'meta random & 2147483647 > 1610612735 jump other', 0.25],
+  ])('%s: a drop branch and an accept branch with the right weights', (_name, body, p) => {
+    const r = simulateNft(parseNftRuleset(chainRuleset(body), { mode: 'strict' }), pkt(), opts);
+    expect(r.outcomes.map((o) => [o.verdict, o.probability])).toEqual([
+      ['drop', p],
+      ['accept', 1 - p],
+    ]);
+  });
+});
+
 describe('what knet does not model is never skipped', () => {
   it.each([
     ['limit rate', 'limit rate 10/second accept', '`limit` is not modelled'],
