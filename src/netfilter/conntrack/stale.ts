@@ -21,8 +21,11 @@ export function frontendKey(ip: string, port: number, protocol: string): string 
   return `${canonicalIP(ip)}|${port}|${protocol.toLowerCase()}`;
 }
 
-/** Builds the index from a snapshot: ready and serving endpoints of each Service's EndpointSlices. */
-export function buildServiceEndpointIndex(cluster: Cluster): ServiceEndpointIndex {
+/**
+ * Builds the index from a snapshot: ready and serving endpoints of each Service's EndpointSlices, by
+ * ClusterIP, external and load-balancer IP, and (given the node's addresses) by NodePort on the node.
+ */
+export function buildServiceEndpointIndex(cluster: Cluster, nodeIPs: readonly string[] = []): ServiceEndpointIndex {
   const index: ServiceEndpointIndex = new Map();
   for (const svc of cluster.services) {
     const ns = svc.metadata.namespace ?? 'default';
@@ -45,6 +48,9 @@ export function buildServiceEndpointIndex(cluster: Cluster): ServiceEndpointInde
       const proto = (port.protocol ?? 'TCP').toLowerCase();
       for (const ip of frontends) {
         index.set(frontendKey(ip, port.port, proto), { service: name, frontend: `${ip}:${port.port}/${proto}`, endpoints });
+      }
+      if (port.nodePort) {
+        for (const ip of nodeIPs) index.set(frontendKey(ip, port.nodePort, proto), { service: name, frontend: `${ip}:${port.nodePort}/${proto} (NodePort)`, endpoints });
       }
     }
   }

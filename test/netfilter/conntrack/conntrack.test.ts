@@ -131,6 +131,18 @@ describe('stale entries', () => {
   });
 });
 
+describe('stale NodePort entries', () => {
+  it('a NodePort flow on the node address whose backend left the Service is found when the node IPs are given', async () => {
+    const svc: Service = { kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'NodePort', clusterIP: '10.96.5.5', ports: [{ port: 80, nodePort: 31401, protocol: 'TCP' }] } };
+    const line = 'tcp      6 86391 ESTABLISHED src=172.18.0.1 dst=172.18.0.3 sport=60444 dport=31401 src=10.244.1.9 dst=10.244.1.1 sport=8080 dport=60444 [ASSURED] mark=0 use=1';
+    const cluster = { ...emptyCluster(), services: [svc] };
+    expect((await scanConntrack([line], { services: buildServiceEndpointIndex(cluster) })).findings).toEqual([]);
+    const scan = await scanConntrack([line], { services: buildServiceEndpointIndex(cluster, ['172.18.0.3']) });
+    expect(scan.findings.map((f) => [f.code, f.service, f.backend])).toEqual([['conntrack-stale-endpoint', 'default/web', '10.244.1.9']]);
+    expect(scan.findings[0]!.message).toContain('172.18.0.3:31401/tcp (NodePort)');
+  });
+});
+
 describe('hostile input', () => {
   it('a stream of garbage and huge lines ends with findings, capped, and no entries', async () => {
     const junk = [...Array.from({ length: 30 }, (_, i) => `garbage ${i} === [[[`), 'x'.repeat(2_000_000)];
