@@ -124,8 +124,8 @@ export class ApiClient {
         'Check the user of that context in the kubeconfig: its exec plugin (is the command installed and logged in?), token or certificate files.',
       ], err);
     }
-    // client-node makes a new agent for every request, and with it a new TLS context and handshake;
-    // one agent for the whole run lets requests share sockets and TLS sessions.
+    // client-node makes a new agent for every request, and with it a new TLS context and a full
+    // handshake; keeping the first agent lets every later request resume its cached TLS session.
     this.agent ??= ctx.getAgent();
     if (this.agent !== undefined) ctx.setAgent(this.agent);
     const controller = new AbortController();
