@@ -593,51 +593,65 @@ export const BUILTIN_TARGETS = new Set([
   'TEE', 'SYNPROXY', 'RATEEST', 'TCPOPTSTRIP', 'NPTv6', 'MIRROR',
 ]);
 
-/** A jump to a chain the table does not have fails in iptables-restore; report it at the rule's line. */
+/**
+ * A jump to a chain the table does not have fails in iptables-restore, and so does a set of jumps that
+ * forms a loop ("Too many links"); report either at the rule's line. One pass resolves every jump to a
+ * chain number, then an iterative depth-first walk over those numbers looks for a loop.
+ */
 function checkJumps(tables: IptablesTable[], problem: (code: string, message: string, line: number, raw: string) => void): void {
   for (const t of tables) {
-    const names = new Set(t.chains.map((c) => c.name));
+    const indexOf = new Map<string, number>();
+    t.chains.forEach((c, i) => indexOf.set(c.name, i));
+    // edges[i]: for chain i, pairs of (rule position, callee chain number).
+    const edges: number[][] = [];
     for (const chain of t.chains) {
-      for (const rule of chain.rules) {
+      const out: number[] = [];
+      chain.rules.forEach((rule, r) => {
         const target = rule.target;
-        if (target === null || BUILTIN_TARGETS.has(target.name) || names.has(target.name)) continue;
-        problem('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${t.name}" nor a known target`, rule.line, rule.raw);
-      }
+        if (target === null || BUILTIN_TARGETS.has(target.name)) return;
+        const callee = indexOf.get(target.name);
+        if (callee === undefined) {
+          problem('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${t.name}" nor a known target`, rule.line, rule.raw);
+        } else out.push(r, callee);
+      });
+      edges.push(out);
     }
-    checkLoops(t, problem);
+    checkLoops(t, edges, problem);
   }
 }
 
-/**
- * The kernel refuses a rule set whose jumps form a loop (iptables-restore: "Too many links"); find one
- * with an iterative depth-first walk of the chain graph and report the rule that closes it.
- */
-function checkLoops(t: IptablesTable, problem: (code: string, message: string, line: number, raw: string) => void): void {
-  const byName = new Map(t.chains.map((c) => [c.name, c]));
-  const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
-  for (const start of t.chains) {
-    if (state.has(start.name)) continue;
-    const stack: { chain: IptablesChain; index: number }[] = [{ chain: start, index: 0 }];
-    state.set(start.name, 1);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const rule = top.chain.rules[top.index++];
-      if (rule === undefined) {
-        state.set(top.chain.name, 2);
-        stack.pop();
+function checkLoops(t: IptablesTable, edges: number[][], problem: (code: string, message: string, line: number, raw: string) => void): void {
+  const state = new Uint8Array(t.chains.length); // 0 unseen, 1 on the current path, 2 done
+  const stackChain: number[] = [];
+  const stackEdge: number[] = [];
+  for (let start = 0; start < t.chains.length; start++) {
+    if (state[start] !== 0) continue;
+    stackChain.push(start);
+    stackEdge.push(0);
+    state[start] = 1;
+    while (stackChain.length > 0) {
+      const top = stackChain.length - 1;
+      const chain = stackChain[top]!;
+      const e = stackEdge[top]!;
+      const out = edges[chain]!;
+      if (e >= out.length) {
+        state[chain] = 2;
+        stackChain.pop();
+        stackEdge.pop();
         continue;
       }
-      const next = rule.target === null || BUILTIN_TARGETS.has(rule.target.name) ? undefined : byName.get(rule.target.name);
-      if (next === undefined) continue;
-      const seen = state.get(next.name);
-      if (seen === 1) {
-        const cycle = [...stack.slice(stack.findIndex((f) => f.chain === next)).map((f) => f.chain.name), next.name].join(' → ');
+      stackEdge[top] = e + 2;
+      const callee = out[e + 1]!;
+      if (state[callee] === 1) {
+        const rule = t.chains[chain]!.rules[out[e]!]!;
+        const cycle = [...stackChain.slice(stackChain.indexOf(callee)), callee].map((i) => t.chains[i]!.name).join(' → ');
         problem('iptables-jump-loop', `the jumps of table "${t.name}" form a loop (${cycle}), which the kernel refuses`, rule.line, rule.raw);
         return;
       }
-      if (seen === undefined) {
-        state.set(next.name, 1);
-        stack.push({ chain: next, index: 0 });
+      if (state[callee] === 0) {
+        state[callee] = 1;
+        stackChain.push(callee);
+        stackEdge.push(0);
       }
     }
   }
