@@ -225,6 +225,28 @@ function isBang(w: RuleWords, i: number): boolean {
 
 class RuleSyntaxError extends Error {}
 
+/** Where parseRuleSpec is in the words of a rule (module-level helpers: no closures per rule). */
+interface Cursor {
+  w: RuleWords;
+  i: number;
+}
+
+function takeValue(c: Cursor, option: string): string {
+  const t = c.w.words[c.i];
+  if (t === undefined) throw new RuleSyntaxError(`${option} needs an argument`);
+  c.i++;
+  return t;
+}
+
+/** `-s ! 10.0.0.0/8` (old syntax) puts the negation after the option. */
+function negatedAfter(c: Cursor): boolean {
+  if (c.i < c.w.words.length && isBang(c.w, c.i)) {
+    c.i++;
+    return true;
+  }
+  return false;
+}
+
 /**
  * Parses the words of one rule after `-A CHAIN` into matches and a target.
  * Throws RuleSyntaxError with a short reason.
@@ -237,59 +259,44 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
   let current: RuleOption[] | null = null;
   let protocol: string | null = null;
   let pendingNegation = false;
-  let i = start;
+  const c: Cursor = { w, i: start };
   const words = w.words;
   const n = words.length;
 
-  const takeValue = (option: string): string => {
-    const t = words[i];
-    if (t === undefined) throw new RuleSyntaxError(`${option} needs an argument`);
-    i++;
-    return t;
-  };
-  // `-s ! 10.0.0.0/8` (old syntax) puts the negation after the option.
-  const negatedAfter = (): boolean => {
-    if (i < n && isBang(w, i)) {
-      i++;
-      return true;
-    }
-    return false;
-  };
-
-  while (i < n) {
-    const word = words[i]!;
-    if (isBang(w, i)) {
+  while (c.i < n) {
+    const word = words[c.i]!;
+    if (isBang(w, c.i)) {
       if (pendingNegation) throw new RuleSyntaxError('two "!" in a row');
       pendingNegation = true;
-      i++;
+      c.i++;
       continue;
     }
-    if (!isOptionWord(w, i)) throw new RuleSyntaxError(`unexpected word "${quote(word)}"`);
-    i++;
+    if (!isOptionWord(w, c.i)) throw new RuleSyntaxError(`unexpected word "${quote(word)}"`);
+    c.i++;
     const top = TOP_OPTIONS[word];
     if (top !== undefined) {
-      const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && negatedAfter());
+      const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && negatedAfter(c));
       pendingNegation = false;
       switch (top) {
         case 'source':
         case 'destination':
-          matches.push({ kind: top, isNegated, address: takeValue(word) });
+          matches.push({ kind: top, isNegated, address: takeValue(c, word) });
           break;
         case 'protocol':
-          protocol = takeValue(word).toLowerCase();
+          protocol = takeValue(c, word).toLowerCase();
           matches.push({ kind: 'protocol', isNegated, protocol });
           current = null;
           break;
         case 'in-interface':
         case 'out-interface':
-          matches.push({ kind: top, isNegated, name: takeValue(word) });
+          matches.push({ kind: top, isNegated, name: takeValue(c, word) });
           break;
         case 'fragment':
           matches.push({ kind: 'fragment', isNegated });
           break;
         case 'match': {
           if (isNegated) throw new RuleSyntaxError('"!" cannot negate -m');
-          const module = takeValue(word);
+          const module = takeValue(c, word);
           const options: RuleOption[] = [];
           matches.push({ kind: 'module', module, options });
           current = options;
@@ -299,7 +306,7 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
         case 'goto': {
           if (isNegated) throw new RuleSyntaxError(`"!" cannot negate ${word}`);
           if (target !== null) throw new RuleSyntaxError('more than one target');
-          const name = takeValue(word);
+          const name = takeValue(c, word);
           target = { kind: top === 'goto' ? 'goto' : 'jump', name, options: [] };
           current = target.options;
           break;
@@ -320,14 +327,14 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
         throw new RuleSyntaxError(`option --${name} belongs to no match module or target`);
       }
     }
-    const isNegated = pendingNegation || negatedAfter();
+    const isNegated = pendingNegation || negatedAfter(c);
     pendingNegation = false;
     const values: string[] = [];
     if (!FLAG_OPTIONS.has(name)) {
-      while (i < n) {
-        if (isBang(w, i) || isOptionWord(w, i)) break;
-        values.push(words[i]!);
-        i++;
+      while (c.i < n) {
+        if (isBang(w, c.i) || isOptionWord(w, c.i)) break;
+        values.push(words[c.i]!);
+        c.i++;
       }
       if (values.length === 0) throw new RuleSyntaxError(`--${name} needs an argument`);
     }
@@ -601,19 +608,21 @@ export const BUILTIN_TARGETS = new Set([
 function checkJumps(tables: IptablesTable[], problem: (code: string, message: string, line: number, raw: string) => void): void {
   for (const t of tables) {
     const indexOf = new Map<string, number>();
-    t.chains.forEach((c, i) => indexOf.set(c.name, i));
+    for (let i = 0; i < t.chains.length; i++) indexOf.set(t.chains[i]!.name, i);
     // edges[i]: for chain i, pairs of (rule position, callee chain number).
     const edges: number[][] = [];
     for (const chain of t.chains) {
       const out: number[] = [];
-      chain.rules.forEach((rule, r) => {
+      const rules = chain.rules;
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r]!;
         const target = rule.target;
-        if (target === null || BUILTIN_TARGETS.has(target.name)) return;
+        if (target === null || BUILTIN_TARGETS.has(target.name)) continue;
         const callee = indexOf.get(target.name);
         if (callee === undefined) {
           problem('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${t.name}" nor a known target`, rule.line, rule.raw);
         } else out.push(r, callee);
-      });
+      }
       edges.push(out);
     }
     checkLoops(t, edges, problem);
