@@ -77,3 +77,12 @@ describe('a live failure exits 3 (environment) or 2 (input) with a message and n
     expect(JSON.parse(result.stdout)).toEqual({ error: { code, message: expect.any(String) as string, exitCode: exit } });
   });
 });
+
+describe('node state on a live cluster', () => {
+  it('says it needs a debug pod (exit 3) instead of showing a node without rules', async () => {
+    const result = await runKnet(['node', 'iptables', 'kind-worker', '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/needs a debug pod, which this build cannot start\n {2}Capture it on the node/);
+    expect(result.stdout).toBe('');
+  });
+});
