@@ -196,6 +196,13 @@ describe('API errors become exit 3 with what failed and what to do', () => {
     expect(err.message).toMatch(/cannot connect to the API server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
   });
 
+  it('a host name that does not resolve is named as such', async () => {
+    // .invalid never resolves (RFC 6761); without a resolver the lookup fails the same way.
+    const err = await failureOf(openLiveCluster({ kubeconfig: await server.writeKubeconfig({ server: 'https://api.knet-test.invalid:6443' }), allNamespaces: true }));
+    expect([err.exit, err.code]).toEqual([3, 'api-unreachable']);
+    expect(err.message).toMatch(/host name in https:\/\/api\.knet-test\.invalid:6443 does not resolve \((ENOTFOUND|EAI_AGAIN)\)/);
+  });
+
   it('a slow answer stops at --request-timeout', async () => {
     server.addFault({ match: onList('networkpolicies'), delayMs: 3000 });
     const err = await failureOf(openLiveCluster({ kubeconfig, allNamespaces: true, 'request-timeout': '300ms' }));
