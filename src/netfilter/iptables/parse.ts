@@ -247,12 +247,27 @@ function negatedAfter(c: Cursor): boolean {
   return false;
 }
 
+interface ParsedSpec {
+  matches: RuleMatch[];
+  target: RuleTarget | null;
+  comment?: string;
+  /** The first -s/-d address, which tells the dump's IP family. */
+  firstAddress?: string;
+}
+
+/** Shared empty lists of a validating read; nothing is ever added to them. */
+const NO_MATCHES: RuleMatch[] = [];
+const NO_OPTIONS: RuleOption[] = [];
+
 /**
  * Parses the words of one rule after `-A CHAIN` into matches and a target.
  * Throws RuleSyntaxError with a short reason.
  */
-function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; target: RuleTarget | null; comment?: string } {
-  const matches: RuleMatch[] = [];
+function parseRuleSpec(w: RuleWords, start: number, isCollecting = true): ParsedSpec {
+  // Not collecting (the first, validating read of a dump): only the target and the first address are
+  // kept, so a dump of 100,000 rules makes few objects; the matches are built when a rule is visited.
+  const matches: RuleMatch[] = isCollecting ? [] : NO_MATCHES;
+  let firstAddress: string | undefined;
   let target: RuleTarget | null = null;
   let comment: string | undefined;
   /** Where `--options` go: the last `-m` module, the target, or an implicit protocol module. */
@@ -279,26 +294,31 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
       pendingNegation = false;
       switch (top) {
         case 'source':
-        case 'destination':
-          matches.push({ kind: top, isNegated, address: takeValue(c, word) });
+        case 'destination': {
+          const address = takeValue(c, word);
+          firstAddress ??= address;
+          if (isCollecting) matches.push({ kind: top, isNegated, address });
           break;
+        }
         case 'protocol':
           protocol = takeValue(c, word).toLowerCase();
-          matches.push({ kind: 'protocol', isNegated, protocol });
+          if (isCollecting) matches.push({ kind: 'protocol', isNegated, protocol });
           current = null;
           break;
         case 'in-interface':
-        case 'out-interface':
-          matches.push({ kind: top, isNegated, name: takeValue(c, word) });
+        case 'out-interface': {
+          const name = takeValue(c, word);
+          if (isCollecting) matches.push({ kind: top, isNegated, name });
           break;
+        }
         case 'fragment':
-          matches.push({ kind: 'fragment', isNegated });
+          if (isCollecting) matches.push({ kind: 'fragment', isNegated });
           break;
         case 'match': {
           if (isNegated) throw new RuleSyntaxError('"!" cannot negate -m');
           const module = takeValue(c, word);
-          const options: RuleOption[] = [];
-          matches.push({ kind: 'module', module, options });
+          const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+          if (isCollecting) matches.push({ kind: 'module', module, options });
           current = options;
           break;
         }
@@ -320,8 +340,8 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
     if (current === null) {
       if (protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp' || protocol === 'udplite' || protocol === 'icmp' || protocol === 'icmpv6') {
         // iptables loads the protocol's match implicitly for `-p tcp --dport 80`.
-        const options: RuleOption[] = [];
-        matches.push({ kind: 'module', module: protocol, options });
+        const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+        if (isCollecting) matches.push({ kind: 'module', module: protocol, options });
         current = options;
       } else {
         throw new RuleSyntaxError(`option --${name} belongs to no match module or target`);
@@ -329,25 +349,30 @@ function parseRuleSpec(w: RuleWords, start: number): { matches: RuleMatch[]; tar
     }
     const isNegated = pendingNegation || negatedAfter(c);
     pendingNegation = false;
+    const isKept = current !== NO_OPTIONS;
     const values: string[] = [];
     if (!FLAG_OPTIONS.has(name)) {
+      const first = c.i;
       while (c.i < n) {
         if (isBang(w, c.i) || isOptionWord(w, c.i)) break;
-        values.push(words[c.i]!);
+        if (isKept) values.push(words[c.i]!);
         c.i++;
       }
-      if (values.length === 0) throw new RuleSyntaxError(`--${name} needs an argument`);
+      if (c.i === first) throw new RuleSyntaxError(`--${name} needs an argument`);
     }
-    current.push({ name, isNegated, values });
-    if (name === 'comment') comment = values.join(' ');
+    if (isKept) current.push({ name, isNegated, values });
+    if (isCollecting && name === 'comment') comment = values.join(' ');
   }
   if (pendingNegation) throw new RuleSyntaxError('"!" at the end of the rule negates nothing');
-  return comment === undefined ? { matches, target } : { matches, target, comment };
+  const spec: ParsedSpec = { matches, target };
+  if (comment !== undefined) spec.comment = comment;
+  if (firstAddress !== undefined) spec.firstAddress = firstAddress;
+  return spec;
 }
 
 /** A rule of a dump: text, line and target held; matches and comment parsed again on first access. */
 class ParsedRule implements IptablesRule {
-  private spec: { matches: RuleMatch[]; comment?: string } | undefined;
+  private spec: ParsedSpec | undefined;
 
   constructor(
     readonly table: string,
@@ -363,7 +388,7 @@ class ParsedRule implements IptablesRule {
 
   counters?: Counters;
 
-  private parsed(): { matches: RuleMatch[]; comment?: string } {
+  private parsed(): ParsedSpec {
     // The text was valid when the dump was read, so this parse succeeds.
     this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
     return this.spec;
@@ -536,7 +561,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
       }
       let spec: ReturnType<typeof parseRuleSpec>;
       try {
-        spec = parseRuleSpec(tokens, specStart);
+        spec = parseRuleSpec(tokens, specStart, false);
       } catch (err) {
         if (!(err instanceof RuleSyntaxError)) throw err;
         problem('iptables-bad-rule', err.message, lineNo, raw);
@@ -549,14 +574,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
       if (insertAt === null) chain.rules.push(rule);
       else chain.rules.splice(Math.max(0, insertAt - 1), 0, rule);
       ruleCount++;
-      if (family === null) {
-        for (const m of spec.matches) {
-          if (m.kind === 'source' || m.kind === 'destination') {
-            family = V6_HINT.test(m.address) ? 6 : 4;
-            break;
-          }
-        }
-      }
+      if (family === null && spec.firstAddress !== undefined) family = V6_HINT.test(spec.firstAddress) ? 6 : 4;
       continue;
     }
     if (command === '-N' || command === '--new-chain') {
