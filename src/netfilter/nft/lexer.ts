@@ -9,44 +9,64 @@ export interface Token {
   isQuoted: boolean;
 }
 
-const SINGLE = new Set(['{', '}', ',', ';']);
+// Character codes: space, tab, CR, LF; `{ } , ;`; `"`, `\\`, `#`.
+const SP = 32;
+const TAB = 9;
+const CR = 13;
+const LF = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const HASH = 35;
+
+function isSpace(c: number): boolean {
+  return c === SP || c === TAB || c === CR || c === LF;
+}
+
+function isSingle(c: number): boolean {
+  return c === 123 || c === 125 || c === 44 || c === 59;
+}
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   const n = text.length;
   let i = 0;
   while (i < n) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+    const c = text.charCodeAt(i);
+    if (isSpace(c)) {
       i++;
       continue;
     }
-    if (c === '#') {
-      while (i < n && text[i] !== '\n') i++;
+    if (c === HASH) {
+      while (i < n && text.charCodeAt(i) !== LF) i++;
       continue;
     }
-    if (SINGLE.has(c)) {
-      tokens.push({ text: c, start: i, isQuoted: false });
+    if (isSingle(c)) {
+      tokens.push({ text: text[i]!, start: i, isQuoted: false });
       i++;
       continue;
     }
-    if (c === '"') {
+    if (c === QUOTE) {
       const start = i;
       i++;
+      let from = i;
       let value = '';
-      while (i < n && text[i] !== '"') {
-        if (text[i] === '\\' && i + 1 < n) i++;
-        value += text[i];
+      while (i < n && text.charCodeAt(i) !== QUOTE) {
+        if (text.charCodeAt(i) === BACKSLASH && i + 1 < n) {
+          value += text.slice(from, i);
+          i++;
+          from = i;
+        }
         i++;
       }
+      value += text.slice(from, i);
       i++; // closing quote (or end of input: an unterminated string ends the line)
       tokens.push({ text: value, start, isQuoted: true });
       continue;
     }
     const start = i;
     while (i < n) {
-      const d = text[i]!;
-      if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || SINGLE.has(d) || d === '"') break;
+      const d = text.charCodeAt(i);
+      if (isSpace(d) || isSingle(d) || d === QUOTE) break;
       i++;
     }
     tokens.push({ text: text.slice(start, i), start, isQuoted: false });

@@ -15,6 +15,7 @@ import {
   type NftRuleset,
   type NftSet,
   type NftTable,
+  type NftVerdict,
   type ParseNftOptions,
 } from './model.js';
 import { parseNftRule, readElements, RuleSyntaxError } from './rule.js';
@@ -120,6 +121,23 @@ class TextParser {
 
   private statementOrThrow(text: string, line: number): void {
     const top = this.stack[this.stack.length - 1];
+    // Fast paths for the bulk of a big ruleset (rules), so that each rule is tokenized once, by the rule parser.
+    if (top?.kind === 'chain' && !/^(type|policy|comment|\})[\s;]/.test(text) && text !== '}') {
+      this.inChainRule(top.chain!, text, line);
+      return;
+    }
+    if (!top && (text.startsWith('add rule ') || text.startsWith('insert rule '))) {
+      const w = text.split(' ', 7);
+      if (w.length >= 6 && w.slice(1, 6).every(Boolean) && !['position', 'index', 'handle'].includes(w[5]!)) {
+        const table = this.table(w[2]!, w[3]!, line);
+        const c = table.chains.get(w[4]!);
+        if (!c) throw new RuleSyntaxError(`rule for chain "${w[4]!}", which was not added before`);
+        const rule = buildRule(text.slice(w.slice(0, 5).join(' ').length + 1), line);
+        if (w[0] === 'insert') c.rules.unshift(rule);
+        else c.rules.push(rule);
+        return;
+      }
+    }
     const tokens = tokenize(text);
     const first = tokens[0]?.text;
     if (first === undefined) return;
@@ -267,8 +285,12 @@ class TextParser {
       chain.comment = tokens[1]!.text;
       return;
     }
+    this.inChainRule(chain, text, line);
+  }
+
+  private inChainRule(chain: NftChain, text: string, line: number): void {
     // `nft -a` appends `# handle N`; the tokenizer drops it as a comment, and so does the raw text.
-    const raw = text.replace(/\s+# handle \d+\s*$/, '');
+    const raw = text.includes('# handle') ? text.replace(/\s+# handle \d+\s*$/, '') : text;
     chain.rules.push(buildRule(raw, line));
   }
 
@@ -415,32 +437,31 @@ export function parseNftText(text: string, options: ParseNftOptions): NftRuleset
 /** Jumps to chains and lookups of sets that do not exist: an error in strict mode, a finding otherwise. */
 export function checkReferences(ruleset: NftRuleset, options: ParseNftOptions): void {
   for (const t of ruleset.tables) {
-    const verdictTargets = (v: { kind: string; target?: string } | undefined): string[] => (v?.target ? [v.target] : []);
+    const missingChain = (target: string, line: number, where: string): void => {
+      if (!t.chains.has(target)) report(ruleset, options, line, `${where} "${target}", which does not exist in table ${t.family} ${t.name}`, 'nft-missing-chain');
+    };
+    const checkVerdict = (v: NftVerdict | undefined, line: number, where: string): void => {
+      if (v && 'target' in v) missingChain(v.target, line, where);
+    };
     for (const c of t.chains.values()) {
       for (const r of c.rules) {
-        const targets: string[] = [];
-        const sets: string[] = [];
         for (const s of r.statements) {
-          if (s.kind === 'verdict') targets.push(...verdictTargets(s.verdict));
-          if (s.kind === 'numgen') for (const e of s.elements) targets.push(...verdictTargets(e.verdict));
-          if (s.kind === 'vmap') {
-            if (s.map.kind === 'set-ref') sets.push(s.map.name);
-            else for (const e of s.map.elements) targets.push(...verdictTargets(e.verdict));
+          const where = `chain ${c.name} jumps to`;
+          if (s.kind === 'verdict') checkVerdict(s.verdict, r.line, where);
+          else if (s.kind === 'numgen') for (const e of s.elements) checkVerdict(e.verdict, r.line, where);
+          else if (s.kind === 'vmap') {
+            if (s.map.kind === 'set-ref') {
+              if (!t.sets.has(s.map.name)) report(ruleset, options, r.line, `chain ${c.name} looks up @${s.map.name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
+            } else for (const e of s.map.elements) checkVerdict(e.verdict, r.line, where);
+          } else if (s.kind === 'match' && s.right.kind === 'set-ref' && !t.sets.has(s.right.name)) {
+            report(ruleset, options, r.line, `chain ${c.name} looks up @${s.right.name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
           }
-          if (s.kind === 'match' && s.right.kind === 'set-ref') sets.push(s.right.name);
-        }
-        for (const target of targets) {
-          if (!t.chains.has(target)) report(ruleset, options, r.line, `chain ${c.name} jumps to "${target}", which does not exist in table ${t.family} ${t.name}`, 'nft-missing-chain');
-        }
-        for (const name of sets) {
-          if (!t.sets.has(name)) report(ruleset, options, r.line, `chain ${c.name} looks up @${name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
         }
       }
     }
     for (const s of t.sets.values()) {
       for (const e of s.elements) {
-        const target = (e.verdict as { target?: string } | undefined)?.target;
-        if (target && !t.chains.has(target)) report(ruleset, options, s.line, `map ${s.name} sends ${e.key.join(' . ')} to "${target}", which does not exist`, 'nft-missing-chain');
+        if (e.verdict && 'target' in e.verdict) missingChain(e.verdict.target, s.line, `map ${s.name} sends ${e.key.join(' . ')} to`);
       }
     }
   }
