@@ -78,6 +78,44 @@ describe('matches and statements', () => {
   });
 });
 
+describe('IPv6 (table ip6 kube-proxy)', () => {
+  const text = [
+    'table ip6 kube-proxy {',
+    '\tmap service-ips {',
+    '\t\ttype ipv6_addr . inet_proto . inet_service : verdict',
+    '\t\telements = { fd00:10:96::a . udp . 53 : goto service-dns }',
+    '\t}',
+    '\tchain nat-prerouting {',
+    '\t\ttype nat hook prerouting priority dstnat; policy accept;',
+    '\t\tip6 daddr . meta l4proto . th dport vmap @service-ips',
+    '\t}',
+    '\tchain service-dns {',
+    '\t\tip6 saddr != fd00:10:244::/56 meta mark set meta mark | 0x00004000',
+    '\t\tnumgen random mod 2 vmap { 0 : goto ep-a, 1 : goto ep-b }',
+    '\t}',
+    '\tchain ep-a {',
+    '\t\tmeta l4proto udp dnat to [fd00:10:244::2]:53',
+    '\t}',
+    '\tchain ep-b {',
+    '\t\tmeta l4proto udp dnat to [fd00:10:244:1::3]:53',
+    '\t}',
+    '}',
+  ].join('\n');
+
+  it('DNATs to bracketed IPv6 endpoints, compares compressed addresses canonically', () => {
+    const r = simulateNft(parseNftRuleset(text, { mode: 'strict' }), pkt({ src: 'fd00:10:244:0:0:0:0:5', dst: 'fd00:10:96:0::a', protocol: 'udp', dport: 53 }), opts);
+    expect(r.outcomes.map((o) => [o.probability, o.dnat, o.mark ?? 0])).toEqual([
+      [0.5, '[fd00:10:244::2]:53', 0],
+      [0.5, '[fd00:10:244:1::3]:53', 0],
+    ]);
+  });
+
+  it('an IPv4 packet does not see the ip6 table', () => {
+    const r = simulateNft(parseNftRuleset(text, { mode: 'strict' }), pkt({ protocol: 'udp', dport: 53 }), opts);
+    expect(r.outcomes.map((o) => [o.verdict, o.dnat])).toEqual([['accept', null]]);
+  });
+});
+
 describe('meta random (how iptables-nft prints -m statistic --mode random)', () => {
   it.each([
     ['< threshold', 'meta random & 2147483647 < 1073741824 counter packets 0 bytes 0 jump other', 0.5],
