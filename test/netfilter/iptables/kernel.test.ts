@@ -198,6 +198,14 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       expect(sticky.outcomes.map((o) => [o.probability, o.dnat])).toEqual([[1, endpoint]]);
     });
 
+    it('the node itself → ClusterIP (OUTPUT path): DNAT in nat OUTPUT, masqueraded as it leaves toward the pod', async () => {
+      const result = simulateIptables(dump, { src: NODE_IP, dst: '172.30.1.10', dport: 80, protocol: 'tcp', hook: 'output' }, { localIPs: [NODE_IP, '10.0.0.1', NODE_POD_SIDE] });
+      expect(result.outcomes.every((o) => o.path[0]!.table === 'nat' && o.path[0]!.chain === 'OUTPUT')).toBe(true);
+      const [seen] = await lab.probe(node, [{ ip: '172.30.1.10', port: 80, protocol: 'tcp', count: 12 }], TIMEOUT_MS);
+      expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
+      expectAgreement(result, seen!);
+    });
+
     it('external client → NodePort with externalTrafficPolicy=Local and no local endpoint: DROP (timeout)', async () => {
       const result = simulate(dump, '203.0.113.2', NODE_IP, 30082, 'tcp');
       expect(result.verdict).toBe('drop');
