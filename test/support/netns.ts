@@ -153,6 +153,8 @@ export class NetnsLab {
       'net.ipv4.icmp_ratelimit': 0,
       'net.ipv6.icmp.ratelimit': 0,
     });
+    // Packet and byte counts on conntrack entries, so that `conntrack -L` captures show them.
+    await this.exec(ns, ['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_acct=1']);
   }
 
   exec(ns: string, argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
