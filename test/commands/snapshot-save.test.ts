@@ -70,6 +70,7 @@ describe('knet snapshot save', () => {
       proxyMode: 'iptables',
       context: 'kind-kind',
       takenBy: 'knet 0.1.0',
+      podCIDRs: ['10.244.0.0/16'],
       takenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) as string,
     });
     expect(server.requests.filter((r) => r.resource === 'secrets')).toEqual([]);

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KnetError } from '../../src/cli/errors.js';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { ConfigMap } from '../../src/model/k8s.js';
-import { clusterDomainOf, openLiveCluster, proxyModeOf } from '../../src/sources/live/cluster.js';
+import { clusterDomainOf, openLiveCluster, podCIDRsOf, proxyModeOf } from '../../src/sources/live/cluster.js';
 import { parseRequestTimeout } from '../../src/sources/live/duration.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
@@ -46,9 +46,19 @@ describe('openLiveCluster against the test API server', () => {
   it('reads every object cluster-wide, deep-equal to what the snapshot loader reads from the same objects', async () => {
     const opened = await openLiveCluster({ kubeconfig, allNamespaces: true });
     expect(objectsOf(opened.cluster)).toEqual(objectsOf(expected));
-    expect(opened.cluster.meta).toEqual({ clusterDomain: 'cluster.local', context: 'knet-test', proxyMode: 'iptables' });
+    expect(opened.cluster.meta).toEqual({ clusterDomain: 'cluster.local', context: 'knet-test', proxyMode: 'iptables', podCIDRs: ['10.244.0.0/16'] });
     expect(opened.origin).toBe('context knet-test');
     expect(opened.namespace).toBe('default');
+  });
+
+  it("takes the service CIDRs from the API server's ServiceCIDR object when it has one", async () => {
+    server.store.set('servicecidrs', [{ metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/16', 'fd00:10:96::/112'] } }]);
+    try {
+      const opened = await openLiveCluster({ kubeconfig, allNamespaces: true });
+      expect(opened.cluster.meta.serviceCIDRs).toEqual(['10.96.0.0/16', 'fd00:10:96::/112']);
+    } finally {
+      server.store.set('servicecidrs', []);
+    }
   });
 
   it('pages every list with limit 500 and follows continue tokens to the end', async () => {
@@ -275,6 +285,15 @@ describe('what the kube-proxy and CoreDNS ConfigMaps tell', () => {
     [[], undefined],
   ])('proxyModeOf %#', (configMaps, mode) => {
     expect(proxyModeOf(configMaps)).toBe(mode);
+  });
+
+  it.each([
+    ['mode: iptables\nclusterCIDR: 10.244.0.0/16\n', ['10.244.0.0/16']],
+    ['clusterCIDR: "10.244.0.0/16,fd00:10:244::/56"\n', ['10.244.0.0/16', 'fd00:10:244::/56']],
+    ['clusterCIDR: ""\n', undefined],
+    ['mode: ipvs\n', undefined],
+  ])('podCIDRsOf %j', (conf, cidrs) => {
+    expect(podCIDRsOf([cm('kube-proxy', { 'config.conf': conf })])).toEqual(cidrs);
   });
 
   it.each([

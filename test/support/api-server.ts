@@ -34,6 +34,7 @@ const RESOURCES: Record<string, ResourceInfo> = {
   nodes: { group: '', version: 'v1', kind: 'Node', isNamespaced: false },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', isNamespaced: true },
   networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', isNamespaced: true },
+  servicecidrs: { group: 'networking.k8s.io', version: 'v1', kind: 'ServiceCIDR', isNamespaced: false },
   adminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'AdminNetworkPolicy', isNamespaced: false },
   baselineadminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'BaselineAdminNetworkPolicy', isNamespaced: false },
 };

@@ -56,9 +56,10 @@ snapshot knet wrote before, and nothing else.`;
     const target = await checkSnapshotTarget(args.dir, flags.force);
     const { connectLive, liveMeta, readLiveObjects } = await import('../../sources/live/cluster.js');
     const session = await connectLive(flags);
-    const { cluster, warnings } = await readLiveObjects(session, flags.namespace === undefined ? {} : { namespaces: [flags.namespace] });
+    const objects = await readLiveObjects(session, flags.namespace === undefined ? {} : { namespaces: [flags.namespace] });
+    const { cluster, warnings } = objects;
     const meta: ClusterMeta = {
-      ...liveMeta(cluster, session.kubeConfig.contextName, flags['cluster-domain']),
+      ...liveMeta(objects, session.kubeConfig.contextName, flags['cluster-domain']),
       takenAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       takenBy: `knet ${this.config.version}`,
     };

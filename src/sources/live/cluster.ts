@@ -22,6 +22,9 @@ export const CONFIG_MAPS = [
   { namespace: 'kube-system', name: 'coredns' },
 ] as const;
 
+/** The resources kept as objects of the Cluster (ServiceCIDR only feeds the metadata). */
+type CollectionName = Exclude<ResourceName, 'serviceCIDRs'>;
+
 /** How many list requests run at once: enough to hide latency, few enough not to be throttled. */
 const LIST_CONCURRENCY = 4;
 
@@ -47,6 +50,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 export interface LiveObjects {
   cluster: Cluster;
+  /** From the API server's default ServiceCIDR object (`kubernetes`), when it serves one. */
+  serviceCIDRs?: string[];
   /** What could not be read and was left out (forbidden cluster-scoped kinds in a namespaced run). */
   warnings: string[];
 }
@@ -75,7 +80,7 @@ export async function readLiveObjects(session: LiveSession, scope: LiveScope): P
     for (const ns of namespaces) perNamespace.push(await api.list(spec, ns));
     return perNamespace.flat();
   };
-  const tolerate = async (name: ResourceName, fallback: () => Promise<ApiObject[]>): Promise<ApiObject[]> => {
+  const tolerate = async (name: CollectionName, fallback: () => Promise<ApiObject[]>): Promise<ApiObject[]> => {
     const spec: ResourceSpec = RESOURCES[name];
     try {
       return await listScoped(spec);
@@ -102,7 +107,7 @@ export async function readLiveObjects(session: LiveSession, scope: LiveScope): P
     }
     return found;
   };
-  const lists: ResourceName[] = ['pods', 'services', 'endpoints', 'endpointSlices', 'networkPolicies', 'namespaces', 'nodes', 'adminNetworkPolicies', 'baselineAdminNetworkPolicies'];
+  const lists: CollectionName[] = ['pods', 'services', 'endpoints', 'endpointSlices', 'networkPolicies', 'namespaces', 'nodes', 'adminNetworkPolicies', 'baselineAdminNetworkPolicies'];
   const results = await mapLimit(lists, LIST_CONCURRENCY, (name) => tolerate(name, name === 'namespaces' ? readNamespaces : () => Promise.resolve([])));
   lists.forEach((name, i) => {
     (cluster[name] as unknown as ApiObject[]).push(...results[i]!);
@@ -118,7 +123,15 @@ export async function readLiveObjects(session: LiveSession, scope: LiveScope): P
       if ((err as KnetError).code !== 'api-forbidden') throw err;
     }
   }
-  return { cluster, warnings };
+  let serviceCIDRs: string[] | undefined;
+  try {
+    const cidr = await api.get(RESOURCES.serviceCIDRs, undefined, 'kubernetes');
+    const cidrs = (cidr?.spec as { cidrs?: unknown } | undefined)?.cidrs;
+    if (Array.isArray(cidrs) && cidrs.every((c) => typeof c === 'string')) serviceCIDRs = cidrs;
+  } catch (err) {
+    if ((err as KnetError).code !== 'api-forbidden') throw err;
+  }
+  return { cluster, warnings, ...(serviceCIDRs ? { serviceCIDRs } : {}) };
 }
 
 /** kube-proxy's `mode:` from its ConfigMap's config.conf (empty means iptables on Linux). */
@@ -131,6 +144,14 @@ export function proxyModeOf(configMaps: readonly ConfigMap[]): ProxyMode | undef
   return mode === 'iptables' || mode === 'ipvs' || mode === 'nftables' ? mode : undefined;
 }
 
+/** kube-proxy's `clusterCIDR:` (comma-separated when dual-stack): the pod network. */
+export function podCIDRsOf(configMaps: readonly ConfigMap[]): string[] | undefined {
+  const cm = configMaps.find((c) => c.metadata.namespace === 'kube-system' && c.metadata.name === 'kube-proxy');
+  const value = /^clusterCIDR:\s*["']?([^"'\s]*)["']?\s*$/m.exec(cm?.data?.['config.conf'] ?? '')?.[1];
+  const cidrs = value?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  return cidrs && cidrs.length > 0 ? cidrs : undefined;
+}
+
 /** The first zone of CoreDNS's `kubernetes` plugin in its Corefile, e.g. `cluster.local`. */
 export function clusterDomainOf(configMaps: readonly ConfigMap[]): string | undefined {
   const cm = configMaps.find((c) => c.metadata.namespace === 'kube-system' && c.metadata.name === 'coredns');
@@ -140,10 +161,14 @@ export function clusterDomainOf(configMaps: readonly ConfigMap[]): string | unde
   return zone?.replace(/\.$/, '');
 }
 
-export function liveMeta(cluster: Cluster, contextName: string, clusterDomain?: string): ClusterMeta {
-  const meta: ClusterMeta = { clusterDomain: clusterDomain ?? clusterDomainOf(cluster.configMaps) ?? 'cluster.local', context: contextName };
-  const mode = proxyModeOf(cluster.configMaps);
+export function liveMeta(objects: LiveObjects, contextName: string, clusterDomain?: string): ClusterMeta {
+  const { configMaps } = objects.cluster;
+  const meta: ClusterMeta = { clusterDomain: clusterDomain ?? clusterDomainOf(configMaps) ?? 'cluster.local', context: contextName };
+  const mode = proxyModeOf(configMaps);
   if (mode !== undefined) meta.proxyMode = mode;
+  if (objects.serviceCIDRs !== undefined) meta.serviceCIDRs = objects.serviceCIDRs;
+  const podCIDRs = podCIDRsOf(configMaps);
+  if (podCIDRs !== undefined) meta.podCIDRs = podCIDRs;
   return meta;
 }
 
@@ -151,10 +176,11 @@ export async function openLiveCluster(options: SourceOptions): Promise<OpenedClu
   const session = await connectLive(options);
   const isAllNamespaces = options.allNamespaces ?? options['all-namespaces'] ?? false;
   const scope: LiveScope = isAllNamespaces ? {} : { namespaces: [session.namespace, ...(options.namespaces ?? [])] };
-  const { cluster, warnings } = await readLiveObjects(session, scope);
+  const objects = await readLiveObjects(session, scope);
+  const { cluster, warnings } = objects;
   for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
-  cluster.meta = liveMeta(cluster, session.kubeConfig.contextName, options['cluster-domain']);
-  const count = (Object.keys(RESOURCES) as ResourceName[]).reduce((n, k) => n + (cluster[k] as KnownObject[]).length, 0);
+  cluster.meta = liveMeta(objects, session.kubeConfig.contextName, options['cluster-domain']);
+  const count = (Object.keys(RESOURCES) as ResourceName[]).filter((k): k is CollectionName => k in cluster).reduce((n, k) => n + (cluster[k] as KnownObject[]).length, 0);
   if (count === 0 && warnings.length > 0) {
     throw environmentError(`nothing could be read from context "${session.kubeConfig.contextName}"`, 'api-forbidden', warnings);
   }

@@ -2,7 +2,8 @@ import type { KnownKind } from '../../model/k8s.js';
 
 /** One API resource knet reads, and where it lives in the REST API. */
 export interface ResourceSpec {
-  kind: KnownKind;
+  /** ServiceCIDR is read only for the snapshot metadata, never kept as an object. */
+  kind: KnownKind | 'ServiceCIDR';
   group: string;
   version: string;
   plural: string;
@@ -29,6 +30,8 @@ export const RESOURCES = {
   namespaces: core('Namespace', 'namespaces', false),
   nodes: core('Node', 'nodes', false),
   configMaps: core('ConfigMap', 'configmaps', true),
+  // networking.k8s.io/v1 since Kubernetes 1.33; older clusters answer 404.
+  serviceCIDRs: { kind: 'ServiceCIDR', group: 'networking.k8s.io', version: 'v1', plural: 'servicecidrs', isNamespaced: false, isOptional: true },
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof RESOURCES;
