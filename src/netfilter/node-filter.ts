@@ -98,6 +98,8 @@ export function textMatches(filter: NodeFilter, text: string): boolean {
     for (const w of text.split(/[\s,{}";=[\]]+/)) {
       if (!w) continue;
       words.add(w);
+      // `[fd00::2]:53` splits into `fd00::2` and `:53`.
+      if (w.startsWith(':') && /^:\d+$/.test(w)) words.add(w.slice(1));
       const slash = w.indexOf('/');
       if (slash > 0 && isIP(w.slice(0, slash))) words.add(canonicalIP(w.slice(0, slash)));
       const colon = w.lastIndexOf(':');
