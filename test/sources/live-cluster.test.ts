@@ -213,6 +213,13 @@ describe('API errors become exit 3 with what failed and what to do', () => {
     expect(err.message).toMatch(/host name in https:\/\/api\.knet-test\.invalid:6443 does not resolve \((ENOTFOUND|EAI_AGAIN)\)/);
   });
 
+  it('a page that is not JSON (a proxy in the way) says so instead of crashing', async () => {
+    server.addFault({ match: onList('pods'), body: '<html><body>Please sign in</body></html>' });
+    const err = await failureOf(openLiveCluster({ kubeconfig, allNamespaces: true }));
+    expect([err.exit, err.code]).toEqual([3, 'api-bad-response']);
+    expect(err.message).toMatch(/list pods cluster-wide: https:\/\/127\.0\.0\.1:\d+ answered with something that is not JSON \("<html><body>Please sign in/);
+  });
+
   it('a slow answer stops at --request-timeout', async () => {
     server.addFault({ match: onList('networkpolicies'), delayMs: 3000 });
     const err = await failureOf(openLiveCluster({ kubeconfig, allNamespaces: true, 'request-timeout': '300ms' }));

@@ -74,6 +74,8 @@ export interface Fault {
   retryAfter?: number;
   delayMs?: number;
   message?: string;
+  /** Answer with this raw body (and `status`, default 200) instead of a Status object. */
+  body?: string;
   /** How many matching requests it applies to; default: all. */
   times?: number;
 }
@@ -217,6 +219,11 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     if (fault) {
       if (fault.times !== undefined) fault.times--;
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.body !== undefined) {
+        res.writeHead(fault.status ?? 200, { 'content-type': 'text/html' });
+        res.end(fault.body);
+        return;
+      }
       if (fault.status !== undefined) {
         const message = fault.message ?? (fault.status === 403 ? forbiddenMessage(req) : `injected ${fault.status}`);
         const details = fault.retryAfter !== undefined ? { retryAfterSeconds: fault.retryAfter } : undefined;

@@ -239,12 +239,24 @@ export class ApiClient {
     }
   }
 
+  /** A 2xx body as JSON; anything else (an HTML login page of a proxy, say) is not the API server talking. */
+  private parseBody<T>(response: RawResponse, intent: RequestIntent): T {
+    try {
+      return JSON.parse(response.text) as T;
+    } catch {
+      const start = response.text.slice(0, 60).replace(/\s+/g, ' ');
+      throw environmentError(`${describeIntent(intent)}: ${this.serverUrl} answered with something that is not JSON ("${start}…")`, 'api-bad-response', [
+        `Is ${this.serverUrl} the API server of context "${this.contextName}", and not a proxy or a web page in front of it?`,
+      ]);
+    }
+  }
+
   /** GET one object; undefined when it does not exist. */
   async get(spec: ResourceSpec, namespace: string | undefined, name: string): Promise<ApiObject | undefined> {
     const intent: RequestIntent = { verb: 'get', spec, namespace, name };
     try {
       const response = await this.request('GET', resourcePath(spec, namespace, name), {}, intent);
-      return withKind(spec, JSON.parse(response.text) as ApiObject);
+      return withKind(spec, this.parseBody<ApiObject>(response, intent));
     } catch (err) {
       if ((err as KnetError).code === 'api-not-found') return undefined;
       throw err;
@@ -276,7 +288,7 @@ export class ApiClient {
           }
           throw err;
         }
-        const page = JSON.parse(response.text) as { items?: ApiObject[] | null; metadata?: { continue?: string } };
+        const page = this.parseBody<{ items?: ApiObject[] | null; metadata?: { continue?: string } }>(response, intent);
         for (const item of page.items ?? []) items.push(withKind(spec, item));
         token = page.metadata?.continue || undefined;
       } while (token !== undefined);
