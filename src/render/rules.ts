@@ -59,7 +59,10 @@ export function renderRulesTrace(r: RulesTraceReport, style: Style, isWide: bool
   } else if (r.outcomes.length === 1) {
     const o = r.outcomes[0]!;
     const by = r.explanation.outcomes[0]?.decidedBy;
-    summary = `${what} → ${verdictWord(o)}${o.dnat ? ` after DNAT to ${o.dnat}` : ''}${by ? ` by ${by.table} ${by.chain} line ${by.line} ("${by.text}")` : o.verdict === 'accept' ? ' (no rule stopped it; chain policies accept)' : ''}`;
+    const nm = o.notModelled;
+    summary = nm
+      ? `${what} → unknown: ${nm.table} ${nm.chain} line ${nm.line} decides it, and knet does not model it (${nm.reason})`
+      : `${what} → ${verdictWord(o)}${o.dnat ? ` after DNAT to ${o.dnat}` : ''}${by ? ` by ${by.table} ${by.chain} line ${by.line} ("${by.text}")` : o.verdict === 'accept' ? ' (no rule stopped it; chain policies accept)' : ''}`;
   } else {
     summary = `${what} → ${r.outcomes.length} outcomes`;
   }

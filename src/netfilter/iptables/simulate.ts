@@ -551,6 +551,14 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
     t.path.push(s);
   };
 
+  /** One finding per rule knet cannot follow, however many outcomes reach it. */
+  const reported = new Set<IptablesRule>();
+  const notModelled = (frame: Frame, rule: IptablesRule, reason: string): void => {
+    if (reported.has(rule)) return;
+    reported.add(rule);
+    findings.push({ code: 'iptables-not-modelled', severity: 'warning', message: `${frame.table} ${frame.chain.name} line ${rule.line}: ${reason}; the outcome through this rule is unknown`, line: rule.line, rule: rule.raw });
+  };
+
   /** Leaves the current frame (fall-off or RETURN); a goto'd chain returns from its caller too. Returns the policy when a base chain ended. */
   const leave = (t: Thread): string | null => {
     for (;;) {
@@ -612,6 +620,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
       if (result === false) continue;
       if (typeof result === 'object' && 'unknown' in result) {
         finish(t, 'unknown', { notModelled: { table: frame.table, chain: frame.chain.name, rule: rule.raw, line: rule.line, reason: `match not modelled: ${result.unknown}` } });
+        notModelled(frame, rule, `match not modelled: ${result.unknown}`);
         return;
       }
       let effect: string | undefined;
@@ -667,7 +676,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
       }
       if (decided.verdict === 'unknown') {
         finish(t, 'unknown', { notModelled: { table: frame.table, chain: frame.chain.name, rule: rule.raw, line: rule.line, reason: decided.reason ?? 'not modelled' } });
-        findings.push({ code: 'iptables-not-modelled', severity: 'warning', message: `${frame.table} ${frame.chain.name} line ${rule.line}: ${decided.reason ?? 'not modelled'}; the outcome through this rule is unknown`, line: rule.line });
+        notModelled(frame, rule, decided.reason ?? 'not modelled');
         return;
       }
       finish(t, decided.verdict);

@@ -157,6 +157,7 @@ describe('simulateIptables', () => {
     const r = trace({ filter: [...FILTER, ...rules] });
     expect(r.verdict).toBe('unknown');
     expect(r.outcomes[0]!.notModelled).toEqual({ table: 'filter', chain: 'FORWARD', rule: rules[0], line: 5, reason });
+    expect(r.findings).toEqual([{ code: 'iptables-not-modelled', severity: 'warning', message: `filter FORWARD line 5: ${reason}; the outcome through this rule is unknown`, line: 5, rule: rules[0] }]);
   });
 
   it('answers -m set from the ipset data it is given', () => {
