@@ -130,11 +130,13 @@ function tuple(addr: string, port: number | undefined): string {
 export function renderConntrackNode(r: ConntrackNodeResult, style: Style, filter: string | undefined, isWide: boolean): string {
   const entries = r.entries ?? [];
   const head = header(r, style, `${r.matched ?? 0} of ${r.lines ?? 0} entries match, ${r.dnatMatched ?? 0} DNATed (to a Service backend)`, filter);
+  const hasServices = entries.some((e) => e.service !== undefined);
   const rows = entries.map((e) => {
     const row = [
       e.protocol,
       e.state ?? '',
       `${tuple(e.original.src, e.original.sport)} → ${tuple(e.original.dst, e.original.dport)}`,
+      ...(hasServices ? [e.service ?? ''] : []),
       e.isDnat ? style.c.cyan(tuple(e.reply.src, e.reply.sport)) : '',
       e.flags.join(','),
       `${e.timeout}s`,
@@ -142,7 +144,7 @@ export function renderConntrackNode(r: ConntrackNodeResult, style: Style, filter
     if (isWide) row.push(e.isSnat ? tuple(e.reply.dst, e.reply.dport) : '', String(e.mark ?? ''), String(e.zone ?? ''), `L${e.line}`);
     return row;
   });
-  const headers = ['proto', 'state', 'original', 'dnat to', 'flags', 'timeout'];
+  const headers = ['proto', 'state', 'original', ...(hasServices ? ['service'] : []), 'dnat to', 'flags', 'timeout'];
   if (isWide) headers.push('snat as', 'mark', 'zone', 'line');
   const table = rows.length ? renderTable(headers, rows, style) : style.c.dim('no matching entries');
   const more = r.isTruncated ? `\n${style.c.dim(`… ${(r.matched ?? 0) - entries.length} more matched (use --limit, or filter with --ip/--port/--protocol)`)}` : '';

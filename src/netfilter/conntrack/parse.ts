@@ -37,6 +37,8 @@ export interface ConntrackEntry {
   isDnat: boolean;
   /** The reply goes to another address than the original source: the connection was SNATed or masqueraded. */
   isSnat: boolean;
+  /** `namespace/name` of the Service whose frontend the original destination is, when Services were given. */
+  service?: string;
 }
 
 export type ParsedLine = { entry: ConntrackEntry } | { error: string } | null;

@@ -4,7 +4,7 @@
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
 import { parseConntrackLine, type ConntrackEntry } from './parse.js';
-import { findStaleEntry, type ServiceEndpointIndex } from './stale.js';
+import { findStaleEntry, frontendKey, type ServiceEndpointIndex } from './stale.js';
 
 export interface ConntrackFilter {
   /** Any of the four addresses (original or reply, source or destination). */
@@ -77,6 +77,8 @@ export async function scanConntrack(lines: AsyncIterable<string> | Iterable<stri
     scan.matched++;
     if (e.isDnat) scan.dnatMatched++;
     if (options.services) {
+      const svc = e.original.dport === undefined ? undefined : options.services.get(frontendKey(e.original.dst, e.original.dport, e.protocol));
+      if (svc) e.service = svc.service;
       const stale = findStaleEntry(e, options.services);
       if (stale) scan.findings.push(stale);
     }

@@ -114,9 +114,10 @@ describe('stale entries', () => {
   });
   const index = (ips: string[]): ReturnType<typeof buildServiceEndpointIndex> => buildServiceEndpointIndex({ ...emptyCluster(), services: [svc], endpointSlices: [slice(ips)] });
 
-  it('no finding while the backend is still an endpoint', async () => {
+  it('no finding while the backend is still an endpoint; entries to the Service are named', async () => {
     const scan = await scanConntrack(lines('conntrack-L.txt'), { services: index(['10.244.0.2', '10.244.0.3']) });
     expect(scan.findings).toEqual([]);
+    expect(scan.entries.map((e) => e.service ?? null)).toEqual(['kube-system/kube-dns', 'kube-system/kube-dns', 'kube-system/kube-dns', null, 'kube-system/kube-dns']);
   });
 
   it('UDP entries to a backend that left the EndpointSlice are errors (black-holed), TCP ones warnings', async () => {
