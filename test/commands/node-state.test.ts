@@ -51,7 +51,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface NftReport {
-  nodes: { node: string; format: string; ruleCount: number; shownCount: number; tables: { chains: { name: string; rules: { line: number; rule: string }[] }[]; sets: { name: string; elements: { key: string; value?: string }[] }[] }[] }[];
+  nodes: { node: string; format: string; findings: { code: string; severity: string; service?: string; message: string }[]; ruleCount: number; shownCount: number; tables: { chains: { name: string; rules: { line: number; rule: string }[] }[]; sets: { name: string; elements: { key: string; value?: string }[] }[] }[] }[];
 }
 
 describe('knet node nft', () => {
@@ -88,6 +88,20 @@ describe('knet node nft', () => {
       ['service-nodeports', ['tcp . 3001']],
     ]);
     expect(keys(json.json)).toEqual(keys(text.json));
+    expect(text.json.nodes[0]!.findings.map((f) => [f.code, f.severity, f.service, f.message])).toEqual([
+      ['nft-service-no-endpoints', 'warning', 'ns2/svc2:p80', 'kube-proxy drops new connections to NodePort tcp . 3001 (ns2/svc2:p80): the Service has no endpoint on this node (externalTrafficPolicy: Local)'],
+    ]);
+  });
+
+  it('says which Services kube-proxy rejects or drops for lack of endpoints', async () => {
+    const { json, code } = await runKnetJson<NftReport>(['node', 'nft', 'nft-json', '--snapshot', dir]);
+    expect(code).toBe(0);
+    expect(json.nodes[0]!.findings.map((f) => [f.code, f.service, f.message.split(' ')[1]])).toEqual([
+      ['nft-service-no-endpoints', 'ns2/svc2:p80', 'drops'],
+      ['nft-service-no-endpoints', 'ns2/svc2:p80', 'drops'],
+      ['nft-service-no-endpoints', 'ns2/svc2:p80', 'drops'],
+      ['nft-service-no-endpoints', 'ns6/svc6:p80', 'rejects'],
+    ]);
   });
 
   it('human output shows hooks, priorities and line numbers', async () => {

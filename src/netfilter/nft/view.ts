@@ -60,5 +60,37 @@ export function viewNft(ruleset: NftRuleset, filter: NodeFilter): NftView {
     }
     return { family: t.family, name: t.name, chains, sets };
   });
-  return { tables: tables.filter((t) => isAll || t.chains.length > 0 || t.sets.length > 0), ruleCount, shownCount: shown, findings: ruleset.findings };
+  return {
+    tables: tables.filter((t) => isAll || t.chains.length > 0 || t.sets.length > 0),
+    ruleCount,
+    shownCount: shown,
+    findings: [...ruleset.findings, ...noEndpointFindings(tables)],
+  };
+}
+
+/**
+ * kube-proxy's nftables mode lists Services without (local) endpoints in the `no-endpoint-services` and
+ * `no-endpoint-nodeports` verdict maps: traffic to them is rejected (no endpoints) or dropped
+ * (externalTrafficPolicy=Local without a local endpoint). Each shown element is worth saying.
+ */
+function noEndpointFindings(tables: NftView['tables']): Finding[] {
+  const out: Finding[] = [];
+  for (const t of tables) {
+    if (t.name !== 'kube-proxy') continue;
+    for (const s of t.sets) {
+      if (s.name !== 'no-endpoint-services' && s.name !== 'no-endpoint-nodeports') continue;
+      for (const e of s.elements) {
+        const isDrop = e.value === 'drop';
+        const what = s.name === 'no-endpoint-nodeports' ? `NodePort ${e.key}` : e.key;
+        out.push({
+          code: 'nft-service-no-endpoints',
+          severity: 'warning',
+          message: `kube-proxy ${isDrop ? 'drops' : 'rejects'} new connections to ${what}${e.comment ? ` (${e.comment})` : ''}: the Service has no ${isDrop ? 'endpoint on this node (externalTrafficPolicy: Local)' : 'ready endpoints'}`,
+          hint: e.comment ? `see why: knet endpoints svc/${e.comment.split(':')[0]!}` : 'see why: knet endpoints -A',
+          ...(e.comment ? { service: e.comment } : {}),
+        });
+      }
+    }
+  }
+  return out;
 }
