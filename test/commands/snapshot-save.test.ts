@@ -122,6 +122,15 @@ describe('knet snapshot save', () => {
     expect((await readdir(work)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('a directory it cannot create is exit 2 naming it', async () => {
+    const file = join(work, 'a-file');
+    await writeFile(file, 'not a directory');
+    const result = await runKnet(['snapshot', 'save', join(file, 'snap'), '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot use .*a-file\/snap: ENOTDIR/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('writes into an existing empty directory', async () => {
     const dir = join(work, 'empty');
     await mkdir(dir);

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { inputError } from '../../cli/errors.js';
+import { inputError, KnetError } from '../../cli/errors.js';
 import type { Cluster, ClusterMeta } from '../../model/cluster.js';
 import { SNAPSHOT_META_FILE } from '../snapshot.js';
 
@@ -80,7 +80,18 @@ function renderMeta(meta: ClusterMeta & { namespace?: string }): string {
  * knet-snapshot.yaml. Files go to a fresh sibling directory first, which then takes DIR's place,
  * so an interrupted save never leaves half a snapshot where a whole one was.
  */
-export async function writeSnapshot(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }): Promise<SavedFile[]> {
+export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }): Promise<SavedFile[]> {
+  try {
+    return await writeSnapshotFiles(resolve(given), target, cluster, meta);
+  } catch (err) {
+    if (err instanceof KnetError) throw err;
+    throw inputError(`cannot write the snapshot to ${given}: ${(err as Error).message}`, 'snapshot-write-failed', [
+      'Check that the directory and its parent are writable and the disk has room.',
+    ]);
+  }
+}
+
+async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }): Promise<SavedFile[]> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   const staging = join(parent, `.${basename(dir)}.knet-saving-${process.pid}`);
