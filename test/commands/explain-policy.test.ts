@@ -85,7 +85,7 @@ describe('knet explain-policy on the demo snapshot', () => {
     const r = await runKnetJson<Verdict>(['explain-policy', '--snapshot', demo, 'shop/frontend', 'svc/shop/backend', '--port', '80']);
     expect(r.code).toBe(0);
     expect(r.json.service?.endpoints.map((e) => ({ pod: e.destination.name, targetPort: e.targetPort, allowed: e.allowed }))).toEqual([{ pod: 'shop/backend', targetPort: 8080, allowed: true }]);
-    expect((r.json as unknown as { destination: unknown }).destination).toEqual({ kind: 'service', name: 'svc/shop/backend', ips: ['10.96.120.15'] });
+    expect((r.json as unknown as { destination: unknown }).destination).toEqual({ kind: 'service', name: 'svc/shop/backend', ips: ['10.96.140.21'] });
   });
 
   it('treats a Service cluster IP as the Service', async () => {
