@@ -7,6 +7,7 @@ import { cidrContainsIP, parseCIDR, parseIP } from '../model/ip.js';
 import { resolveNamedPort, podPorts } from '../model/pod.js';
 import { endpointIPs, endpointName } from './endpoint.js';
 import type { Difference, DifferenceKind, PolicyEndpoint } from './types.js';
+import { editDistance } from '../model/text.js';
 
 const knownOperators = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 
@@ -164,21 +165,6 @@ export function bestOf<T>(items: readonly T[] | null | undefined, diff: (item: T
     if (!best || d.length < best.differences.length) best = { index: i, differences: d };
   }
   return best!;
-}
-
-/** Levenshtein distance, to rank near misses: `app=front-end` is nearer to `app=frontend` than `app=db` is. */
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** How far a set of differences is from a match: their count first, then how close each label value is. */
