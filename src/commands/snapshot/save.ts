@@ -54,9 +54,11 @@ snapshot knet wrote before, and nothing else.`;
     // Everything here talks to a cluster or the file system: loaded only when the command runs.
     const { checkSnapshotTarget, writeSnapshot } = await import('../../sources/live/save-snapshot.js');
     const target = await checkSnapshotTarget(args.dir, flags.force);
-    const { connectLive, liveMeta, readLiveObjects } = await import('../../sources/live/cluster.js');
+    const { connectLive, liveMeta, readLiveObjects, stderrProgress } = await import('../../sources/live/cluster.js');
     const session = await connectLive(flags);
-    const objects = await readLiveObjects(session, flags.namespace === undefined ? {} : { namespaces: [flags.namespace] });
+    const progress = stderrProgress();
+    const scope = flags.namespace === undefined ? {} : { namespaces: [flags.namespace] };
+    const objects = await readLiveObjects(session, { ...scope, onProgress: progress.onProgress }).finally(progress.done);
     const { cluster, warnings } = objects;
     const meta: ClusterMeta = {
       ...liveMeta(objects, session.kubeConfig.contextName, flags['cluster-domain']),

@@ -268,7 +268,7 @@ export class ApiClient {
    * `continue`). When the continue token expires (410 Gone: the list outlived etcd's compaction
    * window), the list starts again once from the beginning, as client-go's pager does.
    */
-  async list(spec: ResourceSpec, namespace: string | undefined, options: { labelSelector?: string } = {}): Promise<ApiObject[]> {
+  async list(spec: ResourceSpec, namespace: string | undefined, options: { labelSelector?: string; onPage?: (items: number) => void } = {}): Promise<ApiObject[]> {
     const intent: RequestIntent = { verb: 'list', spec, namespace };
     const path = resourcePath(spec, namespace);
     let restarts = 0;
@@ -290,6 +290,7 @@ export class ApiClient {
         }
         const page = this.parseBody<{ items?: ApiObject[] | null; metadata?: { continue?: string } }>(response, intent);
         for (const item of page.items ?? []) items.push(withKind(spec, item));
+        options.onPage?.(page.items?.length ?? 0);
         token = page.metadata?.continue || undefined;
       } while (token !== undefined);
       if (!isExpired) return items;

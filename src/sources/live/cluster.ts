@@ -59,6 +59,31 @@ export interface LiveObjects {
 /** Which namespaces to read namespaced kinds from: some, by name, or (undefined) every one. */
 export interface LiveScope {
   namespaces?: readonly string[];
+  /** Told after every page: how many objects of which resource have been read so far. */
+  onProgress?: (resource: string, count: number) => void;
+}
+
+/**
+ * A one-line counter on stderr while a big cluster is read, only on a terminal (the CLI contract:
+ * progress goes to stderr, only on a TTY); `done()` clears it.
+ */
+export function stderrProgress(): { onProgress?: LiveScope['onProgress']; done: () => void } {
+  if (!process.stderr.isTTY) return { done: () => undefined };
+  const counts = new Map<string, number>();
+  let last = 0;
+  return {
+    onProgress(resource, count) {
+      counts.set(resource, count);
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const line = [...counts].map(([r, n]) => `${r} ${n}`).join(', ');
+      process.stderr.write(`\r\x1b[KReading ${line}`);
+    },
+    done: () => {
+      if (last > 0) process.stderr.write('\r\x1b[K');
+    },
+  };
 }
 
 /**
@@ -75,9 +100,14 @@ export async function readLiveObjects(session: LiveSession, scope: LiveScope): P
   const namespaces = scope.namespaces === undefined ? undefined : [...new Set(scope.namespaces)].sort();
   const isNamespaced = namespaces !== undefined;
   const listScoped = async (spec: ResourceSpec): Promise<ApiObject[]> => {
-    if (!spec.isNamespaced || namespaces === undefined) return api.list(spec, undefined);
+    let count = 0;
+    const onPage = (n: number): void => {
+      count += n;
+      scope.onProgress?.(spec.plural, count);
+    };
+    if (!spec.isNamespaced || namespaces === undefined) return api.list(spec, undefined, { onPage });
     const perNamespace: ApiObject[][] = [];
-    for (const ns of namespaces) perNamespace.push(await api.list(spec, ns));
+    for (const ns of namespaces) perNamespace.push(await api.list(spec, ns, { onPage }));
     return perNamespace.flat();
   };
   const tolerate = async (name: CollectionName, fallback: () => Promise<ApiObject[]>): Promise<ApiObject[]> => {
@@ -176,7 +206,8 @@ export async function openLiveCluster(options: SourceOptions): Promise<OpenedClu
   const session = await connectLive(options);
   const isAllNamespaces = options.allNamespaces ?? options['all-namespaces'] ?? false;
   const scope: LiveScope = isAllNamespaces ? {} : { namespaces: [session.namespace, ...(options.namespaces ?? [])] };
-  const objects = await readLiveObjects(session, scope);
+  const progress = stderrProgress();
+  const objects = await readLiveObjects(session, { ...scope, onProgress: progress.onProgress }).finally(progress.done);
   const { cluster, warnings } = objects;
   for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
   cluster.meta = liveMeta(objects, session.kubeConfig.contextName, options['cluster-domain']);
