@@ -36,7 +36,8 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
         `Name the namespace instead: ${this.config.bin} endpoints ${ref.name} -n NAMESPACE.`,
       ]);
     }
-    const opened = await openCluster({ ...flags, allNamespaces: flags['all-namespaces'] });
+    // A reference into another namespace (svc/NS/NAME) must be read there too: a live source lists only what it is asked for.
+    const opened = await openCluster({ ...flags, allNamespaces: flags['all-namespaces'], ...(ref?.namespace ? { namespaces: [ref.namespace] } : {}) });
     const namespace = flags.namespace ?? opened.namespace;
     const service = ref ? resolveService(opened.cluster, ref, namespace) : undefined;
     return diffEndpoints(opened.cluster, {

@@ -55,6 +55,9 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     selector: Flags.string({ char: 'l', description: 'With --matrix: only pods matching this label selector (kubectl syntax).' }),
   };
 
+  // Policies are read cluster-wide (live, that is a cluster-wide list): a peer's namespaceSelector and the
+  // pods it picks may be anywhere, and the verdict must not depend on how much a source happened to read.
+  // -n and -A only choose which pods a matrix shows.
   protected async execute(): Promise<Result> {
     const { flags, args } = this;
     const protocol = flags.protocol.toUpperCase() as Protocol;
@@ -63,7 +66,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     }
     if (flags.matrix) {
       if (args.src !== undefined) throw inputError('--matrix takes no SRC or DST', 'conflicting-flags', ['Scope it with -n, -A or --selector instead.']);
-      const opened = await openCluster(flags);
+      const opened = await openCluster({ ...flags, allNamespaces: true });
       return this.matrix(opened.cluster, flags.namespace ?? opened.namespace, protocol);
     }
     if (args.src === undefined || args.dst === undefined) {
@@ -79,7 +82,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
       throw inputError(`SRC "${args.src}" is a Service: traffic leaves from a pod, never from a Service`, 'bad-reference', ['Name one of its pods as SRC.']);
     }
     if ((flags.port?.length ?? 0) > 1) throw inputError('one connection takes one --port', 'conflicting-flags', ['Use --matrix to evaluate several ports.']);
-    const opened = await openCluster(flags);
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const namespace = flags.namespace ?? opened.namespace;
     const cluster = opened.cluster;
     const source = this.resolveEnd(cluster, srcRef, namespace, false);
