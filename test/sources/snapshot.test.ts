@@ -90,3 +90,43 @@ describe('loadSnapshot', () => {
     await expectInputError(await setup(), message);
   });
 });
+
+describe('SnapshotNodeState.lines', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'knet-lines-'));
+    await mkdir(join(root, 'nodes', 'n1'), { recursive: true });
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function collect(content: string): Promise<string[]> {
+    await writeFile(join(root, 'nodes', 'n1', 'conntrack.txt'), content);
+    const snap = await loadSnapshot(root);
+    const out: string[] = [];
+    for await (const line of (await snap.nodeState.lines('n1', 'conntrack'))!) out.push(line);
+    return out;
+  }
+
+  it.each([
+    { what: 'LF lines with a final newline', content: 'a\nb\n', want: ['a', 'b'] },
+    { what: 'no final newline', content: 'a\nb', want: ['a', 'b'] },
+    { what: 'CRLF lines', content: 'a\r\nb\r\n', want: ['a', 'b'] },
+    { what: 'empty lines kept', content: 'a\n\nb\n', want: ['a', '', 'b'] },
+  ])('splits $what', async ({ content, want }) => {
+    expect(await collect(content)).toEqual(want);
+  });
+
+  it('joins lines that span chunk boundaries', async () => {
+    const long = 'x'.repeat((1 << 20) - 3);
+    const lines = [long, 'tcp 6 431999 ESTABLISHED src=10.0.0.1', 'y'.repeat(3 << 20), 'last'];
+    expect(await collect(lines.join('\n') + '\n')).toEqual(lines);
+  });
+
+  it('is null when the node has no such file', async () => {
+    await writeFile(join(root, 'nodes', 'n1', 'ipset.txt'), 'x\n');
+    const snap = await loadSnapshot(root);
+    expect(await snap.nodeState.lines('n1', 'conntrack')).toBeNull();
+  });
+});
