@@ -27,7 +27,7 @@ describe('knet node conntrack', () => {
     ['--service kube-system/kube-dns', ['--service', 'kube-system/kube-dns'], [3, 4, 5, 6]],
     ['--service svc/xecho (ClusterIP, NodePort, and its endpoints in either direction)', ['--service', 'svc/xecho'], [2, 3, 7, 8, 9]],
     ['--ip (any address, either direction)', ['--ip', '10.244.1.15'], [4, 7, 8]],
-    ['--port', ['--port', '8888'], [7, 8, 9]],
+    ['--port', ['--port', '8080'], [7, 8, 9]],
     ['--protocol udp --state UNREPLIED', ['--protocol', 'udp', '--state', 'UNREPLIED'], [6]],
     ['--dnat --protocol tcp --ip 172.18.0.3', ['--dnat', '--protocol', 'tcp', '--ip', '172.18.0.3'], [1, 2, 9, 11]],
   ])('filters with %s', async (_name, flags, lines) => {
