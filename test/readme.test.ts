@@ -17,10 +17,26 @@ describe('README', () => {
     expect(() => execFileSync(process.execPath, [join(repoRoot, 'scripts/readme-commands.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
   });
 
-  it('documents every finding code the endpoints engine can emit', () => {
-    const source = readFileSync(join(repoRoot, 'src/endpoints/diff.ts'), 'utf8');
-    const codes = [...source.matchAll(/finding\(\s*'([a-z-]+)'/g)].map((m) => m[1]!);
-    expect(codes.length).toBeGreaterThan(5);
-    for (const code of new Set(codes)) expect(readme).toContain(`\`${code}\``);
+  it('documents every finding code the engines can emit', () => {
+    // Findings are built in a few ways: `code: 'x'` (or a ternary of two codes), finding('x', …),
+    // problem/lineProblem('x', …), and the nft parser's report(…, 'x').
+    const patterns = [
+      /code:\s*'([a-z0-9]+(?:-[a-z0-9]+)+)'/g,
+      /code:\s*[^,\n]*?\?\s*'([a-z0-9]+(?:-[a-z0-9]+)+)'\s*:\s*'([a-z0-9]+(?:-[a-z0-9]+)+)'/g,
+      /\b(?:finding|problem|lineProblem)\(\s*(?:[A-Za-z.]+,\s*)?'([a-z0-9]+(?:-[a-z0-9]+)+)'/g,
+      /\breport\([^;]*?,\s*'([a-z0-9]+(?:-[a-z0-9]+)+)'\)/g,
+    ];
+    const files = execFileSync('git', ['ls-files', 'src/endpoints', 'src/policy', 'src/netfilter'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f.endsWith('.ts'));
+    const codes = new Set<string>();
+    for (const file of files) {
+      const source = readFileSync(join(repoRoot, file), 'utf8');
+      for (const re of patterns) for (const m of source.matchAll(re)) for (const c of m.slice(1)) if (c) codes.add(c);
+    }
+    expect(codes.size).toBeGreaterThan(30);
+    const undocumented = [...codes].filter((c) => !readme.includes(`\`${c}\``)).sort();
+    expect(undocumented).toEqual([]);
   });
+
 });
