@@ -2,9 +2,8 @@ import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
 import { EXIT, type ExitCode } from '../../cli/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import type { Finding } from '../../model/finding.js';
 import { hasErrors } from '../../model/finding.js';
-import { parseIpvsadm, type VirtualServer } from '../../netfilter/ipvs/index.js';
+import { findEmptyVirtualServer, parseIpvsadm } from '../../netfilter/ipvs/index.js';
 import { viewIpvs } from '../../netfilter/ipvs/view.js';
 import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
@@ -37,7 +36,7 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
       }
       const ipvs = parseIpvsadm(text, { mode: 'lenient' });
       const virtualServers = viewIpvs(ipvs, filter);
-      nodes.push({ node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(emptyServerFinding)] });
+      nodes.push({ node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(findEmptyVirtualServer)] });
     }
     return { kind: 'ipvs', ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
@@ -49,18 +48,4 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
   protected override exitCodeOf(result: NodeReport<IpvsNodeResult>): ExitCode {
     return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
   }
-}
-
-function emptyServerFinding(vs: VirtualServer): Finding[] {
-  if (vs.realServers.some((r) => r.weight > 0)) return [];
-  const name = vs.protocol === 'FWM' ? `FWM ${vs.fwmark ?? 0}` : `${vs.protocol} ${vs.address}:${vs.port}`;
-  return [
-    {
-      code: 'ipvs-no-real-servers',
-      severity: 'warning',
-      message: `virtual server ${name} has ${vs.realServers.length === 0 ? 'no real servers' : 'only real servers of weight 0 (terminating)'}: new connections to it are refused`,
-      hint: 'check the Service\'s endpoints: knet endpoints SERVICE',
-      line: vs.line,
-    },
-  ];
 }
