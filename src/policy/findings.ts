@@ -128,7 +128,7 @@ function checkNetworkPolicy(np: NetworkPolicy, policy: NormalizedPolicy, scope: 
           out.push(finding('invalid-port-range', ref, `${key}: ${where} has endPort ${p.endPort} ${typeof p.port === 'number' ? `below port ${p.port}` : 'without a numeric port'}, which the API rejects.`));
         }
         if (typeof p.port !== 'string') return;
-        // Ingress: the selected pods must declare the name. Egress: any pod the rule could send to.
+        // Ingress: the selected pods must declare the name. Egress: some pod the rule could send to must.
         const candidates = dir === 'ingress' ? selected.map((s) => s.pod) : scope.ctx.cluster.pods;
         if (!candidates.some((pod) => podPorts(pod).some((c) => c.name === p.port && c.protocol === p.protocol))) {
           out.push(finding('named-port-undeclared', ref, `${key}: ${where} names port "${p.port}" for ${p.protocol}, which no ${dir === 'ingress' ? 'selected ' : ''}pod declares; the item matches nothing.`, 'Use the name from the container ports (with the same protocol), or a number.'));
