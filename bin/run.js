@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// The built CLI (npm run build); dist/run.js bundles oclif with knet's start-up code.
-await import('../dist/run.js');
+// The built CLI (npm run build): oclif from its code cache, then knet's commands from dist/.
+import { loadOclif } from './oclif-loader.js';
+
+await loadOclif().execute({ dir: import.meta.url });
