@@ -1,5 +1,5 @@
 import type { Cluster } from '../model/cluster.js';
-import type { Pod, Service } from '../model/k8s.js';
+import type { Node, Pod, Service } from '../model/k8s.js';
 import { closest, inputError } from './errors.js';
 import type { NamedRef } from './refs.js';
 
@@ -29,4 +29,11 @@ export function resolveService(cluster: Cluster, ref: NamedRef, namespace: strin
 
 export function resolvePod(cluster: Cluster, ref: NamedRef, namespace: string): Pod {
   return find(cluster.pods, ref, namespace, 'pod', 'pod/');
+}
+
+export function resolveNode(cluster: Cluster, name: string): Node {
+  const node = cluster.nodes.find((n) => n.metadata.name === name);
+  if (node) return node;
+  const near = closest(name, cluster.nodes.map((n) => n.metadata.name));
+  throw inputError(`node "${name}" not found`, 'node-not-found', near.length ? [`Did you mean ${near.map((n) => `node/${n}`).join(', ')}?`] : ['List nodes with kubectl get nodes.']);
 }

@@ -3,15 +3,14 @@ import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { EXIT, closest, inputError, type ExitCode } from '../cli/errors.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
 import { parseRef, type Ref } from '../cli/refs.js';
-import { resolvePod, resolveService } from '../cli/resolve.js';
+import { resolveNode, resolvePod, resolveService } from '../cli/resolve.js';
 import type { Cluster } from '../model/cluster.js';
 import type { LabelSelector, Protocol } from '../model/k8s.js';
-import { matchesSelector } from '../model/labels.js';
 import { canonicalIP } from '../model/ip.js';
-import { isPodFinished, podPorts } from '../model/pod.js';
+import { podPorts } from '../model/pod.js';
 import { buildPolicyEngine, evaluateConnection, type ConnectionEnd } from '../policy/evaluate.js';
 import { evaluatePolicyFindings } from '../policy/findings.js';
-import { computeMatrix, matrixCells } from '../policy/matrix.js';
+import { computeMatrix, matrixCells, selectMatrixPods } from '../policy/matrix.js';
 import { parseLabelSelector } from '../policy/selector.js';
 import type { PolicyVerdict } from '../policy/types.js';
 import { renderPolicyDot } from '../render/dot.js';
@@ -110,9 +109,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
       const near = closest(namespace, cluster.namespaces.map((n) => n.metadata.name));
       throw inputError(`namespace "${namespace}" not found`, 'namespace-not-found', near.length ? [`Did you mean -n ${near.join(', -n ')}?`] : ['Use -A for all namespaces.']);
     }
-    const pods = cluster.pods
-      .filter((p) => (all || (p.metadata.namespace ?? 'default') === namespace) && !isPodFinished(p) && (!selector || matchesSelector(selector, p.metadata.labels)))
-      .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+    const pods = selectMatrixPods(cluster, { ...(all ? {} : { namespace }), ...(selector ? { selector } : {}) });
     const engine = buildPolicyEngine(cluster);
     const m = computeMatrix(cluster, { pods, ports: flags.port.map((port) => ({ port, protocol })) }, { engine });
     const findings = evaluatePolicyFindings(cluster, all ? {} : { namespaces: [namespace] });
@@ -125,13 +122,8 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
         return { kind: 'pod', pod: resolvePod(cluster, ref, namespace) };
       case 'service':
         return { kind: 'service', service: resolveService(cluster, ref, namespace) };
-      case 'node': {
-        if (!cluster.nodes.some((n) => n.metadata.name === ref.name)) {
-          const near = closest(ref.name, cluster.nodes.map((n) => n.metadata.name));
-          throw inputError(`node "${ref.name}" not found`, 'node-not-found', near.length ? [`Did you mean ${near.map((n) => `node/${n}`).join(', ')}?`] : ['List nodes with kubectl get nodes.']);
-        }
-        return { kind: 'node', name: ref.name };
-      }
+      case 'node':
+        return { kind: 'node', name: resolveNode(cluster, ref.name).metadata.name };
       case 'ip': {
         // A Service's cluster IP as DST is the Service: evaluate its endpoints, as the packet is DNATed to one.
         const ip = canonicalIP(ref.ip);

@@ -6,7 +6,7 @@ import type { Cluster } from '../model/cluster.js';
 import type { LabelSelector, NetworkPolicyPeer, Pod, Protocol } from '../model/k8s.js';
 import { matchesSelector } from '../model/labels.js';
 import { cidrContainsIP, parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from '../model/ip.js';
-import { podPorts } from '../model/pod.js';
+import { isPodFinished, podPorts } from '../model/pod.js';
 import { adminPortDifferences, subjectMatches, type AdminPeer, type AdminPort, type NormalizedAdminPolicy } from './admin-policy.js';
 import { endpointIPs, podEndpoint } from './endpoint.js';
 import { buildPolicyEngine, type PolicyEngine } from './evaluate.js';
@@ -324,4 +324,16 @@ export function computeMatrix(cluster: Cluster, query: MatrixQuery, options: { e
     matrices.push(out);
   }
   return { pods: names, ports: query.ports, allowed: matrices };
+}
+
+/** The pods a matrix covers: running (not finished) pods of one namespace, or all, optionally by label; in a stable order. */
+export function selectMatrixPods(cluster: Cluster, scope: { namespace?: string; selector?: LabelSelector }): Pod[] {
+  return cluster.pods
+    .filter(
+      (p) =>
+        (scope.namespace === undefined || (p.metadata.namespace ?? 'default') === scope.namespace) &&
+        !isPodFinished(p) &&
+        (!scope.selector || matchesSelector(scope.selector, p.metadata.labels)),
+    )
+    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
 }
