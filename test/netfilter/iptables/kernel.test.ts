@@ -11,8 +11,9 @@ import { generateKubeProxyIptables } from '../../../bench/generate-iptables.mjs'
 import { parseIptablesSave, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import type { TraceResult } from '../../../src/netfilter/types.js';
-import { NetnsLab, isRoot, type ProbeResult } from '../../support/netns.js';
+import { NetnsLab, isRoot } from '../../support/netns.js';
 import { fixturesDir } from './fixtures.js';
+import { expectKernelAgrees } from '../../support/oracle.js';
 
 const NODE_IP = '192.168.0.2';
 const NODE_POD_SIDE = '10.180.0.254';
@@ -86,26 +87,6 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
   }
 
   /** What the kernel did, checked against the simulator's outcomes. */
-  function expectAgreement(result: TraceResult, seen: ProbeResult[]): void {
-    // Servers answer with their address; the DNAT port is one they all listen on (80, 8080, 5353).
-    const dnats = new Map(result.outcomes.filter((o) => o.verdict === 'accept' && o.dnat !== null).map((o) => [o.dnat!.slice(0, o.dnat!.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'), o]));
-    for (const r of seen) {
-      if (r.kind === 'reply') {
-        const o = dnats.get(r.identity);
-        expect(o, `kernel reached ${r.identity}; simulator outcomes: ${[...dnats.keys()].join(', ')}`).toBeDefined();
-        expect(o!.probability).toBeGreaterThan(0);
-        // A masqueraded connection reaches the backend from the node's own address.
-        expect(r.peer === NODE_POD_SIDE || r.peer === NODE_POD_SIDE6).toBe(o!.masquerade);
-      } else if (r.kind === 'refused') {
-        expect(result.verdict).toBe('reject');
-      } else if (r.kind === 'timeout') {
-        expect(result.verdict).toBe('drop');
-      } else {
-        throw new Error(`probe error: ${r.message}`);
-      }
-    }
-  }
-
   describe("kube-proxy's TestTracePacket dump", () => {
     let dump: IptablesDump;
     beforeAll(async () => {
@@ -119,7 +100,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
     ] as const)('pod → ClusterIP, %s', async (_name, dst, dport, expected) => {
       const result = simulate(dump, '10.0.0.2', dst, dport, 'tcp');
       const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol: 'tcp', count: 16 }], TIMEOUT_MS);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
       const reached = new Set(seen!.filter((r) => r.kind === 'reply').map((r) => (r.kind === 'reply' ? r.identity : '')));
       expect([...reached].every((ip) => (expected as readonly string[]).includes(ip))).toBe(true);
       if (expected.length === 0) expect(seen!.every((r) => r.kind === 'refused')).toBe(true);
@@ -129,7 +110,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       const result = simulate(dump, '203.0.113.2', NODE_IP, 3003, 'tcp');
       const [seen] = await lab.probe(upstream, [{ ip: NODE_IP, port: 3003, protocol: 'tcp', count: 4, source: '203.0.113.2' }], TIMEOUT_MS);
       expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
       expect(result.outcomes).toHaveLength(1);
       expect(result.outcomes[0]).toMatchObject({ dnat: '10.180.0.3:80', masquerade: true });
     });
@@ -139,7 +120,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       expect(result.verdict).toBe('drop');
       const [seen] = await lab.probe(upstream, [{ ip: '192.168.99.22', port: 80, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
       expect(seen!.every((r) => r.kind === 'timeout')).toBe(true);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
     });
 
     it('load-balancer IP with loadBalancerSourceRanges, from an allowed source: DNAT', async () => {
@@ -147,7 +128,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       expect(result.verdict).toBe('accept');
       const [seen] = await lab.probe(upstream, [{ ip: '5.6.7.8', port: 80, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
       expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
     });
 
     it('load-balancer IP from a pod outside the source ranges: not DNATed, forwarded un-translated', async () => {
@@ -181,7 +162,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
     ] as const)('%s', async (_name, dst, dport, protocol, count) => {
       const result = simulate(dump, '10.0.0.2', dst, dport, protocol);
       const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol, count }], TIMEOUT_MS);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
       expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 12);
     });
 
@@ -190,7 +171,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       const [seen] = await lab.probe(client, [{ ip: '172.30.1.14', port: 80, protocol: 'tcp', count: 6 }], TIMEOUT_MS);
       const reached = new Set(seen!.map((r) => (r.kind === 'reply' ? r.identity : r.kind)));
       expect(reached.size).toBe(1);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
       expect(result.assumptions.some((a) => a.includes('session affinity'))).toBe(true);
       // Told of the affinity the kernel now holds, the simulator gives that one endpoint only.
       const endpoint = `${[...reached][0]!}:8080`;
@@ -203,14 +184,14 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       expect(result.outcomes.every((o) => o.path[0]!.table === 'nat' && o.path[0]!.chain === 'OUTPUT')).toBe(true);
       const [seen] = await lab.probe(node, [{ ip: '172.30.1.10', port: 80, protocol: 'tcp', count: 12 }], TIMEOUT_MS);
       expect(seen!.every((r) => r.kind === 'reply')).toBe(true);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
     });
 
     it('external client → NodePort with externalTrafficPolicy=Local and no local endpoint: DROP (timeout)', async () => {
       const result = simulate(dump, '203.0.113.2', NODE_IP, 30082, 'tcp');
       expect(result.verdict).toBe('drop');
       const [seen] = await lab.probe(upstream, [{ ip: NODE_IP, port: 30082, protocol: 'tcp', count: 2, source: '203.0.113.2' }], TIMEOUT_MS);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
     });
   });
   describe('IPv6: a generated kube-proxy rule set loaded with ip6tables-restore', () => {
@@ -240,7 +221,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs r
       // arrives for the retransmitted SYN, 1 s later), so a REJECT is given time for one retransmit.
       const timeout = result.verdict === 'reject' ? 1800 : TIMEOUT_MS;
       const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol, count }], timeout);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
       if (result.verdict === 'accept') expect(result.outcomes.map((o) => o.dnat)).toEqual(BACKENDS6.map((ip) => `[${ip}]:${protocol === 'udp' ? 5353 : 8080}`));
     });
   });

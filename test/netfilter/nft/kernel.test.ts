@@ -15,8 +15,9 @@ import { parseConntrackLine, scanConntrack } from '../../../src/netfilter/conntr
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
 import type { L4Protocol, TraceResult } from '../../../src/netfilter/types.js';
 import { sharedDir } from '../../support/cli.js';
-import { NetnsLab, isRoot, type ProbeResult } from '../../support/netns.js';
+import { NetnsLab, isRoot } from '../../support/netns.js';
 import { generateKubeProxyNft, orderForNft } from './generate.js';
+import { expectKernelAgrees } from '../../support/oracle.js';
 
 const NODE_IP = '192.168.0.2';
 const NODE_POD_SIDE = '10.180.0.254';
@@ -93,23 +94,6 @@ describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs r
     return results[0]!;
   }
 
-  function expectAgreement(result: TraceResult, seen: ProbeResult[]): void {
-    const dnats = new Map(result.outcomes.filter((o) => o.verdict === 'accept' && o.dnat !== null).map((o) => [o.dnat!.slice(0, o.dnat!.lastIndexOf(':')), o]));
-    for (const r of seen) {
-      if (r.kind === 'reply') {
-        const o = dnats.get(r.identity);
-        expect(o, `kernel reached ${r.identity}; simulator outcomes: ${[...dnats.keys()].join(', ')}`).toBeDefined();
-        expect(r.peer === NODE_POD_SIDE).toBe(o!.masquerade);
-      } else if (r.kind === 'refused') {
-        expect(result.verdict).toBe('reject');
-      } else if (r.kind === 'timeout') {
-        expect(result.verdict).toBe('drop');
-      } else {
-        throw new Error(`probe error: ${r.message}`);
-      }
-    }
-  }
-
   describe("kube-proxy's TestOverallNFTablesRules ruleset", () => {
     let forms: Record<string, NftRuleset>;
     beforeAll(async () => {
@@ -132,7 +116,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs r
     ] as const)('%s', async (_name, from, src, dst, dport, count) => {
       const result = simulateAll(forms, src, dst, dport, 'tcp');
       const [seen] = await lab.probe(from === 'client' ? client : upstream, [{ ip: dst, port: dport, protocol: 'tcp', count, ...(from === 'upstream' ? { source: src } : {}) }], TIMEOUT_MS);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE]);
     });
   });
 
@@ -156,7 +140,7 @@ describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs r
       const result = simulateAll(forms, '10.0.0.2', dst, dport, protocol);
       expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 12);
       const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol, count }], TIMEOUT_MS);
-      expectAgreement(result, seen!);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE]);
     });
 
     it('external client → NodePort with eTP=Local and no local endpoint: DROP (timeout)', async () => {
