@@ -6,7 +6,7 @@ import type { IpsetView } from '../netfilter/ipset/view.js';
 import type { VirtualServer } from '../netfilter/ipvs/index.js';
 import type { IptablesView } from '../netfilter/node-filter.js';
 import type { NftView } from '../netfilter/nft/view.js';
-import type { NetInterface, Route } from '../netfilter/routes/index.js';
+import type { RoutesView } from '../netfilter/routes/index.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 import { renderTable } from './table.js';
@@ -39,12 +39,7 @@ export type ConntrackNodeResult = NodeResultBase & {
   isTruncated?: boolean;
   entries?: ConntrackEntry[];
 };
-export type RoutesNodeResult = NodeResultBase & {
-  routes?: Route[];
-  interfaces?: NetInterface[];
-  /** With --ip or --service: the route the node would use for each address. */
-  lookups?: { ip: string; route: Route | null; isLocal: boolean }[];
-};
+export type RoutesNodeResult = NodeResultBase & RoutesView;
 
 function header(r: NodeResultBase, style: Style, what: string, filter: string | undefined): string {
   return `${style.c.bold(`Node ${r.node}`)} ${style.c.dim(`— ${r.source}`)}\n${what}${filter ? ` (filter: ${filter})` : ''}`;

@@ -8,6 +8,7 @@ import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter
 import { isIP } from '../model/ip.js';
 import type { OpenedCluster } from './cluster.js';
 import { NODE_STATE_FILES, type NodeStateKind } from './node-state.js';
+import type { Finding } from '../model/finding.js';
 
 /** The command that produces each kind of node state, to tell the user how to capture a missing one. */
 export const CAPTURE_COMMANDS: Record<NodeStateKind, string> = {
@@ -74,6 +75,24 @@ export async function readNodeText(opened: OpenedCluster, node: string, kinds: N
   }
   const first = kinds[0]!;
   throw inputError(`node ${node} has no ${NODE_STATE_FILES[first]} in ${opened.origin} (looked for ${opened.nodeState.describe(node, first)})`, 'node-state-missing', [captureHint(node, first)]);
+}
+
+/**
+ * The `knet node KIND` loop: for each selected node, the first of `kinds` it has, printed unchanged with
+ * --raw, else what `present` makes of it.
+ */
+export async function presentEachNode<T extends { node: string; source: string; findings: Finding[] }>(
+  opened: OpenedCluster,
+  selection: { node: string | undefined; isAllNodes: boolean; isRaw: boolean; command: string },
+  kinds: NodeStateKind[],
+  present: (text: string, source: string, node: string) => T,
+): Promise<(T | { node: string; source: string; raw: string; findings: Finding[] })[]> {
+  const out: (T | { node: string; source: string; raw: string; findings: Finding[] })[] = [];
+  for (const node of await selectNodes(opened, selection.node, selection.isAllNodes, selection.command, kinds)) {
+    const { text, source } = await readNodeText(opened, node, kinds);
+    out.push(selection.isRaw ? { node, source, raw: text, findings: [] } : present(text, source, node));
+  }
+  return out;
 }
 
 export async function readNodeLines(opened: OpenedCluster, node: string, kind: NodeStateKind): Promise<{ lines: AsyncIterable<string>; source: string }> {

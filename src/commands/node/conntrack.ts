@@ -48,14 +48,14 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
     if (flags.dnat) filter.isDnatOnly = true;
     const nodes: ConntrackNodeResult[] = [];
     for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack', ['conntrack'])) {
-      // Without Services there is nothing to be stale against; NodePorts are frontends on this node's own addresses.
-      const nodeIPs = opened.cluster.nodes.find((n) => n.metadata.name === node)?.status?.addresses?.filter((a) => a.type.endsWith('IP')).map((a) => a.address) ?? [];
-      const services = opened.cluster.services.length ? buildServiceEndpointIndex(opened.cluster, nodeIPs) : undefined;
       if (flags.raw) {
         const { text, source } = await readNodeText(opened, node, ['conntrack']);
         nodes.push({ node, source, raw: text, findings: [] });
         continue;
       }
+      // Without Services there is nothing to be stale against; NodePorts are frontends on this node's own addresses.
+      const nodeIPs = opened.cluster.nodes.find((n) => n.metadata.name === node)?.status?.addresses?.filter((a) => a.type.endsWith('IP')).map((a) => a.address) ?? [];
+      const services = opened.cluster.services.length ? buildServiceEndpointIndex(opened.cluster, nodeIPs) : undefined;
       const { lines, source } = await readNodeLines(opened, node, 'conntrack');
       const scan = await scanConntrack(lines, { filter, limit: flags.limit, ...(services ? { services } : {}) });
       nodes.push({ node, source, lines: scan.lines, matched: scan.matched, dnatMatched: scan.dnatMatched, isTruncated: scan.isTruncated, entries: scan.entries, findings: scan.findings });

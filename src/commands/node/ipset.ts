@@ -7,7 +7,7 @@ import { parseIpset } from '../../netfilter/ipset/index.js';
 import { viewIpset } from '../../netfilter/ipset/view.js';
 import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
 
 export default class NodeIpset extends KnetCommand<typeof NodeIpset, NodeReport<IpsetNodeResult>> {
   static override summary = "Show a node's ipsets (kube-proxy's IPVS mode), filtered by Service, IP or port";
@@ -27,16 +27,10 @@ matches with \`-m set\`.`;
     const { flags } = this;
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpsetNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipset', ['ipset'])) {
-      const { text, source } = await readNodeText(opened, node, ['ipset']);
-      if (flags.raw) {
-        nodes.push({ node, source, raw: text, findings: [] });
-        continue;
-      }
+    const nodes: IpsetNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipset' }, ['ipset'], (text, source, node) => {
       const parsed = parseIpset(text, { mode: 'lenient' });
-      nodes.push({ node, source, sets: viewIpset(parsed.sets, filter), findings: parsed.findings });
-    }
+      return { node, source, sets: viewIpset(parsed.sets, filter), findings: parsed.findings };
+    });
     return { kind: 'ipset', ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
 

@@ -7,7 +7,7 @@ import { parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { viewIptables } from '../../netfilter/node-filter.js';
 import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
 
 export default class NodeIptables extends KnetCommand<typeof NodeIptables, NodeReport<IptablesNodeResult>> {
   static override summary = "Show a node's iptables rules (iptables-save), filtered by Service, IP or port";
@@ -33,17 +33,12 @@ mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, e
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
     const kinds = this.family === 4 ? (['iptables-save', 'iptables-nft-save', 'iptables-legacy-save'] as const) : (['ip6tables-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'] as const);
-    const nodes: IptablesNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], this.family === 4 ? 'iptables' : 'ip6tables', [...kinds])) {
-      const { text, source } = await readNodeText(opened, node, [...kinds]);
-      if (flags.raw) {
-        nodes.push({ node, source, raw: text, findings: [] });
-        continue;
-      }
+    const command = this.family === 4 ? 'iptables' : 'ip6tables';
+    const nodes: IptablesNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: command }, [...kinds], (text, source, node) => {
       const view = viewIptables(parseIptablesSave(text, { mode: 'lenient' }), filter);
-      nodes.push({ node, source, format: 'iptables', ...view, findings: view.findings });
-    }
-    return { kind: this.family === 4 ? 'iptables' : 'ip6tables', ...(filter.description ? { filter: filter.description } : {}), nodes };
+      return { node, source, format: 'iptables' as const, ...view, findings: view.findings };
+    });
+    return { kind: command, ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
 
   protected renderText(result: NodeReport<IptablesNodeResult>, ctx: RenderContext): string {

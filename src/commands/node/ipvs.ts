@@ -7,7 +7,7 @@ import { findEmptyVirtualServer, parseIpvsadm } from '../../netfilter/ipvs/index
 import { viewIpvs } from '../../netfilter/ipvs/view.js';
 import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
 
 export default class NodeIpvs extends KnetCommand<typeof NodeIpvs, NodeReport<IpvsNodeResult>> {
   static override summary = "Show a node's IPVS virtual and real servers (kube-proxy's IPVS mode), filtered by Service, IP or port";
@@ -27,17 +27,11 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
     const { flags } = this;
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpvsNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'ipvs', ['ipvsadm'])) {
-      const { text, source } = await readNodeText(opened, node, ['ipvsadm']);
-      if (flags.raw) {
-        nodes.push({ node, source, raw: text, findings: [] });
-        continue;
-      }
+    const nodes: IpvsNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipvs' }, ['ipvsadm'], (text, source, node) => {
       const ipvs = parseIpvsadm(text, { mode: 'lenient' });
       const virtualServers = viewIpvs(ipvs, filter);
-      nodes.push({ node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(findEmptyVirtualServer)] });
-    }
+      return { node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(findEmptyVirtualServer)] };
+    });
     return { kind: 'ipvs', ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
 

@@ -7,7 +7,7 @@ import { NftParseError, parseNftRuleset } from '../../netfilter/nft/index.js';
 import { viewNft } from '../../netfilter/nft/view.js';
 import { renderNftNode, renderNodeReport, type NftNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeText, selectNodes } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
 
 export default class NodeNft extends KnetCommand<typeof NodeNft, NodeReport<NftNodeResult>> {
   static override summary = "Show a node's nftables ruleset (kube-proxy's nftables mode), filtered by Service, IP or port";
@@ -29,13 +29,7 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
     const { flags } = this;
     const opened = await openCluster(flags);
     const filter = filterFromFlags(opened, flags);
-    const nodes: NftNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'nft', ['nft-ruleset-json', 'nft-ruleset'])) {
-      const { text, source } = await readNodeText(opened, node, ['nft-ruleset-json', 'nft-ruleset']);
-      if (flags.raw) {
-        nodes.push({ node, source, raw: text, findings: [] });
-        continue;
-      }
+    const nodes: NftNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'nft' }, ['nft-ruleset-json', 'nft-ruleset'], (text, source, node) => {
       let ruleset;
       try {
         ruleset = parseNftRuleset(text, { mode: 'lenient' });
@@ -44,8 +38,8 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
         throw inputError(`${source}: ${err.message}`, 'nft-malformed', ['Capture it again with `nft -j list ruleset` (or `nft list ruleset`) on the node.']);
       }
       const view = viewNft(ruleset, filter);
-      nodes.push({ node, source, format: ruleset.format, ...view, findings: view.findings });
-    }
+      return { node, source, format: ruleset.format, ...view, findings: view.findings };
+    });
     return { kind: 'nft', ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
 

@@ -2,9 +2,8 @@ import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
 import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { cidrContains } from '../../model/ip.js';
 import { hasErrors } from '../../model/finding.js';
-import { localAddresses, lookupRoute, parseIpAddr, parseIpRoute, type Route } from '../../netfilter/routes/index.js';
+import { parseIpAddr, parseIpRoute, viewRoutes } from '../../netfilter/routes/index.js';
 import { renderNodeReport, renderRoutesNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { captureHint, filterFromFlags, nodeCommandFlags, selectNodes } from '../../sources/node-read.js';
@@ -42,13 +41,7 @@ route the node would use for that address (longest prefix), or that the address 
       }
       const r = routeText === null ? null : parseIpRoute(routeText);
       const a = addrText === null ? null : parseIpAddr(addrText);
-      const local = a ? localAddresses(a.interfaces) : [];
-      // The main table decides forwarding; `local`/`broadcast` routes of the local table are about the node's own addresses.
-      const main = (r?.routes ?? []).filter((rt: Route) => rt.type !== 'local' && rt.type !== 'broadcast' && (rt.table === undefined || rt.table === 'main'));
-      const result: RoutesNodeResult = { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])] };
-      if (r) result.routes = filter.groups.length ? r.routes.filter((rt) => targets.some((ip) => cidrContains(rt.destination, ip))) : r.routes;
-      if (a) result.interfaces = a.interfaces;
-      if (targets.length) result.lookups = targets.map((ip) => ({ ip, route: lookupRoute(main, ip), isLocal: local.includes(ip) }));
+      const result: RoutesNodeResult = { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])], ...viewRoutes(r, a, targets, filter.groups.length > 0) };
       nodes.push(result);
     }
     return { kind: 'routes', ...(filter.description ? { filter: filter.description } : {}), nodes };

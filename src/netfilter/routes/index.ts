@@ -2,7 +2,7 @@
 // The node's addresses are what `-m addrtype LOCAL` and `fib daddr type local` mean; its routes say
 // where a packet goes after DNAT.
 import type { Finding } from '../../model/finding.js';
-import { cidrContainsIP, parseCIDR, parseIP } from '../../model/ip.js';
+import { cidrContains, cidrContainsIP, parseCIDR, parseIP } from '../../model/ip.js';
 
 export interface Route {
   /** unicast, local, broadcast, blackhole, unreachable, prohibit, throw, anycast, multicast */
@@ -170,4 +170,37 @@ function addAddress(iface: NetInterface, w: string[], line: number, findings: Fi
 /** Every address of the node: what the kernel treats as LOCAL. */
 export function localAddresses(interfaces: readonly NetInterface[]): string[] {
   return interfaces.flatMap((i) => i.addresses.map((a) => a.address));
+}
+
+export interface RouteLookup {
+  ip: string;
+  route: Route | null;
+  isLocal: boolean;
+}
+
+export interface RoutesView {
+  routes?: Route[];
+  interfaces?: NetInterface[];
+  /** With targets: the route the node would use for each address. */
+  lookups?: RouteLookup[];
+}
+
+/**
+ * What `knet node routes` shows from a node's `ip route` and `ip addr` (either may be missing): with a
+ * filter, the routes covering the targets; and for each target, how the node would reach it.
+ */
+export function viewRoutes(
+  route: { routes: Route[] } | null,
+  addr: { interfaces: NetInterface[] } | null,
+  targets: readonly string[],
+  isFiltered: boolean,
+): RoutesView {
+  const view: RoutesView = {};
+  const local = addr ? localAddresses(addr.interfaces) : [];
+  // The main table decides forwarding; `local`/`broadcast` routes of the local table are about the node's own addresses.
+  const main = (route?.routes ?? []).filter((rt) => rt.type !== 'local' && rt.type !== 'broadcast' && (rt.table === undefined || rt.table === 'main'));
+  if (route) view.routes = isFiltered ? route.routes.filter((rt) => targets.some((ip) => cidrContains(rt.destination, ip))) : route.routes;
+  if (addr) view.interfaces = addr.interfaces;
+  if (targets.length) view.lookups = targets.map((ip) => ({ ip, route: lookupRoute(main, ip), isLocal: local.includes(ip) }));
+  return view;
 }
