@@ -1,7 +1,7 @@
-import { inputError } from './errors.js';
+import { inputError } from '../model/errors.js';
 import { parseIP } from '../model/ip.js';
 
-/** A SRC or DST argument, parsed at the edge (see ../shared/guide/cli.md, "Object references"). */
+/** A SRC or DST argument, parsed at the edge (see docs/cli.md, "Object references"). */
 export type Ref =
   | { kind: 'pod'; namespace?: string; name: string }
   | { kind: 'service'; namespace?: string; name: string }

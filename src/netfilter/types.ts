@@ -1,5 +1,5 @@
 // The shape every netfilter simulator (iptables, nftables, IPVS) returns. `knet rules trace --json`
-// prints a TraceResult; `knet trace` composes it. See ../shared/guide/cli.md for the contract fields.
+// prints a TraceResult; `knet trace` composes it. See docs/cli.md for the contract fields.
 import type { Finding } from '../model/finding.js';
 
 export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';

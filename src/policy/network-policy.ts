@@ -1,4 +1,4 @@
-// networking.k8s.io/v1 NetworkPolicy, exactly as ../shared/reference/network-policy.md states it.
+// networking.k8s.io/v1 NetworkPolicy, exactly as docs/network-policy.md states it.
 import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Protocol } from '../model/k8s.js';
 import { formatSelector, matchesSelector } from '../model/labels.js';
 import { endpointName } from './endpoint.js';

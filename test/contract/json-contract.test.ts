@@ -1,9 +1,9 @@
-// The JSON fields ../shared/guide/cli.md promises are a contract: users' scripts read them. This test
+// The JSON fields docs/cli.md promises are a contract: users' scripts read them. This test
 // checks the minimum shape of each command's --json output on the demo snapshot and on a kube-proxy
 // fixture, so that removing or renaming a field fails here first.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { examplesDir, runKnet, sharedDir } from '../support/cli.js';
+import { examplesDir, fixturesDir, runKnet } from '../support/cli.js';
 
 type Shape = 'string' | 'number' | 'boolean' | 'string|null' | 'any' | readonly [Shape] | { [field: string]: Shape } | ((v: unknown) => string | null);
 
@@ -26,7 +26,7 @@ function check(value: unknown, shape: Shape, path = '$'): string[] {
 const oneOf = (...values: string[]) => (v: unknown) => (typeof v === 'string' && values.includes(v) ? null : `expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
 const finding = { code: (v: unknown) => (typeof v === 'string' && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(v) ? null : `not a kebab-case code: ${JSON.stringify(v)}`), severity: oneOf('error', 'warning', 'info'), message: 'string' } as const;
 const demo = join(examplesDir, 'demo');
-const fixture = join(sharedDir, 'fixtures/kube-proxy/iptables-1.26-TestClusterIPEndpointsMore/rules.txt');
+const fixture = join(fixturesDir, 'kube-proxy/iptables-1.26-TestClusterIPEndpointsMore/rules.txt');
 
 const cases: { name: string; args: string[]; shape: Shape; codes: number[] }[] = [
   {
@@ -65,7 +65,7 @@ const cases: { name: string; args: string[]; shape: Shape; codes: number[] }[] =
   },
 ];
 
-describe('the JSON contract of ../shared/guide/cli.md', () => {
+describe('the JSON contract of docs/cli.md', () => {
   it.each(cases)('$name --json has the promised fields', async ({ args, shape, codes }) => {
     const { stdout, stderr, code } = await runKnet([...args, '--json']);
     expect(codes, stderr).toContain(code);

@@ -1,4 +1,4 @@
-// The reference's edge cases (../shared/reference/network-policy.md), explanations and near misses,
+// The reference's edge cases (docs/network-policy.md), explanations and near misses,
 // non-pod endpoints and Service destinations. Each table row names the section it encodes.
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/model/cluster.js';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const examplesDir = fileURLToPath(new URL('../../examples', import.meta.url));
-export const sharedDir = fileURLToPath(new URL('../../../shared', import.meta.url));
+export const fixturesDir = fileURLToPath(new URL('../fixtures', import.meta.url));
 const runJs = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 
 export interface CliResult {

@@ -1,12 +1,12 @@
-// kube-proxy's own packet-flow cases (../shared/fixtures/kube-proxy), and how an outcome list reads in
+// kube-proxy's own packet-flow cases (test/fixtures/kube-proxy, copied from upstream; see its README), and how an outcome list reads in
 // their `output`/`masq` encoding: DNAT targets in the order reached, then ACCEPT/DROP/REJECT decided
 // by kube-proxy's filter chains; masq when KUBE-MARK-MASQ was crossed.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TraceResult } from '../../../src/netfilter/types.js';
-import { sharedDir } from '../../support/cli.js';
+import { fixturesDir as testFixtures } from '../../support/cli.js';
 
-export const fixturesDir = join(sharedDir, 'fixtures', 'kube-proxy');
+export const fixturesDir = join(testFixtures, 'kube-proxy');
 
 export interface FlowCase {
   name: string;

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNftRuleset, simulateNft } from '../../../src/netfilter/nft/index.js';
 import type { TraceResult } from '../../../src/netfilter/types.js';
-import { sharedDir } from '../../support/cli.js';
+import { fixturesDir } from '../../support/cli.js';
 import type { FlowCase } from '../iptables/fixtures.js';
 
-const dir = join(sharedDir, 'fixtures/kube-proxy/_derived/nftables-TestOverallNFTablesRules');
+const dir = join(fixturesDir, 'kube-proxy/_derived/nftables-TestOverallNFTablesRules');
 const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { nodeIPs: string[] };
 const cases = JSON.parse(readFileSync(join(dir, 'cases.derived.json'), 'utf8')) as FlowCase[];
 const here = new URL('./fixtures/', import.meta.url);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConntrackLine, scanConntrack } from '../../../src/netfilter/conntrack/index.js';
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
 import type { L4Protocol, TraceResult } from '../../../src/netfilter/types.js';
-import { sharedDir } from '../../support/cli.js';
+import { fixturesDir } from '../../support/cli.js';
 import { NetnsLab, isRoot } from '../../support/netns.js';
 import { generateKubeProxyNft, orderForNft } from './generate.js';
 import { expectKernelAgrees } from '../../support/oracle.js';
@@ -25,7 +25,7 @@ const BACKENDS = ['10.180.0.1', '10.180.0.2', '10.180.0.3', '10.180.0.4', '10.18
 const LOCAL_IPS = [NODE_IP, '10.0.0.1', NODE_POD_SIDE];
 const TIMEOUT_MS = 400;
 
-const fixture = readFileSync(join(sharedDir, 'fixtures/kube-proxy/_derived/nftables-TestOverallNFTablesRules/rules.nft'), 'utf8');
+const fixture = readFileSync(join(fixturesDir, 'kube-proxy/_derived/nftables-TestOverallNFTablesRules/rules.nft'), 'utf8');
 
 const generated = generateKubeProxyNft({
   podCIDR: '10.0.0.0/8',
