@@ -31,7 +31,8 @@ export default tseslint.config(
   {
     files: ['src/render/**', 'src/sources/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/commands/**'], message: 'nothing imports a command' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/commands/**'], message: 'nothing imports a command' },
+        { group: ['**/cli/**'], message: 'sources and renderers do not import the CLI layer: errors live in src/model/errors.ts' }] }],
     },
   },
   {

@@ -1,7 +1,7 @@
 import { Command, type Interfaces } from '@oclif/core';
 import { renderJson, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
-import { EXIT, KnetError, inputError, type ExitCode } from './errors.js';
+import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { outputFlags } from './flags.js';
 
 export type KnetFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnetCommand)['baseFlags'] & T['flags']>;

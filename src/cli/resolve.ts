@@ -1,6 +1,6 @@
 import type { Cluster } from '../model/cluster.js';
 import type { Node, Pod, Service } from '../model/k8s.js';
-import { closest, inputError } from './errors.js';
+import { closest, inputError } from '../model/errors.js';
 import type { NamedRef } from './refs.js';
 
 type Named = Pod | Service;

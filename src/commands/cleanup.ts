@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { environmentError, inputError, type KnetError } from '../cli/errors.js';
+import { environmentError, inputError, type KnetError } from '../model/errors.js';
 import { clusterFlags } from '../cli/flags.js';
 import { renderTable } from '../render/table.js';
 

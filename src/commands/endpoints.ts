@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../cli/errors.js';
+import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
 import { parseServiceRef } from '../cli/refs.js';
 import { resolveService } from '../cli/resolve.js';

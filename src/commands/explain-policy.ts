@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { EXIT, closest, inputError, type ExitCode } from '../cli/errors.js';
+import { EXIT, closest, inputError, type ExitCode } from '../model/errors.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
 import { parseRef, type Ref } from '../cli/refs.js';
 import { resolveNode, resolvePod, resolveService } from '../cli/resolve.js';

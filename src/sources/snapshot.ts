@@ -4,7 +4,7 @@ import { basename, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
 import type { KnownKind, KnownObject } from '../model/k8s.js';
-import { inputError } from '../cli/errors.js';
+import { inputError } from '../model/errors.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 
 export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';

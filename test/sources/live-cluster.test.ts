@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { KnetError } from '../../src/cli/errors.js';
+import type { KnetError } from '../../src/model/errors.js';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { ConfigMap } from '../../src/model/k8s.js';
 import { clusterDomainOf, openLiveCluster, podCIDRsOf, proxyModeOf } from '../../src/sources/live/cluster.js';

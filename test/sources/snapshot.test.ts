@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KnetError } from '../../src/cli/errors.js';
+import { KnetError } from '../../src/model/errors.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { examplesDir } from '../support/cli.js';
 

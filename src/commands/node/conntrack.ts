@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { EXIT, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { buildServiceEndpointIndex, scanConntrack, type ConntrackFilter } from '../../netfilter/conntrack/index.js';
 import { renderConntrackNode, renderNodeReport, type ConntrackNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeLines, readNodeText, selectNodes } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeConntrack extends KnetCommand<typeof NodeConntrack, NodeReport<ConntrackNodeResult>> {
   static override summary = "Show a node's conntrack entries, and find flows stuck on endpoints that are gone";

@@ -1,13 +1,13 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { EXIT, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { parseIpset } from '../../netfilter/ipset/index.js';
 import { viewIpset } from '../../netfilter/ipset/view.js';
 import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIpset extends KnetCommand<typeof NodeIpset, NodeReport<IpsetNodeResult>> {
   static override summary = "Show a node's ipsets (kube-proxy's IPVS mode), filtered by Service, IP or port";

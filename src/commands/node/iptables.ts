@@ -1,13 +1,13 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { EXIT, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { viewIptables } from '../../netfilter/node-filter.js';
 import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIptables extends KnetCommand<typeof NodeIptables, NodeReport<IptablesNodeResult>> {
   static override summary = "Show a node's iptables rules (iptables-save), filtered by Service, IP or port";

@@ -1,13 +1,13 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../cli/errors.js';
+import { EXIT, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { findEmptyVirtualServer, parseIpvsadm } from '../../netfilter/ipvs/index.js';
 import { viewIpvs } from '../../netfilter/ipvs/view.js';
 import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIpvs extends KnetCommand<typeof NodeIpvs, NodeReport<IpvsNodeResult>> {
   static override summary = "Show a node's IPVS virtual and real servers (kube-proxy's IPVS mode), filtered by Service, IP or port";

@@ -1,13 +1,13 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
+import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { NftParseError, parseNftRuleset } from '../../netfilter/nft/index.js';
 import { viewNft } from '../../netfilter/nft/view.js';
 import { renderNftNode, renderNodeReport, type NftNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../sources/node-read.js';
+import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeNft extends KnetCommand<typeof NodeNft, NodeReport<NftNodeResult>> {
   static override summary = "Show a node's nftables ruleset (kube-proxy's nftables mode), filtered by Service, IP or port";

@@ -1,12 +1,12 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
+import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import { hasErrors } from '../../model/finding.js';
 import { parseIpAddr, parseIpRoute, viewRoutes } from '../../netfilter/routes/index.js';
 import { renderNodeReport, renderRoutesNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { captureHint, filterFromFlags, nodeCommandFlags, selectNodes } from '../../sources/node-read.js';
+import { captureHint, filterFromFlags, nodeCommandFlags, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeRoutes extends KnetCommand<typeof NodeRoutes, NodeReport<RoutesNodeResult>> {
   static override summary = "Show a node's routes and addresses, and where it sends a given IP";

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, closest, inputError, type ExitCode } from '../../cli/errors.js';
+import { EXIT, closest, inputError, type ExitCode } from '../../model/errors.js';
 import { detectRulesFormat } from '../../netfilter/detect.js';
 import { buildKubeView } from '../../netfilter/iptables/kube-view.js';
 import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../../cli/errors.js';
+import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
 import { isIP } from '../../model/ip.js';
 import { detectRulesFormat } from '../../netfilter/detect.js';
 import { explainTrace } from '../../netfilter/iptables/explain.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { inputError } from '../../cli/errors.js';
+import { inputError } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
 import type { ClusterMeta } from '../../model/cluster.js';
 import { renderTable } from '../../render/table.js';

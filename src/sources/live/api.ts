@@ -1,5 +1,5 @@
 import type { Configuration, KubeConfig, RequestContext, ServerConfiguration } from '@kubernetes/client-node';
-import { environmentError, type KnetError } from '../../cli/errors.js';
+import { environmentError, type KnetError } from '../../model/errors.js';
 import { formatDuration } from './duration.js';
 import type { ResolvedKubeConfig } from './kubeconfig.js';
 import { apiVersionOf, resourceName, resourcePath, type ResourceSpec } from './resources.js';

@@ -1,4 +1,4 @@
-import { environmentError, type KnetError } from '../../cli/errors.js';
+import { environmentError, type KnetError } from '../../model/errors.js';
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../../model/cluster.js';
 import type { ConfigMap, KnownObject } from '../../model/k8s.js';
 import type { OpenedCluster, SourceOptions } from '../cluster.js';

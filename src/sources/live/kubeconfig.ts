@@ -5,7 +5,7 @@ import { delimiter, dirname, join } from 'node:path';
 import type { Cluster as KubeCluster, Context as KubeContext, KubeConfig, User as KubeUser } from '@kubernetes/client-node';
 import type * as ClientNodeModule from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
-import { closest, environmentError, inputError } from '../../cli/errors.js';
+import { closest, environmentError, inputError } from '../../model/errors.js';
 
 /** The kubeconfig as kubectl resolves it for one run: which context, which server, which namespace. */
 export interface ResolvedKubeConfig {

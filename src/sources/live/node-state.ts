@@ -1,4 +1,4 @@
-import { environmentError } from '../../cli/errors.js';
+import { environmentError } from '../../model/errors.js';
 import type { NodeStateKind, NodeStateSource } from '../node-state.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { inputError, KnetError } from '../../cli/errors.js';
+import { inputError, KnetError } from '../../model/errors.js';
 import type { Cluster, ClusterMeta } from '../../model/cluster.js';
 import { SNAPSHOT_META_FILE } from '../snapshot.js';
 

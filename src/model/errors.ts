@@ -1,9 +1,9 @@
-import { editDistance } from '../model/text.js';
+import { editDistance } from './text.js';
 
 export { editDistance };
 
 /**
- * The exit-code contract (docs: ../shared/guide/cli.md):
+ * The exit-code contract (docs/cli.md):
  * 0 nothing wrong, 1 a problem found, 2 bad input, 3 environment. 4 is knet's own failure (a bug).
  */
 export type ExitCode = 0 | 1 | 2 | 3 | 4;

@@ -1,13 +1,13 @@
 // Reading one kind of node state for the `knet node …` commands, with the errors a user can act on:
 // which node, which file, and how to capture it on the node.
 import { Flags } from '@oclif/core';
-import { inputError } from '../cli/errors.js';
-import { parseServiceRef } from '../cli/refs.js';
-import { resolveService } from '../cli/resolve.js';
+import { inputError } from '../model/errors.js';
+import { parseServiceRef } from './refs.js';
+import { resolveService } from './resolve.js';
 import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter/node-filter.js';
 import { isIP } from '../model/ip.js';
-import type { OpenedCluster } from './cluster.js';
-import { NODE_STATE_FILES, type NodeStateKind } from './node-state.js';
+import type { OpenedCluster } from '../sources/cluster.js';
+import { NODE_STATE_FILES, type NodeStateKind } from '../sources/node-state.js';
 import type { Finding } from '../model/finding.js';
 
 /** The command that produces each kind of node state, to tell the user how to capture a missing one. */
