@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Cluster } from '../../src/model/cluster.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { makeTestCerts, type TestCerts } from './certs.js';
@@ -62,8 +63,16 @@ export interface RecordedRequest {
   resource?: string;
   namespace?: string;
   name?: string;
+  /** The subresource after the name (`exec`, `portforward`, `status`), if any. */
+  subresource?: string;
   verb: 'list' | 'get' | 'delete' | 'other';
 }
+
+/**
+ * Serves one upgraded WebSocket connection of a pod subresource (`exec`, `portforward`). `protocol` is
+ * the channel subprotocol the server chose from the client's offer (`v5.channel.k8s.io`, `v4…`).
+ */
+export type SubresourceHandler = (req: RecordedRequest, socket: WebSocket, protocol: string) => void;
 
 export interface Fault {
   /** Which requests it applies to. */
@@ -113,6 +122,11 @@ export interface TestApiServerOptions {
   maxPageSize?: number;
   /** Serve policy.networking.k8s.io even with no objects of it; default: only when it has objects. */
   servesAdminNetworkPolicies?: boolean;
+  /**
+   * WebSocket pod subresources by name (`exec`, `portforward`), with the channel subprotocols each
+   * accepts, best first. A subresource not named here is answered 404, as for a pod that does not exist.
+   */
+  subresources?: Record<string, { protocols: string[]; handle: SubresourceHandler }>;
 }
 
 const REASONS: Record<number, string> = {
@@ -153,6 +167,7 @@ function parsePath(method: string, url: URL): RecordedRequest {
   }
   req.resource = rest[0];
   req.name = rest[1];
+  req.subresource = rest[2];
   req.verb = method === 'DELETE' ? 'delete' : method === 'GET' ? (req.name === undefined ? 'list' : 'get') : 'other';
   return req;
 }
@@ -288,6 +303,31 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
     handle(req, res).catch((err: Error) => send(res, 500, status(500, `test server: ${err.message}`)));
   });
+  // Exec and port-forward: the client upgrades to a WebSocket and offers channel subprotocols.
+  const chosen = new WeakMap<IncomingMessage, string>();
+  const sockets = new WebSocketServer({ noServer: true, handleProtocols: (_offered, raw) => chosen.get(raw) ?? false });
+  server.on('upgrade', (raw: IncomingMessage, socket, head) => {
+    const url = new URL(raw.url ?? '/', 'https://127.0.0.1');
+    const req = parsePath(raw.method ?? 'GET', url);
+    requests.push(req);
+    const refuse = (code: number): void => {
+      socket.end(`HTTP/1.1 ${code} ${REASONS[code] ?? 'Error'}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    };
+    if (raw.headers.authorization !== `Bearer ${token}`) return refuse(401);
+    const fault = faults.find((f) => f.match(req) && (f.times === undefined || f.times > 0));
+    if (fault?.status !== undefined) {
+      if (fault.times !== undefined) fault.times--;
+      return refuse(fault.status);
+    }
+    const sub = req.subresource !== undefined ? options.subresources?.[req.subresource] : undefined;
+    const pod = store.get('pods')!.find((o) => o.metadata.name === req.name && o.metadata.namespace === req.namespace);
+    if (req.resource !== 'pods' || !sub || !pod) return refuse(404);
+    const offered = String(raw.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const protocol = sub.protocols.find((p) => offered.includes(p));
+    if (protocol === undefined) return refuse(400);
+    chosen.set(raw, protocol);
+    sockets.handleUpgrade(raw, socket, head, (ws) => sub.handle(req, ws, protocol));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let kubeconfigCount = 0;
@@ -317,6 +357,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
       return file;
     },
     async close() {
+      for (const client of sockets.clients) client.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await certs.remove();
