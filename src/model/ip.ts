@@ -93,10 +93,20 @@ export function parseCIDR(text: string): ParsedCIDR | null {
   return { family: ip.family, network: ip.value & mask, prefix, text };
 }
 
-function prefixMask(family: IPFamily, prefix: number): bigint {
+function computePrefixMask(family: IPFamily, prefix: number): bigint {
   const width = BigInt(bits(family));
   const all = (1n << width) - 1n;
   return prefix === 0 ? 0n : (all >> (width - BigInt(prefix))) << (width - BigInt(prefix));
+}
+
+/** Every mask, made once: BigInt arithmetic per comparison dominated matching many addresses. */
+const PREFIX_MASKS: Record<IPFamily, bigint[]> = {
+  4: Array.from({ length: 33 }, (_, p) => computePrefixMask(4, p)),
+  6: Array.from({ length: 129 }, (_, p) => computePrefixMask(6, p)),
+};
+
+function prefixMask(family: IPFamily, prefix: number): bigint {
+  return PREFIX_MASKS[family][prefix] ?? computePrefixMask(family, prefix);
 }
 
 export function cidrContainsIP(cidr: ParsedCIDR, ip: ParsedIP): boolean {
