@@ -17,6 +17,8 @@ const PACKAGES: Record<string, string> = {
   iptables: 'iptables',
   'iptables-save': 'iptables',
   'iptables-restore': 'iptables',
+  'iptables-nft-save': 'iptables',
+  'iptables-legacy-save': 'iptables',
   'ip6tables-save': 'iptables',
   'ip6tables-restore': 'iptables',
   nft: 'nftables',
