@@ -635,7 +635,8 @@ function finish(input: TraceInput, src: TraceEnd, dst: TraceEnd, hops: Hop[], br
   let verdict: TraceVerdict;
   const preFail = hops.find((h) => h.status === 'fail' && (h.stage === 'resolve' || h.stage === 'service' || h.stage === 'endpoints'));
   if (preFail) verdict = fateVerdict(preFail.fate);
-  else if (branches.length === 0) {
+  else if (branches.every((b) => b.probability === 0)) {
+    // No endpoint gets a connection (the rules reject or drop them all): the failing hop says how it ends.
     const failed = hops.find((h) => h.status === 'fail');
     verdict = failed ? fateVerdict(failed.fate) : hops.some((h) => h.fate === 'unknown') ? 'unknown' : hops.length > 1 ? 'delivered' : 'unknown';
   } else {
