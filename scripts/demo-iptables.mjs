@@ -40,6 +40,10 @@ function endpointsFor(svc, port, node) {
   return ready.length > 0 ? ready : all.filter((e) => e.serving && e.terminating);
 }
 
+// The demo's stale-rules fault: kube-proxy on kind-worker2 missed the deletion of xecho's old pod
+// 10.244.2.9 (a watch that broke during a rollout) and still sends it a share of new connections.
+const STALE = { 'kind-worker2': { 'default/xecho': [{ ip: '10.244.2.9', port: 8080, isLocal: true }] } };
+
 function generate(node) {
   const out = [];
   for (const svc of services) {
@@ -51,7 +55,7 @@ function generate(node) {
         name: svc.metadata.name,
         clusterIP: spec.clusterIP,
         ports: [{ ...(port.name ? { name: port.name } : {}), port: port.port, protocol: (port.protocol ?? 'TCP').toLowerCase(), ...(port.nodePort ? { nodePort: port.nodePort } : {}) }],
-        endpoints: endpointsFor(svc, port, node),
+        endpoints: [...endpointsFor(svc, port, node), ...(STALE[node]?.[`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`] ?? [])],
         externalIPs: spec.externalIPs ?? [],
         loadBalancerIPs: (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(Boolean),
         loadBalancerSourceRanges: spec.loadBalancerSourceRanges ?? [],

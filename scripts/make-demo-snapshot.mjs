@@ -262,6 +262,10 @@ endpoints({ name: 'payments', notReady: [ep(payNew)], ports: [{ name: 'https', p
 // ---- ext-db: an ExternalName service (a DNS alias, no endpoints by design). ----------------------------------
 service({ name: 'ext-db', type: 'ExternalName', selector: undefined, extra: { externalName: 'db.prod.example.com' } });
 
+// ---- pod-a: a client on kind-worker2, for `knet trace pod-a svc/xecho`. Its node's kube-proxy missed the
+// deletion of an old xecho pod (see scripts/demo-iptables.mjs), so one connection in three goes nowhere. -----
+pod({ name: 'pod-a', labels: { app: 'pod-a' }, node: 'kind-worker2', ip: '10.244.2.50', image: 'docker.io/library/busybox:1.36', probe: false });
+
 const list = { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
 writeFileSync(new URL('../examples/demo/cluster.yaml', import.meta.url), stringify(list, { lineWidth: 0 }));
 console.error(`wrote examples/demo/cluster.yaml (${items.length} objects)`);

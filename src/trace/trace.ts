@@ -536,8 +536,9 @@ function rulesSummaryHop(sim: TraceResult, state: TraceNodeState, branches: Bran
   const evidence = [`rules: ${state.rules!.source}`, `packet ${sim.packet.src} → ${sim.packet.dst}:${sim.packet.dport ?? ''}/${sim.packet.protocol} (${sim.packet.hook})`];
   if (accepted.length > 0) {
     const stale = branches.filter((b) => b.hops.length === 1 && b.hops[0]!.stage === 'node-rules' && b.hops[0]!.status === 'fail');
-    const summary = `${state.rules!.mode} on ${state.node}: DNAT to ${accepted.map((o) => `${o.dnat} (${pct(o.probability)})`).join(', ')}`;
-    return hop('node-rules', stale.length ? 'warn' : 'ok', summary, [...evidence, ...accepted.slice(0, 8).map((o) => `→ ${o.dnat}: ${o.path.at(-1) ? `${o.path.at(-1)!.table} ${o.path.at(-1)!.chain} line ${o.path.at(-1)!.line}` : ''}`)]);
+    const staleNote = stale.length ? `; ${stale.map((b) => b.endpoint).join(', ')} ${stale.length === 1 ? 'is' : 'are'} no endpoint of the Service (stale rules)` : '';
+    const summary = `${state.rules!.mode} on ${state.node}: DNAT to ${accepted.map((o) => `${o.dnat} (${pct(o.probability)})`).join(', ')}${staleNote}`;
+    return hop('node-rules', stale.length ? (stale.length === branches.length ? 'fail' : 'warn') : 'ok', summary, [...evidence, ...accepted.slice(0, 8).map((o) => `→ ${o.dnat}: ${o.path.at(-1) ? `${o.path.at(-1)!.table} ${o.path.at(-1)!.chain} line ${o.path.at(-1)!.line}` : ''}`)]);
   }
   const o = sim.outcomes[0];
   const verdict = sim.verdict;
@@ -576,7 +577,8 @@ function aggregate(branches: Branch[], sim: TraceResult | null, state: TraceNode
     const status: HopStatus = failed.length === n ? 'fail' : failed.length > 0 || mine.some((x) => x.h.status === 'warn') ? 'warn' : 'ok';
     const first = failed[0] ?? mine.find((x) => x.h.status === 'warn');
     const label = stage === 'policy-egress' ? 'egress allowed' : stage === 'policy-ingress' ? 'ingress allowed' : stage === 'route' ? 'routed' : 'programmed';
-    const summary = failed.length === 0 ? `${label} to all ${n} endpoints${first ? `; ${first.b.endpoint}: ${first.h.summary}` : ''}` : `${label} to ${n - failed.length} of ${n} endpoints; ${first!.b.endpoint}: ${first!.h.summary}`;
+    const all = n === 2 ? 'both' : `all ${n}`;
+    const summary = failed.length === 0 ? `${label} to ${all} endpoints${first ? `; ${first.b.endpoint}: ${first.h.summary}` : ''}` : `${label} to ${n - failed.length} of ${n} endpoints; ${first!.b.endpoint}: ${first!.h.summary}`;
     out.push(hop(stage, status, summary, mine.map((x) => `${x.b.endpoint}: ${x.h.status} — ${x.h.summary}`), {
       ...(first?.h.remedy !== undefined ? { remedy: first.h.remedy } : {}),
       ...(status === 'fail' && first?.h.fate ? { fate: first.h.fate } : {}),
@@ -657,8 +659,11 @@ function finish(input: TraceInput, src: TraceEnd, dst: TraceEnd, hops: Hop[], br
   let firstFailure: TraceReport['firstFailure'] = null;
   const firstFail = hops.find((h) => h.status === 'fail') ?? (verdict !== 'delivered' ? hops.find((h) => h.status === 'warn' && h.stage !== 'endpoints') : undefined);
   if (firstFail) {
+    // A hop that fails on some branches only: the failing branch's own hop says why, and what to do.
     const failedBranch = branches.find((b) => b.hops.some((h) => h.stage === firstFail.stage && h.status === 'fail'));
-    firstFailure = { stage: firstFail.stage, summary: firstFail.summary, ...(firstFail.remedy !== undefined ? { remedy: firstFail.remedy } : {}), ...(failedBranch ? { endpoint: failedBranch.endpoint } : {}) };
+    const own = firstFail.status === 'warn' ? failedBranch?.hops.find((h) => h.stage === firstFail.stage && h.status === 'fail') : undefined;
+    const why = own ?? firstFail;
+    firstFailure = { stage: firstFail.stage, summary: why.summary, ...(why.remedy !== undefined ? { remedy: why.remedy } : {}), ...(failedBranch ? { endpoint: failedBranch.endpoint } : {}) };
   }
   if (verdict !== 'delivered' && firstFailure) {
     findings.unshift({ code: `trace-${verdict === 'unknown' ? 'undecided' : verdict}`, severity: verdict === 'unknown' ? 'warning' : 'error', message: `${src.name} → ${dst.name}${input.port !== undefined ? `:${input.port}` : ''}/${protocol} is ${verdict} at ${firstFailure.stage}: ${firstFailure.summary}`, ...(firstFailure.remedy ? { hint: firstFailure.remedy } : {}), stage: firstFailure.stage });

@@ -42,14 +42,10 @@ function rulesFor(endpoints: { ip: string; isLocal?: boolean }[], extra: Partial
   });
 }
 
-function nodeState(c: Cluster, texts: Partial<NodeStateTexts> & { iptables?: string; node?: string }): TraceNodeState {
+function nodeState(c: Cluster, texts: Omit<Partial<NodeStateTexts>, 'iptables'> & { iptables?: string } = {}): TraceNodeState {
   const node = texts.node ?? 'n1';
-  return parseTraceNodeState(c, {
-    node,
-    hint: (kind) => `capture ${kind} on ${node}`,
-    ...texts,
-    iptables: texts.iptables === undefined ? null : { text: texts.iptables, source: 'test' },
-  });
+  const { iptables, ...rest } = texts;
+  return parseTraceNodeState(c, { ...rest, node, hint: (kind) => `capture ${kind} on ${node}`, iptables: iptables === undefined ? null : { text: iptables, source: 'test' } });
 }
 
 const client = (c: Cluster) => ({ kind: 'pod' as const, pod: c.pods.find((p) => p.metadata.name === 'client')! });
