@@ -52,7 +52,7 @@ export function parseChecks(text: string): CheckSpec[] {
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new CheckFileError(e.linePos?.[0].line ?? 1, `not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new CheckFileError(lineCounter.linePos(e.pos[0]).line, `not valid YAML: ${e.message.split('\n')[0]}`);
   }
   const root = doc.contents;
   if (!isMap(root)) throw new CheckFileError(lineOf(root), 'the file must be a mapping with a `checks:` list');
