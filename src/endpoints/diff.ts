@@ -409,7 +409,8 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
             { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null },
           ),
         );
-      } else if (e && e.ready && !shouldBeReady && servesPorts(e)) {
+      } else if (e && e.ready && !shouldBeReady && !(terminating && podOf(index, ns, e) === pod) && servesPorts(e)) {
+        // A pod being deleted whose endpoint is still ready is a terminating-endpoint error (below), however the slice reads.
         findings.push(
           finding(
             'not-ready-pod-serving',
@@ -425,12 +426,17 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
 
   // Terminating endpoints: kube-proxy sends them new connections only when no endpoint is ready (ProxyTerminatingEndpoints).
   const hasReady = result.endpoints.ready.length > 0;
-  for (const e of usable.filter((x) => x.terminating)) {
+  // A pod being deleted (deletionTimestamp set) is terminating whatever its endpoint's conditions say: a slice
+  // still reading `terminating: false` for it is stale, not a different fact.
+  for (const e of usable) {
     const pod = podOf(index, ns, e);
+    const isPodDeleting = pod !== undefined && isPodTerminating(pod);
+    if (!e.terminating && !(isPodDeleting && e.ready && !publish)) continue;
     const who = pod ? `pod ${pod.metadata.name} (${e.ip})` : e.ip;
     if (e.ready && !publish) {
+      const stale = e.terminating ? '' : ' (its pod is being deleted; the endpoint does not say terminating yet)';
       findings.push(
-        finding('terminating-endpoint', 'error', `${who} is terminating but still marked ready: it receives new connections while it shuts down`,
+        finding('terminating-endpoint', 'error', `${who} is terminating${stale} but still marked ready: it receives new connections while it shuts down`,
           'The EndpointSlice is stale; check kube-controller-manager.', { ip: e.ip, pod: e.pod }),
       );
     } else if (e.serving && !hasReady) {

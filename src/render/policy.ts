@@ -5,6 +5,7 @@ import type { CompactMatrix } from '../policy/matrix.js';
 import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
+import { layoutColumns } from './table.js';
 
 /** What `explain-policy --matrix` returns: the contract's `cells` (through toJSON) over a compact matrix. */
 export interface PolicyMatrixReport extends CompactMatrix {
@@ -91,21 +92,24 @@ export function renderPolicyVerdict(v: PolicyVerdict, style: Style, isWide: bool
 export function renderPolicyMatrix(m: PolicyMatrixReport, style: Style): string {
   if (m.pods.length === 0) return 'No pods in scope: nothing to show. Use -n NAMESPACE, -A, or a looser --selector.';
   const n = m.pods.length;
-  const width = String(n).length + 1;
-  const nameWidth = Math.max(...m.pods.map((p) => p.length));
-  const marks = { self: ' '.repeat(width - 1) + style.c.dim('·'), yes: ' '.repeat(width - 1) + style.status('ok', '✓'), no: ' '.repeat(width - 1) + style.status('fail', '✗') };
+  const marks = { self: style.c.dim('·'), yes: style.status('ok', '✓'), no: style.status('fail', '✗') };
+  const numbers = m.pods.map((_, i) => String(i + 1));
+  // Columns: the row's number, the source pod, then one column per destination; numbers right-aligned.
+  const layout = { align: ['right', 'left', ...m.pods.map(() => 'right' as const)] as const, gap: ' ', gaps: [' ', '  '], indent: ' ' };
   const out: string[] = [];
   m.ports.forEach(({ port, protocol }, k) => {
     const allowed = m.allowed[k]!;
     let count = 0;
     for (let i = 0; i < allowed.length; i++) count += allowed[i]!;
     out.push(`${style.c.bold(`${protocol} port ${port}`)}: ${count} of ${n * (n - 1)} pairs allowed. Rows are sources (from), columns destinations (to).`);
-    out.push(' '.repeat(width + 1 + nameWidth + 1) + m.pods.map((_, i) => String(i + 1).padStart(width)).join(''));
+    const rows: string[][] = [['', '', ...numbers]];
     m.pods.forEach((from, i) => {
-      let row = '';
-      for (let j = 0; j < n; j++) row += i === j ? marks.self : allowed[i * n + j] ? marks.yes : marks.no;
-      out.push(`${String(i + 1).padStart(width)} ${from.padEnd(nameWidth)} ${row}`);
+      const row = [numbers[i]!, from];
+      for (let j = 0; j < n; j++) row.push(i === j ? marks.self : allowed[i * n + j] ? marks.yes : marks.no);
+      rows.push(row);
     });
+    // One push per line: a spread of thousands of lines would exceed the argument limit.
+    for (const line of layoutColumns(rows, layout)) out.push(line);
     out.push('');
   });
   out.push(style.c.dim('Legend: ✓ allowed, ✗ denied by policy, · the pod itself (not defined by the API). Ask why with: knet explain-policy FROM TO --port N'));
