@@ -1,13 +1,17 @@
 // Running the checks of a checks file against one cluster source: each check is judged by the engine
 // its kind names, exactly as the matching command would judge it (a connect check is a trace). A
-// check that cannot be judged (a reference that names nothing, a kind whose engine is missing) is
-// an error of that check, not of the run: the other checks still report.
+// check that cannot be judged (a reference that names nothing, node state that is missing) is an error
+// of that check, not of the run: the other checks still report.
 import { diffEndpoints } from '../endpoints/diff.js';
-import { KnetError } from '../model/errors.js';
+import { judgeFromApi, recordTypes, type RecordType } from '../dns/index.js';
+import { KnetError, inputError } from '../model/errors.js';
+import { diffRules } from '../netfilter/rules-diff/index.js';
+import { readKubeProxyState } from './kube-proxy-state.js';
+import { selectNodes } from './node-read.js';
 import type { OpenedCluster, SourceOptions } from '../sources/cluster.js';
-import { judgeConnect, judgeEndpoints, type CheckResult, type CheckSpec } from '../trace/checks.js';
-import { parseServiceRef } from './refs.js';
-import { resolveService } from './resolve.js';
+import { judgeConnect, judgeDns, judgeEndpoints, judgeRules, type CheckResult, type CheckSpec } from '../trace/checks.js';
+import { parseRef, parseServiceRef } from './refs.js';
+import { resolvePod, resolveService } from './resolve.js';
 import { runTrace } from './trace-run.js';
 
 type Judged = Pick<CheckResult, 'status' | 'actual' | 'reason' | 'details'>;
@@ -24,10 +28,23 @@ async function judge(opened: OpenedCluster, options: SourceOptions, spec: CheckS
       const report = diffEndpoints(opened.cluster, { service: { namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name } });
       return judgeEndpoints(spec, report.services[0]!);
     }
-    case 'dns':
-      return { status: 'error', actual: 'not judged', reason: 'dns checks need the DNS engine, which this build of knet does not have' };
-    case 'rules':
-      return { status: 'error', actual: 'not judged', reason: 'rules checks need the rules diff engine, which this build of knet does not have' };
+    case 'dns': {
+      // As the pod `from` would resolve it, judged from the records the API implies (no DNS server is asked).
+      const from = spec.params.from === undefined ? undefined : parseRef(String(spec.params.from), { what: 'dns.from' });
+      if (from !== undefined && from.kind !== 'pod') throw inputError(`dns.from "${String(spec.params.from)}" is not a pod`, 'bad-reference', ['Give the pod whose resolver to follow: NS/NAME.']);
+      const pod = from === undefined ? undefined : resolvePod(opened.cluster, from, namespace);
+      const type = (spec.params.type === undefined ? 'A' : String(spec.params.type).toUpperCase()) as RecordType;
+      if (!recordTypes.includes(type)) throw inputError(`dns.type "${String(spec.params.type)}" is not one of ${recordTypes.join(', ')}`, 'bad-record-type');
+      const report = judgeFromApi(opened.cluster, { name: String(spec.params.name), type, clusterDomain: opened.clusterDomain, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });
+      return judgeDns(spec, report);
+    }
+    case 'rules': {
+      const [node] = await selectNodes(opened, String(spec.params.node), false, 'rules diff');
+      const loaded = await readKubeProxyState(opened, node!, undefined);
+      const service = spec.params.service === undefined ? undefined : parseServiceRef(String(spec.params.service));
+      const report = diffRules({ cluster: opened.cluster, node: node!, state: loaded.state, ...(service ? { service: { namespace: service.namespace ?? namespace, name: service.name } } : {}) });
+      return judgeRules(spec, node!, { ...report, findings: [...loaded.findings, ...report.findings] });
+    }
   }
 }
 

@@ -114,8 +114,11 @@ export function destinationIPs(opened: OpenedCluster, destination: TraceDestinat
       return (destination.node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
     case 'ip':
       return [destination.ip];
-    case 'dns':
-      return destination.resolution?.addresses ?? [];
+    case 'dns': {
+      const named = destination.resolution?.service;
+      const svc = named ? opened.cluster.services.find((x) => (x.metadata.namespace ?? 'default') === named.namespace && x.metadata.name === named.name) : undefined;
+      return svc ? destinationIPs(opened, { kind: 'service', service: svc }) : (destination.resolution?.addresses ?? []);
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 import { inputError } from '../model/errors.js';
 import type { Protocol } from '../model/k8s.js';
 import { openCluster, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
+import { judgeFromApi } from '../dns/index.js';
+import { resolutionFromDns } from '../trace/dns.js';
 import { TraceInputError, traceConnection } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
@@ -29,7 +31,12 @@ export async function runTrace(options: SourceOptions, request: TraceRequest, op
   }
   const port = request.port ?? resolved.port;
   if (destination.kind === 'dns') {
-    destination.unavailable = 'this build of knet has no DNS engine to resolve names with';
+    // As the source pod's resolver would walk its search list, judged from the records the API implies
+    // (no DNS server is asked: the output says so).
+    const pod = source.kind === 'pod' ? source.pod : undefined;
+    const report = judgeFromApi(cluster.cluster, { name: destination.name, clusterDomain: cluster.clusterDomain, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });
+    destination.resolution = resolutionFromDns(report, cluster.cluster, cluster.clusterDomain);
+    if (destination.resolution === null) destination.unavailable = `${destination.name} is outside the cluster domain ${cluster.clusterDomain}, and no DNS server was asked: only a server can say what it resolves to`;
   }
   const nodeState = await readTraceNodeState(cluster, source, destination, destinationIPs(cluster, destination));
   try {

@@ -2,7 +2,9 @@
 // misspelt check is worse than none): every problem names its line and what is expected there. Each
 // check is one named scenario with its expectation; judging one is the engine's job (trace, DNS,
 // endpoints, rules diff), and this file only says whether what they found is what was expected.
+import type { DnsReport } from '../dns/types.js';
 import type { ServiceEndpoints } from '../endpoints/diff.js';
+import type { RulesDiffReport } from '../netfilter/rules-diff/index.js';
 import type { TraceReport } from './types.js';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 
@@ -184,4 +186,23 @@ export function judgeEndpoints(_spec: CheckSpec, svc: ServiceEndpoints): Judged 
   if (ready === 0) return { status: 'fail', actual: 'unhealthy', reason: `${name} has no ready endpoint${errors[0] ? `: ${errors[0].code}: ${errors[0].message}` : ''}`, details };
   if (errors.length > 0) return { status: 'fail', actual: 'unhealthy', reason: `${name} has ${ready} ready endpoint${ready === 1 ? '' : 's'} but ${errors.length} error finding${errors.length === 1 ? '' : 's'}: ${errors.map((f) => `${f.code}: ${f.message}`).join('; ')}`, details };
   return { status: 'pass', actual: 'healthy', reason: `${name} has ${ready} ready endpoint${ready === 1 ? '' : 's'} and no error finding`, details };
+}
+
+/** resolves / nxdomain, as the DNS engine's outcome says; a name it cannot judge without a server is not judged. */
+export function judgeDns(spec: CheckSpec, report: DnsReport): Judged {
+  const how = report.judgedFrom === 'api' ? 'judged from the records the API implies, no DNS server asked' : `asked ${report.servers.join(', ')}`;
+  const details = { outcome: report.outcome, resolvedAs: report.resolvedAs, judgedFrom: report.judgedFrom, findings: report.findings.map((f) => f.code) };
+  const from = report.from ?? 'a pod in the namespace';
+  if (report.outcome === 'unknown') return { status: 'error', actual: 'not judged', reason: `${report.name} is outside the cluster domain and no DNS server was asked: only a server can say`, details };
+  const answers = report.tried.find((t) => t.fqdn === report.resolvedAs)?.answers.map((a) => a.data) ?? [];
+  const said = report.outcome === 'resolves' ? `${report.name} resolves from ${from} as ${report.resolvedAs ?? '?'}${answers.length ? ` → ${answers.join(', ')}` : ''}` : `${report.name} is ${report.outcome} from ${from}${report.findings[0] ? `: ${report.findings[0].message}` : ''}`;
+  return { status: report.outcome === spec.expect ? 'pass' : 'fail', actual: report.outcome, reason: `${said} (${how})`, details };
+}
+
+/** in-sync: no error finding from rules diff on that node. */
+export function judgeRules(_spec: CheckSpec, node: string, report: Pick<RulesDiffReport, 'findings' | 'summary' | 'mode'>): Judged {
+  const errors = report.findings.filter((f) => f.severity === 'error');
+  const details = { mode: report.mode, summary: report.summary, findings: report.findings.map((f) => f.code) };
+  if (errors.length === 0) return { status: 'pass', actual: 'in-sync', reason: `kube-proxy on ${node} (${report.mode} mode) matches the API: ${report.summary.inSync} of ${report.summary.servicePorts} Service ports in sync, no error finding`, details };
+  return { status: 'fail', actual: 'drifted', reason: `kube-proxy on ${node} differs from the API: ${errors.map((f) => `${f.code}: ${f.message}`).slice(0, 3).join('; ')}${errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''}`, details };
 }

@@ -35,6 +35,8 @@ export interface NameResolution {
   isFromServer: boolean;
   evidence: string[];
   findings: Finding[];
+  /** The Service the name belongs to (`NAME.NS.svc.DOMAIN`), which the connection then goes through. */
+  service?: { namespace: string; name: string };
 }
 
 export type TraceDestination =
@@ -262,14 +264,16 @@ export function traceConnection(request: TraceInput): TraceReport {
     }
     findings.push(...r.findings);
     const how = r.isFromServer ? 'asked the cluster DNS' : 'judged from the records the API implies (no DNS server was asked)';
-    if (r.addresses.length === 0) {
+    const named = r.service ? cluster.services.find((x) => nsOf(x) === r.service!.namespace && x.metadata.name === r.service!.name) : undefined;
+    if (r.addresses.length === 0 && !named) {
       const status: HopStatus = 'fail';
-      hops.push(hop('resolve', status, `${d.name} does not resolve from ${src.name}: ${r.rcode} (${how})`, [...resolveEvidence, ...r.evidence], { remedy: r.findings.find((f) => f.hint)?.hint ?? `Check the name: a Service is NAME.NAMESPACE (or NAME in the source's namespace).`, fate: 'rejected' }));
+      hops.push(hop('resolve', status, `${d.name} does not resolve from ${src.name}: ${r.rcode}; ${how}`, [...resolveEvidence, ...r.evidence], { remedy: r.findings.find((f) => f.hint)?.hint ?? `Check the name: a Service is NAME.NAMESPACE (or NAME in the source's namespace).`, fate: 'rejected' }));
       return finish(input, src, dst, hops, [], findings, notJudged);
     }
     dst.ips = r.addresses.map(canonicalIP);
-    target = classifyIP(cluster, r.addresses[0]!, input.port, protocol);
-    hops.push(hop('resolve', r.findings.some((f) => f.severity === 'error') ? 'warn' : 'ok', `${d.name} → ${r.fqdn ?? d.name} → ${r.addresses.join(', ')} (${how})`, [...resolveEvidence, ...r.evidence]));
+    // A Service's name goes through the Service (a headless one to its endpoints, an ExternalName one nowhere knet follows).
+    target = named ? { kind: 'service', service: named, ip: clusterIPsOf(named)[0] ?? '', role: 'ClusterIP' } : classifyIP(cluster, r.addresses[0]!, input.port, protocol);
+    hops.push(hop('resolve', r.findings.some((f) => f.severity === 'error') ? 'warn' : 'ok', `${d.name} → ${r.fqdn ?? d.name} → ${r.addresses.join(', ') || 'no address'}${named ? ` (${svcKey(named)})` : ''}, ${how}`, [...resolveEvidence, ...r.evidence]));
   } else {
     if (d.kind === 'service') {
       const ip = clusterIPsOf(d.service)[0];
@@ -538,7 +542,8 @@ function rulesSummaryHop(sim: TraceResult, state: TraceNodeState, branches: Bran
     const stale = branches.filter((b) => b.hops.length === 1 && b.hops[0]!.stage === 'node-rules' && b.hops[0]!.status === 'fail');
     const staleNote = stale.length ? `; ${stale.map((b) => b.endpoint).join(', ')} ${stale.length === 1 ? 'is' : 'are'} no endpoint of the Service (stale rules)` : '';
     const summary = `${state.rules!.mode} on ${state.node}: DNAT to ${accepted.map((o) => `${o.dnat} (${pct(o.probability)})`).join(', ')}${staleNote}`;
-    return hop('node-rules', stale.length ? (stale.length === branches.length ? 'fail' : 'warn') : 'ok', summary, [...evidence, ...accepted.slice(0, 8).map((o) => `→ ${o.dnat}: ${o.path.at(-1) ? `${o.path.at(-1)!.table} ${o.path.at(-1)!.chain} line ${o.path.at(-1)!.line}` : ''}`)]);
+    const staleShare = stale.reduce((sum, b) => sum + (b.probability ?? 0), 0);
+    return hop('node-rules', stale.length ? (staleShare > 0.999 ? 'fail' : 'warn') : 'ok', summary, [...evidence, ...accepted.slice(0, 8).map((o) => `→ ${o.dnat}: ${o.path.at(-1) ? `${o.path.at(-1)!.table} ${o.path.at(-1)!.chain} line ${o.path.at(-1)!.line}` : ''}`)]);
   }
   const o = sim.outcomes[0];
   const verdict = sim.verdict;
@@ -578,7 +583,11 @@ function aggregate(branches: Branch[], sim: TraceResult | null, state: TraceNode
     const first = failed[0] ?? mine.find((x) => x.h.status === 'warn');
     const label = stage === 'policy-egress' ? 'egress allowed' : stage === 'policy-ingress' ? 'ingress allowed' : stage === 'route' ? 'routed' : 'programmed';
     const all = n === 2 ? 'both' : `all ${n}`;
-    const summary = failed.length === 0 ? `${label} to ${all} endpoints${first ? `; ${first.b.endpoint}: ${first.h.summary}` : ''}` : `${label} to ${n - failed.length} of ${n} endpoints; ${first!.b.endpoint}: ${first!.h.summary}`;
+    const denied = stage === 'policy-egress' ? 'egress denied' : stage === 'policy-ingress' ? 'ingress denied' : stage === 'route' ? 'no route' : 'not programmed';
+    const summary =
+      failed.length === 0 ? `${label} to ${all} endpoints${first ? `; ${first.b.endpoint}: ${first.h.summary}` : ''}`
+      : failed.length === n ? `${denied} for ${all} endpoints; ${first!.b.endpoint}: ${first!.h.summary}`
+      : `${label} to ${n - failed.length} of ${n} endpoints; ${first!.b.endpoint}: ${first!.h.summary}`;
     out.push(hop(stage, status, summary, mine.map((x) => `${x.b.endpoint}: ${x.h.status} — ${x.h.summary}`), {
       ...(first?.h.remedy !== undefined ? { remedy: first.h.remedy } : {}),
       ...(status === 'fail' && first?.h.fate ? { fate: first.h.fate } : {}),
@@ -661,7 +670,7 @@ function finish(input: TraceInput, src: TraceEnd, dst: TraceEnd, hops: Hop[], br
   if (firstFail) {
     // A hop that fails on some branches only: the failing branch's own hop says why, and what to do.
     const failedBranch = branches.find((b) => b.hops.some((h) => h.stage === firstFail.stage && h.status === 'fail'));
-    const own = firstFail.status === 'warn' ? failedBranch?.hops.find((h) => h.stage === firstFail.stage && h.status === 'fail') : undefined;
+    const own = failedBranch?.hops.find((h) => h.stage === firstFail.stage && h.status === 'fail');
     const why = own ?? firstFail;
     firstFailure = { stage: firstFail.stage, summary: why.summary, ...(why.remedy !== undefined ? { remedy: why.remedy } : {}), ...(failedBranch ? { endpoint: failedBranch.endpoint } : {}) };
   }

@@ -19,25 +19,31 @@ describe('knet check (built CLI) on the demo snapshot', () => {
     const { json, code, stderr } = await runKnetJson<CheckReport>(['check', '-f', checksFile, '--snapshot', demo]);
     expect(stderr).toBe('');
     expect(code).toBe(1);
-    expect(json.checks.map((c) => [c.name, c.status])).toEqual([
-      ['frontend reaches the backend', 'pass'],
-      ['only the backend reaches the database', 'pass'],
-      ['the backend reaches the database', 'pass'],
-      ['pods reach cluster DNS', 'pass'],
-      ['pod-a reaches xecho', 'fail'],
-      ['kube-dns has ready endpoints', 'pass'],
-      ['xecho has ready endpoints', 'fail'],
+    expect(json.checks.map((c) => [c.name, c.kind, c.status])).toEqual([
+      ['frontend reaches the backend', 'connect', 'pass'],
+      ['only the backend reaches the database', 'connect', 'pass'],
+      ['the backend reaches the database', 'connect', 'pass'],
+      ['pods reach cluster DNS', 'connect', 'pass'],
+      ['pod-a reaches xecho', 'connect', 'fail'],
+      ['kube-dns has ready endpoints', 'endpoints', 'pass'],
+      ['xecho has ready endpoints', 'endpoints', 'fail'],
+      ['the frontend resolves the database', 'dns', 'pass'],
+      ['a misspelt Service name does not resolve', 'dns', 'pass'],
+      ['kube-proxy on kind-worker2 matches the API', 'rules', 'pass'],
+      ['kube-proxy on kind-worker matches the API', 'rules', 'fail'],
     ]);
-    expect(json.summary).toEqual({ total: 7, passed: 5, failed: 2, errors: 0 });
-    expect(json.failures).toEqual(['pod-a reaches xecho', 'xecho has ready endpoints']);
+    expect(json.summary).toEqual({ total: 11, passed: 8, failed: 3, errors: 0 });
+    expect(json.failures).toEqual(['pod-a reaches xecho', 'xecho has ready endpoints', 'kube-proxy on kind-worker matches the API']);
+    expect(json.checks.find((c) => c.kind === 'rules' && c.status === 'fail')!.reason).toMatch(/stale-endpoint-rules: default\/legacy-db/);
+    expect(json.checks.find((c) => c.name === 'a misspelt Service name does not resolve')).toMatchObject({ actual: 'nxdomain' });
     const podA = json.checks.find((c) => c.name === 'pod-a reaches xecho')!;
     expect(podA).toMatchObject({ actual: 'deny', line: 18 });
-    expect(podA.reason).toMatch(/stops at node-rules/);
+    expect(podA.reason).toMatch(/stops at policy-ingress/);
   });
 
   it('names every failure in the summary', async () => {
     const { stdout } = await runKnet(['check', '-f', checksFile, '--snapshot', demo]);
-    expect(stdout).toMatch(/2 of 7 checks did not pass/);
+    expect(stdout).toMatch(/3 of 11 checks did not pass/);
     expect(stdout).toMatch(/✗ pod-a reaches xecho \(.*knet-checks\.yaml:18\): expected allow, found deny/);
     expect(stdout).toMatch(/✗ xecho has ready endpoints \(.*knet-checks\.yaml:24\): expected healthy, found unhealthy/);
   });
