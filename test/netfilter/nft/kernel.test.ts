@@ -15,7 +15,8 @@ import { parseConntrackLine, scanConntrack } from '../../../src/netfilter/conntr
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
 import type { L4Protocol, TraceResult } from '../../../src/netfilter/types.js';
 import { fixturesDir } from '../../support/cli.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 import { generateKubeProxyNft, orderForNft } from './generate.js';
 import { expectKernelAgrees } from '../../support/oracle.js';
 
@@ -42,7 +43,7 @@ const generated = generateKubeProxyNft({
   ],
 });
 
-describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'nft', 'conntrack'] }, 'the kernel agrees with the nftables simulator', () => {
   const lab = new NetnsLab('nft');
   let client = '';
   let node = '';
