@@ -199,3 +199,16 @@ describe('traceConnection', () => {
     expect(r.verdict).toBe('dropped');
   });
 });
+
+describe('traceConnection with a probe', () => {
+  it('a refused real connection overrides a delivered judgement; a connection that works flags a stale judgement', () => {
+    const c = cluster();
+    const refused = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, probe: { result: 'refused', detail: 'connection refused', evidence: [] } });
+    expect(refused.verdict).toBe('rejected');
+    expect(refused.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'fail' });
+    const deny = aNetworkPolicy('closed', { podSelector: {}, policyTypes: ['Ingress'] });
+    const c2 = cluster({ networkPolicies: [deny] });
+    const worked = traceConnection({ cluster: c2, source: client(c2), destination: toWeb(c2), port: 80, probe: { result: 'connected', detail: 'connected', evidence: [] } });
+    expect(worked.findings.map((f) => f.code)).toContain('trace-probe-disagrees');
+  });
+});
