@@ -3,7 +3,7 @@
 // DNS to a real bind9. The pods' network namespaces cannot exist here: the port-forward handler relays
 // each pod's port 53 to a bind9 on 127.0.0.1 instead (test/support/portforward.ts).
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildDnsIndex, formatZones, type DnsReport } from '../../src/dns/index.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
