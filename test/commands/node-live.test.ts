@@ -12,7 +12,8 @@ import type { WebSocket } from 'ws';
 import { POD_BEHAVIOURS, startTestApiServer, type RecordedRequest, type SubresourceHandler, type TestApiServer } from '../support/api-server.js';
 import { examplesDir, repoRoot, runKnet, runKnetJson } from '../support/cli.js';
 import { EXEC_PROTOCOLS, netnsExec, silentExec } from '../support/exec.js';
-import { NetnsLab, isRoot } from '../support/netns.js';
+import { NetnsLab } from '../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../support/needs.js';
 
 const demo = join(examplesDir, 'demo');
 const NODE = 'kind-worker';
@@ -34,7 +35,7 @@ function snapshotWith(files: Record<string, string>): string {
   return dir;
 }
 
-describe.skipIf(!isRoot)('knet node … live: a real kernel read through a debug pod (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save', 'iptables-nft-save', 'iptables-legacy-save', 'conntrack'] }, 'knet node … live: a real kernel read through a debug pod', () => {
   const lab = new NetnsLab('nodelive');
   let server: TestApiServer;
   let kubeconfig = '';
