@@ -146,8 +146,13 @@ export function formatIP(ip: ParsedIP): string {
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const CANONICAL_IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
 /** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
 export function canonicalIP(text: string): string {
+  // An IPv4 dotted quad without leading zeros is already canonical (the common case, on hot paths).
+  if (CANONICAL_IPV4.test(text)) return text;
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text;
 }
