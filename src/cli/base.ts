@@ -3,6 +3,7 @@ import { renderJson, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { outputFlags } from './flags.js';
+import { closeOpenedSources } from '../sources/opened.js';
 
 export type KnetFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnetCommand)['baseFlags'] & T['flags']>;
 export type KnetArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -96,6 +97,18 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
       process.stdout.write(renderJson({ error: { code, message: err.message, exitCode: exit } }) + '\n');
     }
     process.exitCode = exit;
+  }
+
+  /** Whatever happened, remove what the sources made in the cluster (debug pods) before exiting. */
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    try {
+      await closeOpenedSources();
+    } catch (closeErr) {
+      const e = closeErr as KnetError;
+      process.stderr.write(`Error: ${e.message}\n${(e.suggestions ?? []).map((s) => `  ${s}\n`).join('')}`);
+      if (!process.exitCode) process.exitCode = EXIT.environment;
+    }
+    return super.finally(err);
   }
 
   private get isDebug(): boolean {

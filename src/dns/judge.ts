@@ -21,8 +21,9 @@ function relevantAnswers(q: Pick<TriedQuery, 'fqdn' | 'answers'>, type: RecordTy
   return q.answers.filter((a) => a.name === q.fqdn && (a.type === type || a.type === 'CNAME'));
 }
 
+/** Records at the name answer it, whatever the rcode: after a CNAME, the rcode speaks of the chain's last name (RFC 6604). */
 function isResolved(q: TriedQuery, type: RecordType): boolean {
-  return q.rcode === 'NOERROR' && relevantAnswers(q, type).length > 0;
+  return answered.has(q.rcode) && relevantAnswers(q, type).length > 0;
 }
 
 /**
@@ -101,7 +102,7 @@ function describe(answers: { type: string; data: string }[]): string {
 /** Compare one server's answer to one query with the API's expectation. */
 function compareAnswer(q: TriedQuery, e: Expectation, type: RecordType): Finding[] {
   if (!e.isAuthoritative || !answered.has(q.rcode)) return [];
-  const got = q.rcode === 'NOERROR' ? relevantAnswers(q, type) : [];
+  const got = relevantAnswers(q, type);
   const gotKeys = new Set(got.map((a) => key(a.type, a.data)));
   const wantKeys = new Set(e.records.map((r) => key(r.type, r.data)));
   const findings: Finding[] = [];
@@ -111,7 +112,7 @@ function compareAnswer(q: TriedQuery, e: Expectation, type: RecordType): Finding
     findings.push({
       code: 'dns-record-missing',
       severity: 'error',
-      message: `${q.server} answered ${q.fqdn} ${type} with ${q.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : describe(got)}, without ${describe(missing)}, which the API implies (${[...new Set(missing.map((r) => r.from))].join('; ')}).`,
+      message: `${q.server} answered ${q.fqdn} ${type} with ${q.rcode === 'NXDOMAIN' && !got.length ? 'NXDOMAIN' : describe(got)}, without ${describe(missing)}, which the API implies (${[...new Set(missing.map((r) => r.from))].join('; ')}).`,
       hint: 'A DNS replica that lags the API has lost its watch or is overloaded: check its logs (kubectl logs -n kube-system -l k8s-app=kube-dns) and restart it.',
       server: q.server,
       fqdn: q.fqdn,
@@ -363,6 +364,7 @@ export function judgeName(input: JudgeInput): DnsReport {
     outcome,
     resolvedAs,
     findings: dedupe(findings),
+    notes: plan.notes,
   };
 }
 
@@ -388,7 +390,7 @@ function disagreements(runs: ServerRun[], type: RecordType): Finding[] {
     for (const q of run.queries) {
       if (!answered.has(q.rcode)) continue;
       const data = relevantAnswers(q, type).map((a) => key(a.type, a.data)).sort();
-      const said = q.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : data.length ? data.join(', ') : 'no records (NODATA)';
+      const said = data.length ? data.join(', ') : q.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'no records (NODATA)';
       const list = byName.get(q.fqdn) ?? [];
       list.push({ server: run.server, said });
       byName.set(q.fqdn, list);

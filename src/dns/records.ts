@@ -281,6 +281,9 @@ export function buildDnsIndex(cluster: Cluster, options: BuildDnsOptions): DnsIn
     }
   }
   add(`dns-version.${zone}`, 'TXT', '1.1.0', 'the Kubernetes DNS specification');
+  // CoreDNS names itself ns.dns.ZONE, at the cluster DNS Service's address.
+  const dnsService = sorted.find((s) => s.metadata.namespace === 'kube-system' && s.metadata.name === 'kube-dns');
+  for (const ip of dnsService ? clusterIPsOf(dnsService) : []) add(`ns.dns.${zone}`, addressType(ip)!, ip, 'service kube-system/kube-dns (the DNS server itself)');
 
   // Duplicates (a ClusterIP Service's SRV per port repeated, one pod in two lists) add nothing.
   const unique = new Map<string, DnsRecord>();

@@ -75,6 +75,8 @@ export interface DnsReport {
   /** The FQDN that answered, or null. */
   resolvedAs: string | null;
   findings: Finding[];
+  /** What knet could not see or had to assume about the resolver (the node's own search domains…). */
+  notes: string[];
 }
 
 export interface DnsAllReport {

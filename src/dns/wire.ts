@@ -69,7 +69,7 @@ export type DecodedReply =
   | { kind: 'malformed'; detail: string };
 
 /** Decode a reply and check that it answers the question asked (ID, QR bit, question). */
-export function decodeReply(message: Uint8Array, expect: { id: number; fqdn: string; type: RecordType }): DecodedReply {
+export function decodeReply(message: Uint8Array, expect: { id: number; fqdn: string; type: RecordType; isTcp: boolean }): DecodedReply {
   if (message.length < 12) return { kind: 'malformed', detail: `a ${message.length}-byte reply is shorter than a DNS header` };
   let packet: dnsPacket.DecodedPacket;
   try {
@@ -77,6 +77,10 @@ export function decodeReply(message: Uint8Array, expect: { id: number; fqdn: str
   } catch (err) {
     return { kind: 'malformed', detail: `the reply does not decode (${err instanceof Error ? err.message : String(err)})` };
   }
+  const used = dnsPacket.decode.bytes;
+  if (used < message.length) return { kind: 'malformed', detail: `${message.length - used} bytes follow the end of the DNS message` };
+  // knet's queries carry no EDNS option: over UDP a server may send at most 512 bytes and must truncate beyond.
+  if (!expect.isTcp && message.length > 512) return { kind: 'malformed', detail: `a ${message.length}-byte UDP reply, over the 512 bytes a query without EDNS allows` };
   if (packet.id !== expect.id) return { kind: 'malformed', detail: `the reply has ID ${packet.id}, the query had ${expect.id}` };
   if (packet.type !== 'response') return { kind: 'malformed', detail: 'the reply is not marked as a response (QR bit clear)' };
   const isTruncated = ((packet.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
@@ -112,7 +116,7 @@ export async function queryServer(transport: DnsTransport, o: QueryOptions): Pro
     const base = { fqdn: normalizeName(o.fqdn), server: o.server, ms: Math.round(total * 10) / 10, isTcp };
     if (reply.kind === 'timeout') return { ...base, rcode: 'TIMEOUT', answers: [], error: reply.detail ?? 'no reply' };
     if (reply.kind === 'error') return { ...base, rcode: 'ERROR', answers: [], error: reply.detail };
-    const decoded = decodeReply(reply.message, o);
+    const decoded = decodeReply(reply.message, { ...o, isTcp });
     if (decoded.kind === 'malformed') return { ...base, rcode: 'MALFORMED', answers: [], error: decoded.detail };
     if (decoded.isTruncated) {
       if (!isTcp) {

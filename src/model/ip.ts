@@ -93,10 +93,20 @@ export function parseCIDR(text: string): ParsedCIDR | null {
   return { family: ip.family, network: ip.value & mask, prefix, text };
 }
 
-function prefixMask(family: IPFamily, prefix: number): bigint {
+function computePrefixMask(family: IPFamily, prefix: number): bigint {
   const width = BigInt(bits(family));
   const all = (1n << width) - 1n;
   return prefix === 0 ? 0n : (all >> (width - BigInt(prefix))) << (width - BigInt(prefix));
+}
+
+/** Every mask, made once: BigInt arithmetic per comparison dominated matching many addresses. */
+const PREFIX_MASKS: Record<IPFamily, bigint[]> = {
+  4: Array.from({ length: 33 }, (_, p) => computePrefixMask(4, p)),
+  6: Array.from({ length: 129 }, (_, p) => computePrefixMask(6, p)),
+};
+
+function prefixMask(family: IPFamily, prefix: number): bigint {
+  return PREFIX_MASKS[family][prefix] ?? computePrefixMask(family, prefix);
 }
 
 export function cidrContainsIP(cidr: ParsedCIDR, ip: ParsedIP): boolean {
@@ -146,13 +156,32 @@ export function formatIP(ip: ParsedIP): string {
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const CANONICAL_IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
-
 /** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
+/** Whether `text` is an IPv4 address as the kernel and the API print it: checked by hand, no match arrays. */
+function isCanonicalIPv4(text: string): boolean {
+  let dots = 0;
+  let octet = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return false;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return false; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return false;
+    } else {
+      return false;
+    }
+  }
+  return dots === 3 && digits > 0;
+}
+
 export function canonicalIP(text: string): string {
-  // An IPv4 dotted quad without leading zeros is already canonical (the common case, on hot paths).
-  if (CANONICAL_IPV4.test(text)) return text;
+  // A dotted quad without leading zeros, octets ≤ 255, is already canonical: skip the bigint round trip.
+  if (isCanonicalIPv4(text)) return text;
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text;
 }

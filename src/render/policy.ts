@@ -146,3 +146,56 @@ export function* renderPolicyMatrixJson(m: PolicyMatrixReport, chunkSize = 1 << 
   buf += `${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`;
   yield buf;
 }
+
+/**
+ * The same document as renderPolicyMatrixJson, as UTF-8 bytes in chunks of about `chunkSize`: each cell is
+ * two copies of bytes encoded once (the source's prefix, and the destination's text for allowed or
+ * denied), so a million cells cost a million pairs of memory copies and no string at all.
+ */
+export function* renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 1 << 20): Generator<Uint8Array> {
+  const encoder = new TextEncoder();
+  const n = m.pods.length;
+  const names = m.pods.map((p) => JSON.stringify(p));
+  let out = new Uint8Array(chunkSize);
+  let off = 0;
+  function* put(bytes: Uint8Array): Generator<Uint8Array> {
+    if (off + bytes.length > out.length) {
+      if (off > 0) yield out.subarray(0, off);
+      // A new chunk each time: the one yielded may still be queued for writing.
+      out = new Uint8Array(Math.max(chunkSize, bytes.length));
+      off = 0;
+    }
+    out.set(bytes, off);
+    off += bytes.length;
+  }
+  yield* put(encoder.encode(`{\n  "pods": ${JSON.stringify(m.pods)},\n  "ports": ${JSON.stringify(m.ports)},\n  "cells": [`));
+  let first = true;
+  for (let k = 0; k < m.ports.length; k++) {
+    const { port, protocol } = m.ports[k]!;
+    const tail = `,"port":${port},"protocol":${JSON.stringify(protocol)},"allowed":`;
+    const isAllowed = names.map((name) => encoder.encode(`${name}${tail}true}`));
+    const isDenied = names.map((name) => encoder.encode(`${name}${tail}false}`));
+    const allowed = m.allowed[k]!;
+    for (let s = 0; s < n; s++) {
+      const from = encoder.encode(`,\n    {"from":${names[s]!},"to":`);
+      for (let d = 0; d < n; d++) {
+        if (s === d) continue;
+        const cell = allowed[s * n + d] ? isAllowed[d]! : isDenied[d]!;
+        // The first cell of the document has no comma before it.
+        const prefix = first ? from.subarray(1) : from;
+        first = false;
+        if (off + prefix.length + cell.length > out.length) {
+          yield* put(prefix);
+          yield* put(cell);
+          continue;
+        }
+        out.set(prefix, off);
+        off += prefix.length;
+        out.set(cell, off);
+        off += cell.length;
+      }
+    }
+  }
+  yield* put(encoder.encode(`${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`));
+  if (off > 0) yield out.subarray(0, off);
+}

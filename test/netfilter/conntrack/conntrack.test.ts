@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCluster } from '../../../src/model/cluster.js';
 import type { EndpointSlice, Service } from '../../../src/model/k8s.js';
 import { buildServiceEndpointIndex, parseConntrackLine, scanConntrack, type ConntrackEntry } from '../../../src/netfilter/conntrack/index.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
 const here = new URL('./fixtures/', import.meta.url);
 const lines = (name: string): string[] => readFileSync(new URL(name, here), 'utf8').split('\n');
@@ -160,7 +161,7 @@ describe('hostile input', () => {
   });
 });
 
-describe.skipIf(!isRoot)('live capture after real DNATed traffic (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'conntrack', 'nft'] }, 'live capture after real DNATed traffic', () => {
   const lab = new NetnsLab('ct');
   let node = '';
   let client = '';
