@@ -331,11 +331,15 @@ function stalePort(p: ProgrammedServicePort, ctx: PortContext): Finding {
   };
 }
 
-/** Which kube-proxy mode a node runs: as declared (kube-proxy's configuration), else from the state it has. */
+/**
+ * Which kube-proxy mode a node runs: as declared (kube-proxy's configuration), else from what its state
+ * holds: a `kube-proxy` nftables table, IPVS virtual servers (or iptables rules matching kube-proxy's
+ * ipsets), or kube-proxy's iptables chains. kube-proxy removes the other modes' rules when it starts.
+ */
 export function chooseProxyMode(declared: ProxyMode | undefined, has: { iptables: boolean; nftables: boolean; ipvs: boolean }): ProxyMode | null {
   if (declared !== undefined) return declared;
-  if (has.ipvs) return 'ipvs';
   if (has.nftables) return 'nftables';
+  if (has.ipvs) return 'ipvs';
   if (has.iptables) return 'iptables';
   return null;
 }
