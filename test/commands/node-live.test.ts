@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { POD_BEHAVIOURS, startTestApiServer, type RecordedRequest, type SubresourceHandler, type TestApiServer } from '../support/api-server.js';
@@ -132,6 +132,24 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     expect(liveSources.join(' ')).toContain(`debug pod on node ${NODE}`);
     expect(knetPods(server)).toEqual([]);
   });
+
+  it('snapshot save --nodes NODE: the live node state, replayed offline, gives the same JSON', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'knet-node-save-')), 'snap');
+    dirs.push(dirname(dir));
+    const saved = await runKnetJson<{ nodeState: { saved: boolean; nodes: { node: string; files: string[] }[] } }>(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--nodes', NODE]);
+    expect(saved.code).toBe(0);
+    expect(saved.json.nodeState.saved).toBe(true);
+    expect(saved.json.nodeState.nodes[0]!.files.sort()).toEqual(
+      ['conntrack.txt', 'ip-addr.txt', 'ip-route.txt', 'ip6tables-save.txt', 'ipset.txt', 'iptables-save.txt', 'nft-ruleset.json', 'nft-ruleset.txt'].map((f) => `nodes/${NODE}/${f}`),
+    );
+    expect(knetPods(server)).toEqual([]);
+    for (const command of ['iptables', 'nft', 'routes']) {
+      const live = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', command, NODE, '--kubeconfig', kubeconfig]);
+      const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', command, NODE, '--snapshot', dir]);
+      expect([command, live.code]).toEqual([command, 0]);
+      expect(withoutSource(live.json)).toEqual(withoutSource(offline.json));
+    }
+  }, 180_000);
 
   it('a kind the node lacks (no IPVS in this kernel) is named with what the tool said', async () => {
     const r = await runKnet(['node', 'ipvs', NODE, '--kubeconfig', kubeconfig]);

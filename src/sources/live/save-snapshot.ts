@@ -80,9 +80,9 @@ function renderMeta(meta: ClusterMeta & { namespace?: string }): string {
  * knet-snapshot.yaml. Files go to a fresh sibling directory first, which then takes DIR's place,
  * so an interrupted save never leaves half a snapshot where a whole one was.
  */
-export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }): Promise<SavedFile[]> {
+export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   try {
-    return await writeSnapshotFiles(resolve(given), target, cluster, meta);
+    return await writeSnapshotFiles(resolve(given), target, cluster, meta, writeMore);
   } catch (err) {
     if (err instanceof KnetError) throw err;
     throw inputError(`cannot write the snapshot to ${given}: ${(err as Error).message}`, 'snapshot-write-failed', [
@@ -91,7 +91,10 @@ export async function writeSnapshot(given: string, target: SnapshotTarget, clust
   }
 }
 
-async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }): Promise<SavedFile[]> {
+/** Writes more files (node state) into the snapshot being made, given its directory; returns what it wrote. */
+export type WriteMore = (dir: string) => Promise<SavedFile[]>;
+
+async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   const staging = join(parent, `.${basename(dir)}.knet-saving-${process.pid}`);
@@ -104,6 +107,7 @@ async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: 
       await writeFile(join(staging, file), renderList(items));
       saved.push({ file, kind, count: items.length });
     }
+    if (writeMore) saved.push(...(await writeMore(staging)));
     await writeFile(join(staging, SNAPSHOT_META_FILE), renderMeta(meta));
     if (target === 'previous-snapshot') {
       const old = join(parent, `.${basename(dir)}.knet-replaced-${process.pid}`);
