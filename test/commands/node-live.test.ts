@@ -131,6 +131,32 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     }
   }, 180_000);
 
+  it('--daemonset: one DaemonSet instead of a pod per node, the node read through its pod, then deleted', async () => {
+    const dir = snapshotWith({ 'iptables-save.txt': await lab.must(ns, ['iptables-save']) });
+    dirs.push(dir);
+    const before = server.requests.length;
+    const live = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--kubeconfig', kubeconfig, '--daemonset']);
+    const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--snapshot', dir]);
+    expect(live.code).toBe(0);
+    expect(withoutSource(live.json)).toEqual(withoutSource(offline.json));
+    const mine = server.requests.slice(before);
+    expect(mine.filter((r) => r.resource === 'daemonsets').map((r) => r.verb)).toEqual(['create', 'delete']);
+    expect(mine.filter((r) => r.resource === 'pods' && r.verb === 'create')).toEqual([]);
+    expect(server.store.get('daemonsets')).toEqual([]);
+    expect(knetPods(server)).toEqual([]);
+  }, 120_000);
+
+  it('--local: the same collection on the machine knet runs on (here: inside the node namespace)', async () => {
+    const dir = snapshotWith({ 'iptables-save.txt': await lab.must(ns, ['iptables-save']) });
+    dirs.push(dir);
+    const local = await lab.exec(ns, ['env', `KNET_NODE_NAME=${NODE}`, process.execPath, join(repoRoot, 'bin/run.js'), 'node', 'iptables', NODE, '--local', '--snapshot', dir, '--json'], { timeoutMs: 60_000 });
+    const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--snapshot', dir]);
+    expect(local.code).toBe(0);
+    const json = JSON.parse(local.stdout) as { nodes: Record<string, unknown>[] };
+    expect(json.nodes[0]!.source).toContain('this machine');
+    expect(withoutSource(json)).toEqual(withoutSource(offline.json));
+  }, 120_000);
+
   it('a kind the node lacks (no IPVS in this kernel) is named with what the tool said', async () => {
     const r = await runKnet(['node', 'ipvs', NODE, '--kubeconfig', kubeconfig]);
     expect(r.code).toBe(2);
