@@ -146,8 +146,55 @@ export function formatIP(ip: ParsedIP): string {
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** A dotted quad as formatIP prints it (no leading zeros, each part ≤ 255): the hot path of canonicalIP, without a regex. */
+function isCanonicalIPv4(text: string): boolean {
+  let dots = 0;
+  let part = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0) return false;
+      dots++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return false;
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return false;
+    } else return false;
+  }
+  return dots === 3 && digits > 0;
+}
+
 /** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
 export function canonicalIP(text: string): string {
+  if (isCanonicalIPv4(text)) return text;
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text;
+}
+
+/**
+ * The texts an address is commonly printed as: for IPv4 itself; for IPv6 the short form (RFC 5952,
+ * as `conntrack -L` and `ip` print it), the full form with leading zeros (as the kernel prints it in
+ * /proc/net/nf_conntrack: fd00:0010:0244:0001:0000:0000:0000:0005), the uncompressed form without
+ * them, and each in upper case. For fast substring searches; compare parsed addresses afterwards.
+ */
+export function ipTextForms(text: string): string[] {
+  const ip = parseIP(text);
+  if (!ip) return [text];
+  if (ip.family === 4) return [formatIP(ip)];
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((ip.value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  const forms = [formatIP(ip), groups.map((g) => g.padStart(4, '0')).join(':'), groups.join(':')];
+  return [...new Set([...forms, ...forms.map((f) => f.toUpperCase())])];
+}
+
+/** Whether two texts are the same address (in any textual form); texts that are not addresses compare as text. */
+export function sameIP(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = parseIP(a);
+  const y = parseIP(b);
+  return x !== null && y !== null && x.family === y.family && x.value === y.value;
 }

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
 import type { KnownKind, KnownObject } from '../model/k8s.js';
-import { inputError } from '../model/errors.js';
+import { KnetError, inputError } from '../model/errors.js';
+import { stripBom } from '../model/text.js';
+import { fileErrorReason, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 
 export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';
@@ -103,7 +105,12 @@ class Collector {
 async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string, isTop: boolean): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw inputError(`cannot read the snapshot directory ${dir}: ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
+    }
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       const path = join(dir, entry.name);
@@ -112,6 +119,12 @@ async function listFiles(root: string): Promise<string[]> {
         if ((isTop && entry.name === 'nodes') || entry.name.startsWith('.')) continue;
         await walk(path, false);
       } else if (/\.(ya?ml|json)$/i.test(entry.name) && !(isTop && entry.name === SNAPSHOT_META_FILE)) {
+        // Symbolic links are followed to files only (a link to a directory could loop); a FIFO, socket
+        // or device named *.yaml is refused by readInputFile, never waited on.
+        if (entry.isSymbolicLink()) {
+          const target = await stat(path).catch(() => null);
+          if (target?.isDirectory()) continue;
+        }
         out.push(path);
       }
     }
@@ -179,9 +192,10 @@ async function loadMeta(root: string): Promise<ClusterMeta> {
   const path = join(root, SNAPSHOT_META_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return {};
+    text = await readInputFile(path, '', 'Check the file and its permissions, or remove it (it only adds what the API does not hold).');
+  } catch (err) {
+    if (err instanceof KnetError && err.code === 'file-not-found') return {};
+    throw err;
   }
   const collector = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: collector });
@@ -225,8 +239,9 @@ export class SnapshotNodeState implements NodeStateSource {
     try {
       const entries = await readdir(join(this.root, 'nodes'), { withFileTypes: true });
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch {
-      return [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw unreadable(join(this.root, 'nodes'), err);
     }
   }
 
@@ -234,8 +249,9 @@ export class SnapshotNodeState implements NodeStateSource {
     let names: string[];
     try {
       names = await readdir(this.dir(node));
-    } catch {
-      return [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw unreadable(this.dir(node), err);
     }
     return (Object.entries(NODE_STATE_FILES) as [NodeStateKind, string][]).filter(([, f]) => names.includes(f)).map(([k]) => k);
   }
@@ -245,42 +261,90 @@ export class SnapshotNodeState implements NodeStateSource {
   }
 
   async read(node: string, kind: NodeStateKind): Promise<string | null> {
+    const path = await this.regularFile(node, kind);
+    if (path === null) return null;
     try {
-      return await readFile(this.describe(node, kind), 'utf8');
+      return stripBom(await readFile(path, 'utf8'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw inputError(`cannot read ${this.describe(node, kind)}: ${(err as Error).message}`, 'snapshot-unreadable');
+      throw unreadable(path, err);
     }
   }
 
   async lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null> {
-    const path = this.describe(node, kind);
-    try {
-      await stat(path);
-    } catch {
-      return null;
-    }
-    return readLines(path);
+    const path = await this.regularFile(node, kind);
+    return path === null ? null : readLines(path);
   }
 
+  async chunks(node: string, kind: NodeStateKind): Promise<AsyncIterable<Uint8Array> | null> {
+    const path = await this.regularFile(node, kind);
+    return path === null ? null : readChunks(path);
+  }
+
+  /** The file's path when it exists; only regular files are read (a FIFO would hang, a directory fail late). */
+  private async regularFile(node: string, kind: NodeStateKind): Promise<string | null> {
+    const path = this.describe(node, kind);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw unreadable(path, err);
+    }
+    if (!info.isFile()) throw notRegular(path);
+    return path;
+  }
+}
+
+const CHUNK_BYTES = 64 * 1024;
+/** Large reads into one reused buffer: a few hundred reads for a million-line file, and nothing for the GC. */
+const RAW_CHUNK_BYTES = 1024 * 1024;
+
+/** The file's bytes; each chunk is valid until the next one is asked for (the buffer is reused). */
+async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(RAW_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, err: unknown): Error {
+  return inputError(`cannot read ${path}: ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions (knet reads snapshots; it needs read access to every file in them).']);
+}
+
+function notRegular(path: string): Error {
+  return inputError(`${path} is not a regular file`, 'snapshot-unreadable', ['A snapshot holds plain files; remove or replace that entry (a FIFO, socket or device is never read).']);
 }
 
 /**
  * The lines of a file, read in 64 KiB chunks and split by hand, without readline's per-line overhead
- * (a million-line conntrack capture is the common case); only one chunk is held at a time (small enough for V8's young generation, which frees it at once).
+ * (a million-line conntrack capture is the common case). Only the unfinished line is carried from one
+ * chunk to the next, as parts, and each chunk is searched once: a line of 50 MB costs what 50 MB costs.
  */
 async function* readLines(path: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
-    const text = rest + (chunk as string);
+  let parts: string[] = [];
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: CHUNK_BYTES })) {
+    const text = chunk as string;
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield text.slice(start, end);
+      let line = text.slice(start, nl);
+      if (parts.length) {
+        parts.push(line);
+        line = parts.join('');
+        parts = [];
+      }
+      yield line.endsWith('\r') ? line.slice(0, -1) : line;
       start = nl + 1;
     }
-    rest = text.slice(start);
+    if (start < text.length) parts.push(text.slice(start));
   }
+  const rest = parts.join('');
   if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
@@ -292,22 +356,27 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
   let info;
   try {
     info = await stat(path);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw inputError(`cannot read snapshot path "${path}": ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
+    }
     throw inputError(`snapshot path "${path}" does not exist`, 'snapshot-not-found', [
       'Give a file or directory of objects, e.g. the output of `kubectl get pods,services,endpoints,endpointslices,networkpolicies,nodes,namespaces -A -o yaml > snap.yaml`,',
       'or one written by `knet snapshot save DIR`.',
     ]);
   }
+  if (!info.isDirectory() && !info.isFile()) {
+    throw inputError(`snapshot path "${path}" is not a regular file or a directory`, 'snapshot-unreadable', ['Give a file or directory of objects; a FIFO, socket or device is never read.']);
+  }
   const root = info.isDirectory() ? path : join(path, '..');
   const files = info.isDirectory() ? await listFiles(path) : [path];
   const collector = new Collector();
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw inputError(`cannot read ${file}: ${(err as Error).message}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
-    }
+    const text = await readInputFile(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch((err: unknown) => {
+      // Inside a snapshot every unreadable file is the snapshot's problem, whatever the reason.
+      if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
+      throw err;
+    });
     const shown = info.isDirectory() ? join(basename(path), relative(path, file)) : file;
     if (/\.json$/i.test(file)) loadJson(text, shown, collector);
     else loadYaml(text, shown, collector);
