@@ -1,6 +1,9 @@
 import type { Cluster } from '../model/cluster.js';
 import type { NodeStateSource } from './node-state.js';
 import { loadSnapshot } from './snapshot.js';
+import { closest, inputError } from '../model/errors.js';
+import { stripControl } from '../model/text.js';
+import { validateCluster } from '../model/validate.js';
 
 /** The flags that choose and shape a cluster source (see src/cli/flags.ts `clusterFlags`). */
 export interface SourceOptions {
@@ -34,10 +37,17 @@ export interface OpenedCluster {
   skipped: Record<string, number>;
 }
 
+/**
+ * The one way every command reads a cluster, live or from a snapshot. Whatever the source, the objects
+ * pass `validateCluster` (src/model/validate.ts) before any engine sees them, the namespace named by
+ * -n must exist, and kinds knet did not read are said on stderr.
+ */
 export async function openCluster(options: SourceOptions): Promise<OpenedCluster> {
+  let opened: OpenedCluster;
   if (options.snapshot !== undefined) {
     const snap = await loadSnapshot(options.snapshot);
-    return {
+    validateCluster(snap.cluster, snap.originOf);
+    opened = {
       cluster: snap.cluster,
       nodeState: snap.nodeState,
       namespace: options.namespace ?? 'default',
@@ -45,8 +55,40 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
       origin: `snapshot ${options.snapshot}`,
       skipped: snap.skipped,
     };
+  } else {
+    // The live path imports @kubernetes/client-node, which is slow to load: only ever lazily.
+    const { openLiveCluster } = await import('./live/cluster.js');
+    opened = await openLiveCluster(options);
+    const source = `the API server (${opened.origin})`;
+    validateCluster(opened.cluster, () => ({ source }));
   }
-  // The live path imports @kubernetes/client-node, which is slow to load: only ever lazily.
-  const { openLiveCluster } = await import('./live/cluster.js');
-  return openLiveCluster(options);
+  reportSkipped(opened.skipped);
+  if (options.namespace !== undefined && !(options.allNamespaces ?? options['all-namespaces'])) checkNamespace(opened, options.namespace);
+  return opened;
+}
+
+/** One line on stderr for the kinds knet did not read, so that nothing is dropped without a word. */
+function reportSkipped(skipped: Record<string, number>): void {
+  const kinds = Object.entries(skipped);
+  if (kinds.length === 0) return;
+  const list = kinds.map(([kind, n]) => `${n} ${kind}`).join(', ');
+  process.stderr.write(`Note: objects of kinds knet does not read were ignored: ${stripControl(list)}\n`);
+}
+
+/**
+ * A namespace given with -n that holds nothing and is not a Namespace object is a typo far more often
+ * than an empty namespace: exit 2 with the close names, not "No services found" and exit 0.
+ */
+function checkNamespace(opened: OpenedCluster, namespace: string): void {
+  const c = opened.cluster;
+  const known = new Set<string>(c.namespaces.map((n) => n.metadata.name));
+  for (const list of [c.pods, c.services, c.endpoints, c.endpointSlices, c.networkPolicies, c.configMaps]) {
+    for (const o of list) if (o.metadata.namespace) known.add(o.metadata.namespace);
+  }
+  // A live source that could not list Namespaces and found nothing cannot tell a typo from an empty namespace.
+  if (known.size === 0 || known.has(namespace)) return;
+  const near = closest(namespace, known);
+  throw inputError(`namespace "${namespace}" not found in ${opened.origin}`, 'namespace-not-found', [
+    near.length ? `Did you mean ${near.map((n) => `-n ${n}`).join(', ')}?` : `Namespaces: ${[...known].sort().slice(0, 20).join(', ')}`,
+  ]);
 }

@@ -4,7 +4,7 @@
 // mark is dropped, as every tool that wrote the file meant it to be.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { inputError, type KnetError } from '../model/errors.js';
+import { KnetError } from '../model/errors.js';
 import { stripBom } from '../model/text.js';
 
 /** V8's longest string is just under 512 MiB (UTF-16 code units); past that readFile fails without a word of why. */
@@ -37,7 +37,7 @@ export async function readInputFile(path: string, what: string, hint: string): P
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw unreadableFile(path, what, fileErrorReason(err), hint);
+    throw unreadableFile(path, what, fileErrorReason(err), hint, err);
   }
   try {
     const info = await handle.stat();
@@ -52,6 +52,11 @@ export async function readInputFile(path: string, what: string, hint: string): P
   }
 }
 
-function unreadableFile(path: string, what: string, why: string, hint: string): KnetError {
-  return inputError(`cannot read ${what ? `${what} ` : ''}${path}: ${why}`, why === 'it does not exist' ? 'file-not-found' : 'file-unreadable', [hint]);
+function unreadableFile(path: string, what: string, why: string, hint: string, cause?: unknown): KnetError {
+  return new KnetError(`cannot read ${what ? `${what} ` : ''}${path}: ${why}`, { code: 'file-unreadable', exit: 2, suggestions: [hint], cause });
+}
+
+/** Whether readInputFile failed because the file does not exist (for optional files). */
+export function isMissingFile(err: unknown): boolean {
+  return err instanceof KnetError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -5,11 +5,15 @@ import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } f
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
 import type { KnownKind, KnownObject } from '../model/k8s.js';
 import { KnetError, inputError } from '../model/errors.js';
-import { stripBom } from '../model/text.js';
-import { fileErrorReason, readInputFile } from './files.js';
+import { editDistance, stripBom } from '../model/text.js';
+import { fieldPath, type ObjectOrigin } from '../model/validate.js';
+import { fileErrorReason, isMissingFile, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 
 export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';
+
+/** Alias uses followed per YAML document; kubectl never writes aliases, a "billion laughs" document needs thousands. */
+const MAX_ALIAS_COUNT = 1000;
 
 /** Kinds that live in a namespace: an object without one is in `default`, as kubectl apply would put it. */
 const namespacedKinds = new Set<KnownKind>(['Pod', 'Service', 'Endpoints', 'EndpointSlice', 'NetworkPolicy', 'ConfigMap']);
@@ -32,11 +36,31 @@ interface Origin {
   file: string;
   line?: number;
   what: string;
+  /** The line of a field of this object, by its path, where the file has lines (YAML). */
+  lineOf?: (path: readonly (string | number)[]) => number | undefined;
+}
+
+/** Deeper than any Kubernetes object: past it, input is hostile or broken, and recursion is not safe. */
+export const MAX_DEPTH = 64;
+
+/** The first path deeper than MAX_DEPTH in a parsed document, found without recursion. */
+function tooDeep(value: unknown): (string | number)[] | null {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length > MAX_DEPTH) return path;
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (const [k, x] of entries) if (typeof x === 'object' && x !== null) stack.push({ v: x, path: [...path, k] });
+  }
+  return null;
 }
 
 export interface Snapshot {
   root: string;
   cluster: Cluster;
+  /** Where each object came from (file, and the line of a field where the file has lines), for validation messages. */
+  originOf: (obj: object) => ObjectOrigin;
   nodeState: NodeStateSource;
   /** Files read, relative to root. */
   files: string[];
@@ -55,9 +79,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The known kind an unknown one is a typo of (`service`, `Services`, `Endpoint`), if it is one. */
+function kindTypo(kind: string): string | undefined {
+  const lower = kind.toLowerCase();
+  for (const known of Object.keys(collections)) {
+    const k = known.toLowerCase();
+    if (k === lower || editDistance(k, lower) <= 1) return known;
+  }
+  return undefined;
+}
+
 class Collector {
   readonly cluster = emptyCluster();
   readonly skipped: Record<string, number> = {};
+  /** Unknown kinds that look like a typo of a known one: where each was first seen. */
+  readonly typos: { kind: string; near: string; origin: Origin }[] = [];
+  readonly origins = new WeakMap<object, Origin>();
   private readonly seen = new Map<string, number>();
 
   add(value: unknown, origin: Origin, kindFromList?: string): void {
@@ -66,9 +103,14 @@ class Collector {
     if (!kind) throw malformed(origin, 'has no "kind"');
     const collection = collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined;
     if (!collection) {
+      if (!this.skipped[kind]) {
+        const near = kindTypo(kind);
+        if (near) this.typos.push({ kind, near, origin });
+      }
       this.skipped[kind] = (this.skipped[kind] ?? 0) + 1;
       return;
     }
+    this.origins.set(value, origin);
     const metadata = value.metadata;
     if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
       throw malformed(origin, `(${kind}) has no metadata.name`);
@@ -92,6 +134,8 @@ class Collector {
 
   addDocument(value: unknown, origin: Origin, itemOrigin: (index: number) => Origin): void {
     if (value === null || value === undefined) return; // an empty YAML document
+    const deep = tooDeep(value);
+    if (deep) throw malformed(origin, `is nested more than ${MAX_DEPTH} levels deep (at ${fieldPath(deep.slice(0, 8))}…); no Kubernetes object is`);
     if (isRecord(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
       // `kind: List` from kubectl, or a typed list (PodList) straight from the API whose items carry no kind.
       const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
@@ -172,18 +216,38 @@ function loadYaml(text: string, file: string, into: Collector): void {
         ['Fix the file, or export it again with `kubectl get … -o yaml`.'],
       );
     }
-    const lineOf = (node: YamlNode | null | undefined): number | undefined =>
-      node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    const lineOf = (node: unknown): number | undefined => {
+      const range = (node as YamlNode | null | undefined)?.range;
+      return range ? lineCounter.linePos(range[0]).line : undefined;
+    };
     const contents = doc.contents;
     const itemsNode = isMap(contents) ? contents.get('items', true) : undefined;
+    const what = asArray.length > 1 ? `document ${d + 1}` : 'the document';
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // The yaml package refuses documents whose aliases expand past the limit (a "billion laughs").
+      throw inputError(`${file}${lineOf(contents) ? `:${lineOf(contents)}` : ''}: ${what} expands its YAML aliases too far (${(err as Error).message.split('\n')[0]})`, 'snapshot-malformed', [
+        `knet follows at most ${MAX_ALIAS_COUNT} alias uses per document; write the object out without aliases (kubectl never writes them).`,
+      ]);
+    }
+    // The line of a field: the node at that path, or the closest enclosing one that exists.
+    const fieldLine = (base: unknown) => (path: readonly (string | number)[]): number | undefined => {
+      for (let n = path.length; n >= 0; n--) {
+        const node: unknown = isMap(base) || isSeq(base) ? base.getIn(path.slice(0, n), true) : undefined;
+        const line = lineOf(node);
+        if (line !== undefined) return line;
+      }
+      return lineOf(base);
+    };
     into.addDocument(
-      doc.toJS({ maxAliasCount: 1000 }),
-      { file, line: lineOf(contents), what: asArray.length > 1 ? `document ${d + 1}` : 'the document' },
-      (i) => ({
-        file,
-        line: isSeq(itemsNode) ? lineOf(itemsNode.items[i] as YamlNode) : undefined,
-        what: `item ${i} of the List`,
-      }),
+      value,
+      { file, line: lineOf(contents), what, lineOf: fieldLine(contents) },
+      (i) => {
+        const item: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
+        return { file, line: lineOf(item), what: `item ${i} of the List`, lineOf: fieldLine(item) };
+      },
     );
   });
 }
@@ -194,7 +258,7 @@ async function loadMeta(root: string): Promise<ClusterMeta> {
   try {
     text = await readInputFile(path, '', 'Check the file and its permissions, or remove it (it only adds what the API does not hold).');
   } catch (err) {
-    if (err instanceof KnetError && err.code === 'file-not-found') return {};
+    if (isMissingFile(err)) return {};
     throw err;
   }
   const collector = new LineCounter();
@@ -382,6 +446,7 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
     else loadYaml(text, shown, collector);
   }
   const cluster = collector.cluster;
+  const shownRoot = info.isDirectory() ? basename(path) : path;
   const nodeState = new SnapshotNodeState(root);
   const hasNodeState = (await nodeState.listNodes()).length > 0;
   const objectCount = (Object.keys(collections) as KnownKind[]).reduce((n, k) => n + (cluster[collections[k]] as unknown[]).length, 0);
@@ -392,5 +457,17 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
     ]);
   }
   cluster.meta = info.isDirectory() ? await loadMeta(path) : {};
-  return { root, cluster, nodeState, files: files.map((f) => relative(root, f)), skipped: collector.skipped };
+  const typo = collector.typos[0];
+  if (typo) {
+    const n = collector.skipped[typo.kind] ?? 1;
+    throw inputError(`${typo.origin.line ? `${typo.origin.file}:${typo.origin.line}` : typo.origin.file}: ${n} object${n === 1 ? '' : 's'} of kind \`${typo.kind}\` would be ignored; did you mean \`${typo.near}\`?`, 'unknown-kind', [
+      'Kinds are case-sensitive and singular, as the API server writes them (kubectl get -o yaml).',
+    ]);
+  }
+  const originOf = (obj: object): ObjectOrigin => {
+    const o = collector.origins.get(obj);
+    if (!o) return { source: shownRoot };
+    return { source: o.file, lineOf: o.lineOf ?? (() => o.line) };
+  };
+  return { root, cluster, originOf, nodeState, files: files.map((f) => relative(root, f)), skipped: collector.skipped };
 }
