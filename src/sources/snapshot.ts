@@ -186,7 +186,36 @@ function jsonErrorLine(text: string, err: Error): number | undefined {
   return line;
 }
 
+/** Flow brackets nested deeper than this are refused before parsing: the YAML parser's time grows fast with depth. */
+const MAX_BRACKET_DEPTH = 1000;
+
+/**
+ * The line where `{`/`[` nesting first passes MAX_BRACKET_DEPTH, or null. Quotes are not tracked:
+ * brackets inside strings only make the count larger, and no real object comes near the limit.
+ */
+function bracketTooDeep(text: string): number | null {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) {
+      if (++depth > MAX_BRACKET_DEPTH) return line;
+    } else if (c === 125 || c === 93) {
+      if (depth > 0) depth--;
+    } else if (c === 10) line++;
+  }
+  return null;
+}
+
+function refuseDeep(text: string, file: string): void {
+  const line = bracketTooDeep(text);
+  if (line !== null) {
+    throw inputError(`${file}:${line}: nested more than ${MAX_BRACKET_DEPTH} levels deep; no Kubernetes object is`, 'snapshot-malformed', ['Fix or remove that file.']);
+  }
+}
+
 function loadJson(text: string, file: string, into: Collector): void {
+  refuseDeep(text, file);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -203,6 +232,7 @@ function loadJson(text: string, file: string, into: Collector): void {
 }
 
 function loadYaml(text: string, file: string, into: Collector): void {
+  refuseDeep(text, file);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   const asArray = Array.isArray(docs) ? docs : [docs];
@@ -449,6 +479,13 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
   const shownRoot = info.isDirectory() ? basename(path) : path;
   const nodeState = new SnapshotNodeState(root);
   const hasNodeState = (await nodeState.listNodes()).length > 0;
+  const typo = collector.typos[0];
+  if (typo) {
+    const n = collector.skipped[typo.kind] ?? 1;
+    throw inputError(`${typo.origin.line ? `${typo.origin.file}:${typo.origin.line}` : typo.origin.file}: ${n} object${n === 1 ? '' : 's'} of kind \`${typo.kind}\` would be ignored; did you mean \`${typo.near}\`?`, 'unknown-kind', [
+      'Kinds are case-sensitive and singular, as the API server writes them (kubectl get -o yaml).',
+    ]);
+  }
   const objectCount = (Object.keys(collections) as KnownKind[]).reduce((n, k) => n + (cluster[collections[k]] as unknown[]).length, 0);
   if (objectCount === 0 && !hasNodeState) {
     throw inputError(`no Kubernetes objects found in "${path}"`, 'snapshot-empty', [
@@ -457,13 +494,6 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
     ]);
   }
   cluster.meta = info.isDirectory() ? await loadMeta(path) : {};
-  const typo = collector.typos[0];
-  if (typo) {
-    const n = collector.skipped[typo.kind] ?? 1;
-    throw inputError(`${typo.origin.line ? `${typo.origin.file}:${typo.origin.line}` : typo.origin.file}: ${n} object${n === 1 ? '' : 's'} of kind \`${typo.kind}\` would be ignored; did you mean \`${typo.near}\`?`, 'unknown-kind', [
-      'Kinds are case-sensitive and singular, as the API server writes them (kubectl get -o yaml).',
-    ]);
-  }
   const originOf = (obj: object): ObjectOrigin => {
     const o = collector.origins.get(obj);
     if (!o) return { source: shownRoot };
