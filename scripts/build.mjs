@@ -66,7 +66,7 @@ await build({
   // @kubernetes/client-node, which must only ever be imported lazily on the live path, and the
   // packages that locate files relative to their own install directory.
   // typescript: oclif requires it only to run commands from .ts sources, which a built CLI never does.
-  external: ['@kubernetes/client-node', 'esbuild', 'typescript'],
+  external: ['@kubernetes/client-node', 'esbuild', 'typescript', 'ws'],
   // oclif and its dependencies are CommonJS and call require() on Node built-ins.
   plugins: [oclifInstance],
   banner: { js: "import { createRequire as __knetCreateRequire } from 'node:module'; const require = __knetCreateRequire(import.meta.url);" },

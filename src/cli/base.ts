@@ -4,6 +4,7 @@ import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { stripControl, stripControlDeep } from '../model/text.js';
 import { outputFlags } from './flags.js';
+import { closeOpenedSources } from '../sources/opened.js';
 
 /** Whether a result holds an error finding anywhere (depth-bounded: results are knet's own objects). */
 export function hasErrorFinding(value: unknown, depth = 0): boolean {
@@ -118,6 +119,18 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
       process.stdout.write(renderJson({ error: { code, message: err.message, exitCode: exit } }) + '\n');
     }
     process.exitCode = exit;
+  }
+
+  /** Whatever happened, remove what the sources made in the cluster (debug pods) before exiting. */
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    try {
+      await closeOpenedSources();
+    } catch (closeErr) {
+      const e = closeErr as KnetError;
+      process.stderr.write(`Error: ${e.message}\n${(e.suggestions ?? []).map((s) => `  ${s}\n`).join('')}`);
+      if (!process.exitCode) process.exitCode = EXIT.environment;
+    }
+    return super.finally(err);
   }
 
   private get isDebug(): boolean {

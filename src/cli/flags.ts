@@ -40,3 +40,14 @@ export const clusterFlags = {
 export const allNamespacesFlag = {
   'all-namespaces': Flags.boolean({ char: 'A', description: 'All namespaces.', helpGroup: 'CLUSTER' }),
 };
+
+/** How node state is read from a live cluster: debug pods (the default), a DaemonSet, or this machine. */
+export const debugPodFlags = {
+  'debug-namespace': Flags.string({ description: "Namespace for knet's debug pods (default: the context's namespace, else default).", helpGroup: 'NODE STATE' }),
+  image: Flags.string({ description: 'Debug pod image with iptables, nft, ipvsadm, ipset, conntrack and ip (also: KNET_DEBUG_IMAGE; default: a pinned nicolaka/netshoot).', helpGroup: 'NODE STATE' }),
+  privileged: Flags.boolean({ description: 'Run the debug pod privileged instead of with NET_ADMIN and NET_RAW only.', helpGroup: 'NODE STATE' }),
+  'pod-timeout': Flags.string({ description: 'How long a debug pod may take to start, image pull included (e.g. 2m).', default: '2m', helpGroup: 'NODE STATE' }),
+  'exec-timeout': Flags.string({ description: 'How long a command in a debug pod may stay silent before knet gives up (e.g. 1m).', default: '1m', helpGroup: 'NODE STATE' }),
+  daemonset: Flags.boolean({ description: 'Read the nodes through one short-lived DaemonSet instead of a pod per node (for fleets).', helpGroup: 'NODE STATE', exclusive: ['local'] }),
+  local: Flags.boolean({ description: 'Read node state on the machine knet runs on (run on the node itself), not through a pod.', helpGroup: 'NODE STATE' }),
+};

@@ -1,31 +1,18 @@
 // Reading one kind of node state for the `knet node …` commands, with the errors a user can act on:
 // which node, which file, and how to capture it on the node.
 import { Flags } from '@oclif/core';
+import { debugPodFlags } from './flags.js';
 import { inputError } from '../model/errors.js';
 import { parseServiceRef } from './refs.js';
 import { resolveService } from './resolve.js';
 import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter/node-filter.js';
 import { isIP } from '../model/ip.js';
 import type { OpenedCluster } from '../sources/cluster.js';
-import { NODE_STATE_FILES, type NodeStateKind } from '../sources/node-state.js';
+import { NODE_STATE_COMMANDS, NODE_STATE_FILES, type NodeStateKind } from '../sources/node-state.js';
 import type { Finding } from '../model/finding.js';
 
 /** The command that produces each kind of node state, to tell the user how to capture a missing one. */
-export const CAPTURE_COMMANDS: Record<NodeStateKind, string> = {
-  'iptables-save': 'iptables-save',
-  'ip6tables-save': 'ip6tables-save',
-  'iptables-legacy-save': 'iptables-legacy-save',
-  'iptables-nft-save': 'iptables-nft-save',
-  'ip6tables-legacy-save': 'ip6tables-legacy-save',
-  'ip6tables-nft-save': 'ip6tables-nft-save',
-  'nft-ruleset': 'nft list ruleset',
-  'nft-ruleset-json': 'nft -j list ruleset',
-  ipvsadm: 'ipvsadm -Ln',
-  ipset: 'ipset list',
-  conntrack: 'conntrack -L',
-  'ip-route': 'ip route show table all',
-  'ip-addr': 'ip addr',
-};
+export const CAPTURE_COMMANDS = Object.fromEntries(Object.entries(NODE_STATE_COMMANDS).map(([k, argv]) => [k, argv.join(' ')])) as Record<NodeStateKind, string>;
 
 export function captureHint(node: string, kind: NodeStateKind): string {
   return `Run \`${CAPTURE_COMMANDS[kind]} > nodes/${node}/${NODE_STATE_FILES[kind]}\` on the node and add it to the snapshot.`;
@@ -83,14 +70,38 @@ export async function readNodeText(opened: OpenedCluster, node: string, kinds: N
  */
 export async function presentEachNode<T extends { node: string; source: string; findings: Finding[] }>(
   opened: OpenedCluster,
-  selection: { node: string | undefined; isAllNodes: boolean; isRaw: boolean; command: string },
+  selection: { node: string | undefined; isAllNodes: boolean; isRaw: boolean; command: string; concurrency?: number },
   kinds: NodeStateKind[],
   present: (text: string, source: string, node: string) => T,
 ): Promise<(T | { node: string; source: string; raw: string; findings: Finding[] })[]> {
-  const out: (T | { node: string; source: string; raw: string; findings: Finding[] })[] = [];
-  for (const node of await selectNodes(opened, selection.node, selection.isAllNodes, selection.command, kinds)) {
+  const nodes = await selectNodes(opened, selection.node, selection.isAllNodes, selection.command, kinds);
+  return forEachNode(nodes, selection.concurrency ?? 1, async (node) => {
     const { text, source } = await readNodeText(opened, node, kinds);
-    out.push(selection.isRaw ? { node, source, raw: text, findings: [] } : present(text, source, node));
+    return selection.isRaw ? { node, source, raw: text, findings: [] } : present(text, source, node);
+  });
+}
+
+/**
+ * Reads nodes with at most `concurrency` at once (each live node is a debug pod and a few execs), in
+ * the order given whatever order they finish in, with a counter on stderr when it is a terminal.
+ */
+export async function forEachNode<R>(nodes: readonly string[], concurrency: number, fn: (node: string) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(nodes.length);
+  const isTty = process.stderr.isTTY && nodes.length > 1;
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < nodes.length) {
+      const i = next++;
+      out[i] = await fn(nodes[i]!);
+      done++;
+      if (isTty) process.stderr.write(`\r\x1b[KRead ${done}/${nodes.length} nodes`);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, nodes.length)) }, worker));
+  } finally {
+    if (isTty) process.stderr.write('\r\x1b[K');
   }
   return out;
 }
@@ -107,6 +118,8 @@ export async function readNodeLines(opened: OpenedCluster, node: string, kind: N
 /** The flags every `knet node KIND` command shares. */
 export const nodeCommandFlags = {
   'all-nodes': Flags.boolean({ description: 'Every node that has state in the source.' }),
+  concurrency: Flags.integer({ description: 'With --all-nodes: how many nodes are read at once.', default: 4, min: 1, max: 64 }),
+  ...debugPodFlags,
   service: Flags.string({ description: "Only what concerns this Service (NS/NAME or svc/NAME): its IPs, ports, NodePorts and endpoints." }),
   ip: Flags.string({ description: 'Only what mentions this IP address.' }),
   port: Flags.integer({ description: 'Only what mentions this port.', min: 0, max: 65535 }),

@@ -14,7 +14,7 @@ import { computeMatrix, matrixCells, selectMatrixPods } from '../policy/matrix.j
 import { parseLabelSelector } from '../policy/selector.js';
 import type { PolicyVerdict } from '../policy/types.js';
 import { renderPolicyDot } from '../render/dot.js';
-import { renderPolicyMatrix, renderPolicyMatrixJson, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
+import { renderPolicyMatrix, renderPolicyMatrixJsonBytes, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
 import { openCluster } from '../sources/cluster.js';
 
 type Result = PolicyVerdict | PolicyMatrixReport;
@@ -149,7 +149,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     if (!this.flags.matrix || this.format !== 'json') return super.run();
     const result = await this.execute();
     if (!isMatrix(result)) return result;
-    for (const chunk of renderPolicyMatrixJson(result)) process.stdout.write(chunk);
+    for (const chunk of renderPolicyMatrixJsonBytes(result)) process.stdout.write(chunk);
     return result;
   }
 

@@ -93,10 +93,20 @@ export function parseCIDR(text: string): ParsedCIDR | null {
   return { family: ip.family, network: ip.value & mask, prefix, text };
 }
 
-function prefixMask(family: IPFamily, prefix: number): bigint {
+function computePrefixMask(family: IPFamily, prefix: number): bigint {
   const width = BigInt(bits(family));
   const all = (1n << width) - 1n;
   return prefix === 0 ? 0n : (all >> (width - BigInt(prefix))) << (width - BigInt(prefix));
+}
+
+/** Every mask, made once: BigInt arithmetic per comparison dominated matching many addresses. */
+const PREFIX_MASKS: Record<IPFamily, bigint[]> = {
+  4: Array.from({ length: 33 }, (_, p) => computePrefixMask(4, p)),
+  6: Array.from({ length: 129 }, (_, p) => computePrefixMask(6, p)),
+};
+
+function prefixMask(family: IPFamily, prefix: number): bigint {
+  return PREFIX_MASKS[family][prefix] ?? computePrefixMask(family, prefix);
 }
 
 export function cidrContainsIP(cidr: ParsedCIDR, ip: ParsedIP): boolean {
@@ -146,30 +156,31 @@ export function formatIP(ip: ParsedIP): string {
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** A dotted quad as formatIP prints it (no leading zeros, each part ≤ 255): the hot path of canonicalIP, without a regex. */
+/** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
+/** Whether `text` is an IPv4 address as the kernel and the API print it: checked by hand, no match arrays. */
 function isCanonicalIPv4(text: string): boolean {
   let dots = 0;
-  let part = 0;
+  let octet = 0;
   let digits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46) {
-      if (digits === 0) return false;
-      dots++;
-      part = 0;
+      if (digits === 0 || ++dots > 3) return false;
+      octet = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && part === 0) return false;
-      part = part * 10 + (c - 48);
-      digits++;
-      if (part > 255) return false;
-    } else return false;
+      if (digits > 0 && octet === 0) return false; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return false;
+    } else {
+      return false;
+    }
   }
   return dots === 3 && digits > 0;
 }
 
-/** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
 export function canonicalIP(text: string): string {
+  // A dotted quad without leading zeros, octets ≤ 255, is already canonical: skip the bigint round trip.
   if (isCanonicalIPv4(text)) return text;
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text;

@@ -33,5 +33,14 @@ export function podPorts(pod: Pod): (ContainerPort & { protocol: Protocol; conta
 
 /** Resolve a named port on a pod for a protocol, as kube-proxy and the endpoints controller do. */
 export function resolveNamedPort(pod: Pod, name: string, protocol: Protocol): number | undefined {
-  return podPorts(pod).find((p) => p.name === name && p.protocol === protocol)?.containerPort;
+  // Called for every selected pod of every Service: no copies of the port lists.
+  const spec = pod.spec;
+  for (const c of spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.name === name && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
+  }
+  for (const c of spec?.initContainers ?? []) {
+    if (c.restartPolicy !== 'Always') continue;
+    for (const p of c.ports ?? []) if (p.name === name && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
+  }
+  return undefined;
 }

@@ -1,7 +1,8 @@
 // Who can reach whom, for every pair of pods in scope: the same semantics as evaluate.ts, compiled for
 // speed. Selectors are matched once per policy (not once per pair): each peer becomes a byte array over
-// the pods, each isolated pod gets the union of its allowed peers, and a cell is two array lookups.
-// Tests hold it equal to evaluateConnection() on every pair of the e2e model.
+// the pods, compiled once; pods isolated by the same rules share one row of verdicts (ingress and egress),
+// and a cell is the AND of the source's egress row and the destination's ingress row. Tests hold it
+// equal to evaluateConnection() on every pair of the e2e model and of a generated cluster.
 import type { Cluster } from '../model/cluster.js';
 import type { LabelSelector, NetworkPolicyPeer, Pod, Protocol } from '../model/k8s.js';
 import { matchesSelector } from '../model/labels.js';
@@ -103,7 +104,8 @@ class MatrixCompiler {
 
   /** The pods a NetworkPolicy peer matches, cached by its text (policies repeat the same peers). */
   peer(peer: NetworkPolicyPeer, policyNs: string): Uint8Array {
-    const key = `${peer.namespaceSelector ? '*' : policyNs}|${JSON.stringify(peer)}`;
+    // An ipBlock does not depend on the policy's namespace; a podSelector alone does.
+    const key = `${peer.namespaceSelector || peer.ipBlock ? '*' : policyNs}|${JSON.stringify(peer)}`;
     const cached = this.peerCache.get(key);
     if (cached) return cached;
     let out: Uint8Array;
@@ -263,63 +265,114 @@ export function computeMatrix(cluster: Cluster, query: MatrixQuery, options: { e
       plans[dir].push(planFor(c, e.kind === 'pod' ? engine.policiesByNamespace.get(e.namespace) : undefined, engine.admin, engine.baseline, i, dir, ruleCache, adminCache));
     }
   }
+  // Rule ids, so that subjects isolated by the same rules share one computed row.
+  const ruleIds = new Map<CompiledRule, number>();
+  for (const cr of ruleCache.values()) ruleIds.set(cr, ruleIds.size);
+  /** Node endpoints (hostNetwork pods) by node name: a pod and its own node always reach each other. */
+  const nodeEndpoints = new Map<string, number[]>();
+  c.eps.forEach((e, i) => {
+    if (e.kind !== 'node') return;
+    const list = nodeEndpoints.get(e.name) ?? [];
+    list.push(i);
+    nodeEndpoints.set(e.name, list);
+  });
+  const allOnes = new Uint8Array(n).fill(1);
   const matrices: Uint8Array[] = [];
   for (const { port, protocol } of query.ports) {
-    // Per isolated subject: which others its NetworkPolicy rules allow (ingress: from; egress: to).
-    const allowedBy: Record<Direction, (Uint8Array | null)[]> = { ingress: [], egress: [] };
-    for (const dir of ['ingress', 'egress'] as const) {
-      for (let i = 0; i < n; i++) {
-        const rules = plans[dir][i]!.rules;
-        if (!rules) {
-          allowedBy[dir].push(null);
-          continue;
-        }
-        const out = new Uint8Array(n);
-        for (const r of rules) {
+    const rowCache = new Map<string, Uint8Array>();
+    /** Which others the NetworkPolicy rules isolating `subject` allow (ingress: from; egress: to); null when not isolated. */
+    const allowedBy = (dir: Direction, subject: number): Uint8Array | null => {
+      const rules = plans[dir][subject]!.rules;
+      if (!rules) return null;
+      // Ingress ports resolve on the subject itself and numeric egress ports on nothing: decided here;
+      // egress named ports resolve on each destination, below.
+      const passing = rules.filter((r) => (dir === 'egress' && MatrixCompiler.hasNamed(r.ports)) || c.portOk(r.ports, subject, port, protocol));
+      const key = `${dir}|${passing.map((r) => ruleIds.get(r)!).join(',')}`;
+      let out = rowCache.get(key);
+      if (out === undefined) {
+        out = new Uint8Array(n);
+        for (const r of passing) {
           if (dir === 'egress' && MatrixCompiler.hasNamed(r.ports)) {
-            // Egress named ports resolve on each destination pod: decide per destination.
             for (let j = 0; j < n; j++) if ((r.peers === null || r.peers[j]) && c.portOk(r.ports, j, port, protocol)) out[j] = 1;
-            continue;
+          } else if (r.peers === null) out.fill(1);
+          else {
+            const peers = r.peers;
+            for (let j = 0; j < n; j++) if (peers[j]) out[j] = 1;
           }
-          // Ingress ports resolve on the subject itself; numeric egress ports do not depend on the destination.
-          if (!c.portOk(r.ports, i, port, protocol)) continue;
-          if (r.peers === null) out.fill(1);
-          else for (let j = 0; j < n; j++) if (r.peers[j]) out[j] = 1;
         }
-        allowedBy[dir].push(out);
+        rowCache.set(key, out);
       }
-    }
-    const decide = (dir: Direction, subject: number, other: number): boolean => {
       const se = c.eps[subject]!;
-      if (se.kind !== 'pod') return true;
-      const plan = plans[dir][subject]!;
-      const dest = dir === 'ingress' ? subject : other;
-      for (const r of plan.admin) {
-        if (!r.peers[other] || !c.adminPortOk(r.ports, dest, port, protocol)) continue;
-        if (r.action === 'Pass') break;
-        if (r.action === 'Allow') return true;
-        if (r.action === 'Deny') return false;
-        // Any other action is invalid and matches nothing, as in evaluate.ts.
-      }
-      const allowed = allowedBy[dir][subject]!;
-      if (allowed) {
-        const oe = c.eps[other]!;
+      const own = se.kind === 'pod' && se.nodeName ? nodeEndpoints.get(se.nodeName) : undefined;
+      if (own?.length) {
         // Reference §7: a pod and its own node always reach each other.
-        if (oe.kind === 'node' && oe.name === se.nodeName) return true;
-        return allowed[other] === 1;
+        out = out.slice();
+        for (const j of own) out[j] = 1;
       }
-      for (const r of plan.baseline) {
-        if (!r.peers[other] || !c.adminPortOk(r.ports, dest, port, protocol) || r.action === 'Pass') continue;
-        if (r.action === 'Allow') return true;
-        if (r.action === 'Deny') return false;
-      }
-      return true;
+      return out;
     };
+    /** One subject's verdict on every other: admin policies, then its NetworkPolicies, then baseline. */
+    const rowOf = (dir: Direction, subject: number): Uint8Array => {
+      const se = c.eps[subject]!;
+      if (se.kind !== 'pod') return allOnes;
+      const plan = plans[dir][subject]!;
+      const allowed = allowedBy(dir, subject);
+      if (plan.admin.length === 0 && plan.baseline.length === 0) return allowed ?? allOnes;
+      const row = new Uint8Array(n);
+      for (let other = 0; other < n; other++) {
+        const dest = dir === 'ingress' ? subject : other;
+        let verdict: boolean | null = null;
+        for (const r of plan.admin) {
+          if (!r.peers[other] || !c.adminPortOk(r.ports, dest, port, protocol)) continue;
+          if (r.action === 'Pass') break;
+          if (r.action === 'Allow') verdict = true;
+          else if (r.action === 'Deny') verdict = false;
+          else continue; // Any other action is invalid and matches nothing, as in evaluate.ts.
+          break;
+        }
+        if (verdict === null && allowed) verdict = allowed[other] === 1;
+        if (verdict === null) {
+          for (const r of plan.baseline) {
+            if (!r.peers[other] || !c.adminPortOk(r.ports, dest, port, protocol) || r.action === 'Pass') continue;
+            if (r.action === 'Allow') verdict = true;
+            else if (r.action === 'Deny') verdict = false;
+            else continue;
+            break;
+          }
+        }
+        row[other] = verdict === false ? 0 : 1;
+      }
+      return row;
+    };
+    const egress: Uint8Array[] = [];
+    const ingress: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      egress.push(rowOf('egress', i));
+      ingress.push(rowOf('ingress', i));
+    }
+    // Most destinations share an ingress row (the same policies isolate them): number the distinct
+    // rows, so that a source's row is read from a few hundred values instead of a column of a thousand rows.
+    const distinct: Uint8Array[] = [];
+    const numberOf = new Map<Uint8Array, number>();
+    const rowIndex = new Uint32Array(n);
+    for (let d = 0; d < n; d++) {
+      const row = ingress[d]!;
+      let k = numberOf.get(row);
+      if (k === undefined) {
+        k = distinct.length;
+        distinct.push(row);
+        numberOf.set(row, k);
+      }
+      rowIndex[d] = k;
+    }
+    const admits = new Uint8Array(distinct.length);
     const out = new Uint8Array(n * n);
     for (let s = 0; s < n; s++) {
-      for (let d = 0; d < n; d++) {
-        if (s !== d && decide('egress', s, d) && decide('ingress', d, s)) out[s * n + d] = 1;
-      }
+      for (let k = 0; k < distinct.length; k++) admits[k] = distinct[k]![s]!;
+      const e = egress[s]!;
+      const base = s * n;
+      for (let d = 0; d < n; d++) out[base + d] = e[d]! & admits[rowIndex[d]!]!;
+      out[base + s] = 0;
     }
     matrices.push(out);
   }

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 export function renderJson(result: unknown): string {
   // JSON.stringify escapes C0 controls but not DEL and C1 (0x9b starts an escape sequence on some
   // terminals); they can only stand inside strings here, so escaping them loses nothing.
-  // eslint-disable-next-line no-control-regex
+   
   return JSON.stringify(result, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

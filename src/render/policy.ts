@@ -5,6 +5,7 @@ import type { CompactMatrix } from '../policy/matrix.js';
 import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
+import { layoutColumns } from './table.js';
 
 /** What `explain-policy --matrix` returns: the contract's `cells` (through toJSON) over a compact matrix. */
 export interface PolicyMatrixReport extends CompactMatrix {
@@ -91,21 +92,24 @@ export function renderPolicyVerdict(v: PolicyVerdict, style: Style, isWide: bool
 export function renderPolicyMatrix(m: PolicyMatrixReport, style: Style): string {
   if (m.pods.length === 0) return 'No pods in scope: nothing to show. Use -n NAMESPACE, -A, or a looser --selector.';
   const n = m.pods.length;
-  const width = String(n).length + 1;
-  const nameWidth = Math.max(...m.pods.map((p) => p.length));
-  const marks = { self: ' '.repeat(width - 1) + style.c.dim('·'), yes: ' '.repeat(width - 1) + style.status('ok', '✓'), no: ' '.repeat(width - 1) + style.status('fail', '✗') };
+  const marks = { self: style.c.dim('·'), yes: style.status('ok', '✓'), no: style.status('fail', '✗') };
+  const numbers = m.pods.map((_, i) => String(i + 1));
+  // Columns: the row's number, the source pod, then one column per destination; numbers right-aligned.
+  const layout = { align: ['right', 'left', ...m.pods.map(() => 'right' as const)] as const, gap: ' ', gaps: [' ', '  '], indent: ' ' };
   const out: string[] = [];
   m.ports.forEach(({ port, protocol }, k) => {
     const allowed = m.allowed[k]!;
     let count = 0;
     for (let i = 0; i < allowed.length; i++) count += allowed[i]!;
     out.push(`${style.c.bold(`${protocol} port ${port}`)}: ${count} of ${n * (n - 1)} pairs allowed. Rows are sources (from), columns destinations (to).`);
-    out.push(' '.repeat(width + 1 + nameWidth + 1) + m.pods.map((_, i) => String(i + 1).padStart(width)).join(''));
+    const rows: string[][] = [['', '', ...numbers]];
     m.pods.forEach((from, i) => {
-      let row = '';
-      for (let j = 0; j < n; j++) row += i === j ? marks.self : allowed[i * n + j] ? marks.yes : marks.no;
-      out.push(`${String(i + 1).padStart(width)} ${from.padEnd(nameWidth)} ${row}`);
+      const row = [numbers[i]!, from];
+      for (let j = 0; j < n; j++) row.push(i === j ? marks.self : allowed[i * n + j] ? marks.yes : marks.no);
+      rows.push(row);
     });
+    // One push per line: a spread of thousands of lines would exceed the argument limit.
+    for (const line of layoutColumns(rows, layout)) out.push(line);
     out.push('');
   });
   out.push(style.c.dim('Legend: ✓ allowed, ✗ denied by policy, · the pod itself (not defined by the API). Ask why with: knet explain-policy FROM TO --port N'));
@@ -141,4 +145,57 @@ export function* renderPolicyMatrixJson(m: PolicyMatrixReport, chunkSize = 1 << 
   }
   buf += `${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`;
   yield buf;
+}
+
+/**
+ * The same document as renderPolicyMatrixJson, as UTF-8 bytes in chunks of about `chunkSize`: each cell is
+ * two copies of bytes encoded once (the source's prefix, and the destination's text for allowed or
+ * denied), so a million cells cost a million pairs of memory copies and no string at all.
+ */
+export function* renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 1 << 20): Generator<Uint8Array> {
+  const encoder = new TextEncoder();
+  const n = m.pods.length;
+  const names = m.pods.map((p) => JSON.stringify(p));
+  let out = new Uint8Array(chunkSize);
+  let off = 0;
+  function* put(bytes: Uint8Array): Generator<Uint8Array> {
+    if (off + bytes.length > out.length) {
+      if (off > 0) yield out.subarray(0, off);
+      // A new chunk each time: the one yielded may still be queued for writing.
+      out = new Uint8Array(Math.max(chunkSize, bytes.length));
+      off = 0;
+    }
+    out.set(bytes, off);
+    off += bytes.length;
+  }
+  yield* put(encoder.encode(`{\n  "pods": ${JSON.stringify(m.pods)},\n  "ports": ${JSON.stringify(m.ports)},\n  "cells": [`));
+  let first = true;
+  for (let k = 0; k < m.ports.length; k++) {
+    const { port, protocol } = m.ports[k]!;
+    const tail = `,"port":${port},"protocol":${JSON.stringify(protocol)},"allowed":`;
+    const isAllowed = names.map((name) => encoder.encode(`${name}${tail}true}`));
+    const isDenied = names.map((name) => encoder.encode(`${name}${tail}false}`));
+    const allowed = m.allowed[k]!;
+    for (let s = 0; s < n; s++) {
+      const from = encoder.encode(`,\n    {"from":${names[s]!},"to":`);
+      for (let d = 0; d < n; d++) {
+        if (s === d) continue;
+        const cell = allowed[s * n + d] ? isAllowed[d]! : isDenied[d]!;
+        // The first cell of the document has no comma before it.
+        const prefix = first ? from.subarray(1) : from;
+        first = false;
+        if (off + prefix.length + cell.length > out.length) {
+          yield* put(prefix);
+          yield* put(cell);
+          continue;
+        }
+        out.set(prefix, off);
+        off += prefix.length;
+        out.set(cell, off);
+        off += cell.length;
+      }
+    }
+  }
+  yield* put(encoder.encode(`${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`));
+  if (off > 0) yield out.subarray(0, off);
 }

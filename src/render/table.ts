@@ -1,22 +1,139 @@
-import Table from 'cli-table3';
+// The one table renderer: every grid knet prints to a person goes through here (endpoints, rules show,
+// the node views, cleanup, snapshot save, the policy matrix), so that every table scales the same way.
+//
+//   renderTable(headers, rows, style, options?)  kubectl's style: upper-case bold headers, columns
+//                                                three spaces apart, no borders. Returns the lines
+//                                                joined with '\n', without a trailing newline.
+//   layoutColumns(rows, options?)                the layout under it, for grids of any shape: aligns
+//                                                every column to its widest cell and returns the lines.
+//   displayWidth(text)                           the columns a string takes on a terminal.
+//
+// Layout is two passes over the cells (widths, then padding), so 10,000 rows cost ten times what
+// 1,000 rows cost. Widths ignore colour escapes and count East Asian wide characters as two columns.
+// A cell may hold several lines ("a\nb"): its row then takes as many lines.
 import type { Style } from './style.js';
 
-/** A borderless table in kubectl's style: upper-case headers, columns separated by spaces. */
-export function renderTable(headers: string[], rows: string[][], style: Style): string {
-  const table = new Table({
-    head: headers.map((h) => style.c.bold(h.toUpperCase())),
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '',
-      right: '', 'right-mid': '', middle: '   ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-  table.push(...rows);
-  return table
-    .toString()
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n');
+export type Align = 'left' | 'right';
+
+export interface LayoutOptions {
+  /** Alignment per column; columns without an entry are left-aligned. */
+  align?: readonly Align[];
+  /** Text between two columns (default three spaces). */
+  gap?: string;
+  /** Text between column i and column i + 1, where it differs from `gap`. */
+  gaps?: readonly (string | undefined)[];
+  /** Text at the start of every line (default none). */
+  indent?: string;
+}
+
+export interface TableOptions {
+  /** Alignment per column, as in layoutColumns (default: all left, as kubectl). */
+  align?: readonly Align[];
+}
+
+// Printable ASCII: one column per character, the common case, decided by one test.
+const PLAIN = /^[\x20-\x7e]*$/;
+// SGR colour sequences (what chalk writes) and other CSI sequences.
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
+const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+function isWide(cp: number): boolean {
+  // The East Asian Wide and Fullwidth blocks that occur in names and messages (Unicode UAX #11).
+  return (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  );
+}
+
+function isZeroWidth(cp: number): boolean {
+  // Combining marks, zero-width space/joiners and variation selectors take no column of their own.
+  return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f) || cp < 0x20;
+}
+
+// Coloured cells repeat (a status column holds a handful of distinct strings): remember their widths.
+const widthCache = new Map<string, number>();
+
+/** The number of terminal columns `text` takes: escapes take none, wide characters two. */
+export function displayWidth(text: string): number {
+  if (PLAIN.test(text)) return text.length;
+  const cached = widthCache.get(text);
+  if (cached !== undefined) return cached;
+  let width = 0;
+  for (const ch of text.replace(ESCAPES, '')) {
+    const cp = ch.codePointAt(0) ?? 0;
+    width += isZeroWidth(cp) ? 0 : isWide(cp) ? 2 : 1;
+  }
+  if (widthCache.size >= 4096) widthCache.clear();
+  widthCache.set(text, width);
+  return width;
+}
+
+function pad(text: string, width: number, align: Align | undefined): string {
+  const fill = width - displayWidth(text);
+  if (fill <= 0) return text;
+  return align === 'right' ? ' '.repeat(fill) + text : text + ' '.repeat(fill);
+}
+
+/** Splits rows whose cells hold line breaks into one row per line; rows without any are kept as they are. */
+function splitMultiline(rows: readonly (readonly string[])[]): readonly (readonly string[])[] {
+  if (!rows.some((row) => row.some((cell) => cell.includes('\n')))) return rows;
+  const out: string[][] = [];
+  for (const row of rows) {
+    const cells = row.map((cell) => cell.split('\n'));
+    const height = Math.max(1, ...cells.map((lines) => lines.length));
+    for (let i = 0; i < height; i++) out.push(cells.map((lines) => lines[i] ?? ''));
+  }
+  return out;
+}
+
+/**
+ * Aligns a grid: each column as wide as its widest cell, cells padded to it (left-aligned unless
+ * `align` says right), columns joined by `gap`. Trailing spaces are trimmed from every line. Rows may
+ * have fewer cells than others; the missing ones are empty.
+ */
+export function layoutColumns(input: readonly (readonly string[])[], options: LayoutOptions = {}): string[] {
+  const rows = splitMultiline(input);
+  const gap = options.gap ?? '   ';
+  const indent = options.indent ?? '';
+  const align = options.align ?? [];
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const w = displayWidth(row[i]!);
+      if (w > (widths[i] ?? 0)) widths[i] = w;
+    }
+  }
+  const columns = widths.length;
+  const gaps = Array.from({ length: Math.max(0, columns - 1) }, (_, i) => options.gaps?.[i] ?? gap);
+  const lines = new Array<string>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let line = indent;
+    for (let i = 0; i < columns; i++) {
+      // The last column is not padded on the left-aligned side: nothing follows it.
+      const cell = row[i] ?? '';
+      line += i === columns - 1 && align[i] !== 'right' ? cell : pad(cell, widths[i] ?? 0, align[i]);
+      if (i < columns - 1) line += gaps[i]!;
+    }
+    lines[r] = line.trimEnd();
+  }
+  return lines;
+}
+
+/** A borderless table in kubectl's style: upper-case bold headers, columns three spaces apart. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], style: Style, options: TableOptions = {}): string {
+  const head = headers.map((h) => style.c.bold(h.toUpperCase()));
+  return layoutColumns([head, ...rows], options.align ? { align: options.align } : {}).join('\n');
 }

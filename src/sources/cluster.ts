@@ -4,6 +4,7 @@ import { loadSnapshot } from './snapshot.js';
 import { closest, inputError } from '../model/errors.js';
 import { stripControl } from '../model/text.js';
 import { validateCluster } from '../model/validate.js';
+import { onCommandEnd } from './opened.js';
 
 /** The flags that choose and shape a cluster source (see src/cli/flags.ts `clusterFlags`). */
 export interface SourceOptions {
@@ -22,6 +23,15 @@ export interface SourceOptions {
    * in another namespace): a live source lists them too. A snapshot holds every namespace anyway.
    */
   namespaces?: string[];
+  /** Where node state comes from on a live cluster (see src/cli/flags.ts `debugPodFlags`). */
+  'debug-namespace'?: string;
+  image?: string;
+  privileged?: boolean;
+  'pod-timeout'?: string;
+  'exec-timeout'?: string;
+  daemonset?: boolean;
+  /** Node state from the machine knet runs on (a node), whatever the cluster objects come from. */
+  local?: boolean;
 }
 
 /** One cluster, live or from a snapshot: engines see only `cluster` and `nodeState`. */
@@ -35,6 +45,13 @@ export interface OpenedCluster {
   origin: string;
   /** Kinds in the source that knet did not read, with counts. */
   skipped: Record<string, number>;
+  /** Removes what reading node state made (debug pods, a DaemonSet); the CLI also does it when the command ends (src/sources/opened.ts). */
+  close: () => Promise<void>;
+}
+
+async function localNodeState(): Promise<NodeStateSource & { close(): Promise<void> }> {
+  const { localNodeState: make } = await import('./local.js');
+  return make();
 }
 
 /**
@@ -43,28 +60,39 @@ export interface OpenedCluster {
  * -n must exist, and kinds knet did not read are said on stderr.
  */
 export async function openCluster(options: SourceOptions): Promise<OpenedCluster> {
-  let opened: OpenedCluster;
+  let result: OpenedCluster;
+  let unregister = (): void => undefined;
   if (options.snapshot !== undefined) {
     const snap = await loadSnapshot(options.snapshot);
     validateCluster(snap.cluster, snap.originOf);
-    opened = {
+    result = {
       cluster: snap.cluster,
       nodeState: snap.nodeState,
       namespace: options.namespace ?? 'default',
       clusterDomain: options['cluster-domain'] ?? snap.cluster.meta.clusterDomain ?? 'cluster.local',
       origin: `snapshot ${options.snapshot}`,
       skipped: snap.skipped,
+      close: () => Promise.resolve(),
     };
   } else {
     // The live path imports @kubernetes/client-node, which is slow to load: only ever lazily.
     const { openLiveCluster } = await import('./live/cluster.js');
-    opened = await openLiveCluster(options);
-    const source = `the API server (${opened.origin})`;
-    validateCluster(opened.cluster, () => ({ source }));
+    result = await openLiveCluster(options);
+    // Closed at the end of the command even when what was read is refused below.
+    unregister = onCommandEnd(result.close);
+    const source = `the API server (${result.origin})`;
+    validateCluster(result.cluster, () => ({ source }));
   }
-  reportSkipped(opened.skipped);
-  if (options.namespace !== undefined && !(options.allNamespaces ?? options['all-namespaces'])) checkNamespace(opened, options.namespace);
-  return opened;
+  reportSkipped(result.skipped);
+  if (options.namespace !== undefined && !(options.allNamespaces ?? options['all-namespaces'])) checkNamespace(result, options.namespace);
+  if (options.local) {
+    const previous = result.close;
+    const local = await localNodeState();
+    result = { ...result, nodeState: local, close: () => Promise.all([previous(), local.close()]).then(() => undefined) };
+  }
+  unregister();
+  onCommandEnd(result.close);
+  return result;
 }
 
 /** One line on stderr for the kinds knet did not read, so that nothing is dropped without a word. */

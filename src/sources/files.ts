@@ -43,7 +43,8 @@ export async function readInputFile(path: string, what: string, hint: string): P
     const info = await handle.stat();
     if (!info.isFile()) throw unreadableFile(path, what, 'it is not a regular file (a FIFO, socket, device or directory is never read)', hint);
     if (info.size > MAX_INPUT_BYTES) throw unreadableFile(path, what, `it is ${Math.round(info.size / 1024 / 1024)} MiB, more than knet reads as one file (512 MiB)`, 'Split it, or capture only what you need.');
-    return stripBom(await handle.readFile('utf8'));
+    // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
+    return stripBom((await handle.readFile()).toString('utf8'));
   } catch (err) {
     if ((err as KnetError).name === 'KnetError') throw err;
     throw unreadableFile(path, what, fileErrorReason(err), hint);

@@ -39,3 +39,23 @@ export interface NodeStateSource {
   /** Where the data came from, for messages (a file path, or `debug pod on NODE`). */
   describe(node: string, kind: NodeStateKind): string;
 }
+
+/**
+ * The program that produces each kind, as argv (no shell): what a debug pod or `--local` runs, and
+ * what a user runs on the node to capture a missing file.
+ */
+export const NODE_STATE_COMMANDS: Record<NodeStateKind, readonly string[]> = {
+  'iptables-save': ['iptables-save'],
+  'ip6tables-save': ['ip6tables-save'],
+  'iptables-legacy-save': ['iptables-legacy-save'],
+  'iptables-nft-save': ['iptables-nft-save'],
+  'ip6tables-legacy-save': ['ip6tables-legacy-save'],
+  'ip6tables-nft-save': ['ip6tables-nft-save'],
+  'nft-ruleset': ['nft', 'list', 'ruleset'],
+  'nft-ruleset-json': ['nft', '-j', 'list', 'ruleset'],
+  ipvsadm: ['ipvsadm', '-Ln'],
+  ipset: ['ipset', 'list'],
+  conntrack: ['conntrack', '-L'],
+  'ip-route': ['ip', 'route', 'show', 'table', 'all'],
+  'ip-addr': ['ip', 'addr'],
+};

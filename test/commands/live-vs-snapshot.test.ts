@@ -84,11 +84,13 @@ describe('a live failure exits 3 (environment) or 2 (input) with a message and n
   });
 });
 
+// The whole live node path (a real kernel read through a debug pod) is in node-live.test.ts.
 describe('node state on a live cluster', () => {
-  it('says it needs a debug pod (exit 3) instead of showing a node without rules', async () => {
+  it('a server that does not serve exec: exit 3, not a node without rules, and the debug pod deleted', async () => {
     const result = await runKnet(['node', 'iptables', 'kind-worker', '--kubeconfig', kubeconfig]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/needs a debug pod, which this build cannot start\n {2}Capture it on the node/);
+    expect(result.stderr).toMatch(/^Error: pod default\/knet-debug-kind-worker-[0-9a-f]+ is gone: exec answered 404/);
     expect(result.stdout).toBe('');
+    expect(server.store.get('pods')!.filter((p) => p.metadata.labels?.['app.kubernetes.io/managed-by'] === 'knet')).toEqual([]);
   });
 });

@@ -13,6 +13,10 @@ const demoDump = 'examples/demo/nodes/kind-worker/iptables-save.txt';
 const cases = loadIptablesCases().filter((c) => c.dir === 'iptables-TestTracePacket' || c.dir === 'iptables-1.26-TestLoadBalancer');
 
 describe('knet rules trace', () => {
+  it('reads the 20 cases of those two fixtures', () => {
+    expect(cases).toHaveLength(20);
+  });
+
   it.each(cases.map((c) => [`${c.dir}: ${c.name}`, c] as const))('%s', async (_name, c) => {
     const args = ['rules', 'trace', '--file', c.rulesPath, '--src', c.sourceIP, '--dst', c.destIP, '--dport', String(c.destPort), '--proto', c.protocol ?? 'tcp', ...c.localIPs.flatMap((ip) => ['--local-ip', ip])];
     const { json, code } = await runKnetJson<TraceResult>(args);

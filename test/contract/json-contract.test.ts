@@ -63,6 +63,18 @@ const cases: { name: string; args: string[]; shape: Shape; codes: number[] }[] =
     codes: [0, 1],
     shape: { cells: [{ from: (v: unknown) => (typeof v === 'string' && v.includes('/') ? null : 'expected NS/POD'), to: (v: unknown) => (typeof v === 'string' && v.includes('/') ? null : 'expected NS/POD'), port: 'any', protocol: 'string', allowed: 'boolean' }] },
   },
+  {
+    name: 'rules diff',
+    args: ['rules', 'diff', 'kind-worker', '--snapshot', demo],
+    codes: [0, 1],
+    shape: {
+      node: 'string',
+      mode: oneOf('iptables', 'nftables', 'ipvs'),
+      services: [{ namespace: 'string', name: 'string', port: (v: unknown) => (v === null || typeof v === 'number' ? null : 'expected a number or null'), findings: [finding] }],
+      findings: [finding],
+      summary: { servicePorts: 'number', errors: 'number', warnings: 'number', isInSync: 'boolean' },
+    },
+  },
 ];
 
 describe('the JSON contract of docs/cli.md', () => {

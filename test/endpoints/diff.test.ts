@@ -104,7 +104,20 @@ describe('diffEndpoints', () => {
       what: 'a terminating pod still marked ready',
       pods: [aPod('w1', { labels: app, ip: '10.0.0.1', deleting: true }), aPod('w2', { labels: app, ip: '10.0.0.2' })],
       slices: [aSlice('web', [{ ip: '10.0.0.1', pod: 'w1', ready: true, terminating: true }, { ip: '10.0.0.2', pod: 'w2' }])],
-      want: ['error:not-ready-pod-serving', 'error:terminating-endpoint'],
+      want: ['error:terminating-endpoint'],
+    },
+    {
+      what: 'a pod being deleted whose endpoint is ready and not yet terminating in the slice: the same fact, the same code',
+      pods: [aPod('w1', { labels: app, ip: '10.0.0.1', deleting: true }), aPod('w2', { labels: app, ip: '10.0.0.2' })],
+      slices: [aSlice('web', [{ ip: '10.0.0.1', pod: 'w1', ready: true, terminating: false }, { ip: '10.0.0.2', pod: 'w2' }])],
+      want: ['error:terminating-endpoint'],
+      check: (f: Finding[]) => expect(f[0]).toMatchObject({ ip: '10.0.0.1', pod: 'default/w1', message: expect.stringMatching(/^pod w1 \(10\.0\.0\.1\) is terminating \(its pod is being deleted/) }),
+    },
+    {
+      what: 'a pod being deleted whose endpoint is already not ready and not terminating: nothing routes to it',
+      pods: [aPod('w1', { labels: app, ip: '10.0.0.1', deleting: true }), aPod('w2', { labels: app, ip: '10.0.0.2' })],
+      slices: [aSlice('web', [{ ip: '10.0.0.1', pod: 'w1', ready: false, terminating: false }, { ip: '10.0.0.2', pod: 'w2' }])],
+      want: [],
     },
     {
       what: 'nil ready and serving conditions, which the API says mean ready',

@@ -287,7 +287,8 @@ describe('permissions', () => {
     let stderr = '';
     let code = 0;
     try {
-      execFileSync(...((isRoot ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv]] : [process.execPath, argv]) as [string, string[]]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...limited, HOME: work } });
+      const [command, args]: [string, string[]] = isRoot ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv]] : [process.execPath, argv];
+      execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...limited, HOME: work } });
     } catch (err) {
       const e = err as { status: number; stderr: Buffer };
       code = e.status;

@@ -11,8 +11,10 @@ import { makeTestCerts, type TestCerts } from './certs.js';
 
 /**
  * A Kubernetes API server for tests, over HTTPS, that the real @kubernetes/client-node talks to:
- * list (namespaced and cluster-wide, labelSelector, limit/continue/remainingItemCount), get, and
- * delete of pods, errors as `kind: Status` with the right HTTP code, bearer-token authentication,
+ * list (namespaced and cluster-wide, labelSelector, fieldSelector, limit/continue/remainingItemCount),
+ * get, create and delete of pods (with scripted status changes and events, Pod Security admission
+ * from namespace labels), DaemonSets (their pods made and removed as the controllers would),
+ * SelfSubjectAccessReviews answered from a test's RBAC, errors as `kind: Status` with the right HTTP code, bearer-token authentication,
  * and faults injected per request (401, 403 with the RBAC message a real server writes, 404, 409,
  * 410, 429 with Retry-After, 5xx, slow answers). Listens on 127.0.0.1 only.
  */
@@ -38,6 +40,10 @@ const RESOURCES: Record<string, ResourceInfo> = {
   servicecidrs: { group: 'networking.k8s.io', version: 'v1', kind: 'ServiceCIDR', isNamespaced: false },
   adminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'AdminNetworkPolicy', isNamespaced: false },
   baselineadminnetworkpolicies: { group: 'policy.networking.k8s.io', version: 'v1alpha1', kind: 'BaselineAdminNetworkPolicy', isNamespaced: false },
+  // What knet's debug pods need: its own DaemonSets, their events, and access reviews.
+  daemonsets: { group: 'apps', version: 'v1', kind: 'DaemonSet', isNamespaced: true },
+  events: { group: '', version: 'v1', kind: 'Event', isNamespaced: true },
+  selfsubjectaccessreviews: { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', isNamespaced: false },
 };
 
 const COLLECTION_OF: Record<string, keyof Omit<Cluster, 'meta'>> = {
@@ -65,8 +71,48 @@ export interface RecordedRequest {
   name?: string;
   /** The subresource after the name (`exec`, `portforward`, `status`), if any. */
   subresource?: string;
-  verb: 'list' | 'get' | 'delete' | 'other';
+  verb: 'list' | 'get' | 'delete' | 'create' | 'other';
+  /** The parsed JSON body of a create. */
+  body?: StoredObject;
 }
+
+/** What the test API server does with a debug pod it is asked to create (see `setPodBehaviour`). */
+export interface PodBehaviour {
+  /** Refuse the create with this status code and message (an admission webhook, a quota). */
+  reject?: { code: number; message: string };
+  /** Status changes, each applied `afterMs` after the create (default: Running at once). */
+  transitions?: { afterMs: number; status: Record<string, unknown> }[];
+  /** Events about the pod, as `kubectl describe pod` shows them. */
+  events?: { type: 'Normal' | 'Warning'; reason: string; message: string }[];
+}
+
+/** A pod status as the kubelet writes it once the container runs. */
+export const RUNNING_STATUS = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'debug', ready: true, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] };
+
+/** Scripted behaviours for the ways a debug pod never runs, with what a real cluster reports. */
+export const POD_BEHAVIOURS = {
+  running: { transitions: [{ afterMs: 0, status: RUNNING_STATUS }] },
+  imagePullBackOff: (image: string): PodBehaviour => ({
+    transitions: [
+      { afterMs: 0, status: { phase: 'Pending', containerStatuses: [{ name: 'debug', ready: false, state: { waiting: { reason: 'ContainerCreating' } } }] } },
+      { afterMs: 150, status: { phase: 'Pending', containerStatuses: [{ name: 'debug', ready: false, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } } }] } },
+    ],
+    events: [
+      { type: 'Normal', reason: 'Pulling', message: `Pulling image "${image}"` },
+      { type: 'Warning', reason: 'Failed', message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found` },
+    ],
+  }),
+  unschedulable: {
+    transitions: [{ afterMs: 0, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 1 Insufficient cpu.' }] } }],
+    events: [{ type: 'Warning', reason: 'FailedScheduling', message: '0/3 nodes are available: 1 Insufficient cpu.' }],
+  },
+  webhook: { reject: { code: 400, message: 'admission webhook "validate.kyverno.svc-fail" denied the request: policy Pod/knet/knet-debug for resource violation: disallow-host-namespaces' } },
+  /** Never leaves Pending, says nothing: for start timeouts. */
+  pending: { transitions: [{ afterMs: 0, status: { phase: 'Pending' } }] },
+} satisfies Record<string, PodBehaviour | ((image: string) => PodBehaviour)>;
+
+/** `verb resource[/subresource]` as RBAC names it, e.g. `create pods/exec`; the test's RBAC allows unless told. */
+export type AccessCheck = (attributes: { verb: string; resource: string; subresource?: string; namespace?: string }) => boolean;
 
 /**
  * Serves one upgraded WebSocket connection of a pod subresource (`exec`, `portforward`). `protocol` is
@@ -109,6 +155,10 @@ export interface TestApiServer {
   store: Map<string, StoredObject[]>;
   addFault(fault: Fault): void;
   clearFaults(): void;
+  /** How created pods behave from now on (default: Running at once). */
+  setPodBehaviour(behaviour: (pod: StoredObject) => PodBehaviour): void;
+  /** Which verbs the user may use, for access reviews, creates and exec (default: all). */
+  setAccess(check: AccessCheck): void;
   /** Writes a kubeconfig for this server into the certs directory and returns its path. */
   writeKubeconfig(options?: KubeconfigOptions): Promise<string>;
   close(): Promise<void>;
@@ -168,7 +218,7 @@ function parsePath(method: string, url: URL): RecordedRequest {
   req.resource = rest[0];
   req.name = rest[1];
   req.subresource = rest[2];
-  req.verb = method === 'DELETE' ? 'delete' : method === 'GET' ? (req.name === undefined ? 'list' : 'get') : 'other';
+  req.verb = method === 'DELETE' ? 'delete' : method === 'GET' ? (req.name === undefined ? 'list' : 'get') : method === 'POST' && req.name === undefined ? 'create' : 'other';
   return req;
 }
 
@@ -187,6 +237,24 @@ function matchesLabelSelector(selector: string, labels: Record<string, string> =
     });
 }
 
+/** Field selectors (`a.b=c`, comma-joined) on any field path, which is enough for the ones knet sends. */
+function matchesFieldSelector(selector: string, obj: Record<string, unknown>): boolean {
+  return selector.split(',').every((term) => {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(term.trim());
+    if (!m) return true;
+    let value: unknown = obj;
+    for (const part of m[1]!.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+    const isEqual = (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '') === m[3];
+    return m[2] === '!=' ? !isEqual : isEqual;
+  });
+}
+
+async function readBody(raw: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of raw) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function startTestApiServer(options: TestApiServerOptions = {}): Promise<TestApiServer> {
   const cluster = options.cluster ?? (options.snapshot !== undefined ? (await loadSnapshot(options.snapshot)).cluster : undefined);
   const store = new Map<string, StoredObject[]>();
@@ -202,6 +270,48 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
   const token = 'knet-test-token';
   const requests: RecordedRequest[] = [];
   let faults: Fault[] = [];
+  let podBehaviour: (pod: StoredObject) => PodBehaviour = () => POD_BEHAVIOURS.running;
+  let access: AccessCheck = () => true;
+  const timers = new Set<NodeJS.Timeout>();
+  let created = 0;
+  const later = (ms: number, fn: () => void): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+  /** Creates a pod as the API server and kubelet would, then plays its scripted behaviour. */
+  const createPod = (pod: StoredObject, namespace: string): StoredObject | { code: number; message: string } => {
+    pod.metadata.namespace = namespace;
+    const behaviour = podBehaviour(pod);
+    if (behaviour.reject) return behaviour.reject;
+    const stored = { ...pod, metadata: { ...pod.metadata, uid: `uid-${++created}`, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, status: { phase: 'Pending' } } as StoredObject;
+    store.get('pods')!.push(stored);
+    for (const t of behaviour.transitions ?? [{ afterMs: 0, status: RUNNING_STATUS }]) {
+      const apply = (): void => {
+        (stored as Record<string, unknown>).status = t.status;
+      };
+      if (t.afterMs === 0) apply();
+      else later(t.afterMs, apply);
+    }
+    for (const e of behaviour.events ?? []) {
+      store.get('events')!.push({ metadata: { name: `${stored.metadata.name}.${++created}`, namespace }, involvedObject: { kind: 'Pod', name: stored.metadata.name, namespace }, ...e });
+    }
+    return stored;
+  };
+  /** Pod Security admission as kube-apiserver enforces it from the namespace's label (hostNetwork and capabilities only). */
+  const podSecurity = (pod: StoredObject, namespace: string): string | undefined => {
+    const ns = store.get('namespaces')!.find((n) => n.metadata.name === namespace);
+    const level = ns?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+    if (level !== 'baseline' && level !== 'restricted') return undefined;
+    const spec = (pod as { spec?: { hostNetwork?: boolean; containers?: { name: string; securityContext?: { capabilities?: { add?: string[] } } }[] } }).spec;
+    const problems: string[] = [];
+    if (spec?.hostNetwork) problems.push('host namespaces (hostNetwork=true)');
+    const added = (spec?.containers ?? []).flatMap((c) => (c.securityContext?.capabilities?.add ?? []).filter((cap) => cap !== 'NET_RAW' || level === 'restricted').map((cap) => `container "${c.name}" must not include "${cap}" in securityContext.capabilities.add`));
+    if (added.length) problems.push(`non-default capabilities (${added.join(', ')})`);
+    return problems.length ? `pods "${pod.metadata.name}" is forbidden: violates PodSecurity "${level}:latest": ${problems.join(', ')}` : undefined;
+  };
 
   const send = (res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
@@ -251,6 +361,40 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     if (!info || (isAnp && !servesAnp)) return send(res, 404, status(404, 'the server could not find the requested resource'));
     // A real RBAC setup for knet never grants Secrets; a test asserts nobody asked.
     if (req.resource === 'secrets') return send(res, 403, status(403, forbiddenMessage(req)));
+    if (req.verb === 'create') {
+      let body: StoredObject;
+      try {
+        body = JSON.parse(await readBody(raw)) as StoredObject;
+      } catch {
+        return send(res, 400, status(400, 'the body is not JSON'));
+      }
+      req.body = body;
+      if (req.resource === 'selfsubjectaccessreviews') {
+        const attrs = (body as { spec?: { resourceAttributes?: { verb: string; resource: string; subresource?: string; namespace?: string } } }).spec?.resourceAttributes;
+        const allowed = attrs ? access(attrs) : false;
+        return send(res, 201, { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {}, spec: body.spec, status: { allowed, ...(allowed ? {} : { reason: '' }) } });
+      }
+      if (!access({ verb: 'create', resource: req.resource!, ...(req.namespace !== undefined ? { namespace: req.namespace } : {}) })) return send(res, 403, status(403, forbiddenMessage({ ...req, verb: 'create' as const })));
+      if (req.resource === 'pods') {
+        const refused = podSecurity(body, req.namespace!);
+        if (refused) return send(res, 403, status(403, refused));
+        const made = createPod(body, req.namespace!);
+        if (!('metadata' in made)) return send(res, made.code, status(made.code, made.message));
+        return send(res, 201, objectFor(info, made));
+      }
+      if (req.resource === 'daemonsets') {
+        // The DaemonSet controller's part: one pod per node, owned by the DaemonSet.
+        body.metadata.namespace = req.namespace!;
+        store.get('daemonsets')!.push(body);
+        const template = (body as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> } } }).spec.template;
+        for (const node of store.get('nodes')!) {
+          const pod = { metadata: { name: `${body.metadata.name}-${node.metadata.name}`, labels: { ...template.metadata.labels }, ownerReferences: [{ kind: 'DaemonSet', name: body.metadata.name }] }, spec: { ...template.spec, nodeName: node.metadata.name } } as StoredObject;
+          createPod(pod, req.namespace!);
+        }
+        return send(res, 201, objectFor(info, body));
+      }
+      return send(res, 405, status(405, `create ${req.resource!} is not served here`));
+    }
     const all = store.get(req.resource!)!;
     const inScope = all.filter((o) => !info.isNamespaced || req.namespace === undefined || o.metadata.namespace === req.namespace);
 
@@ -263,15 +407,24 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
       }
       const obj = objectFor(info, all[at]!);
       if (req.verb === 'delete') {
-        if (req.resource !== 'pods') return send(res, 405, status(405, 'only pods can be deleted here'));
+        if (req.resource !== 'pods' && req.resource !== 'daemonsets') return send(res, 405, status(405, 'only pods and DaemonSets can be deleted here'));
         all.splice(at, 1);
+        if (req.resource === 'daemonsets') {
+          // The garbage collector's part: the DaemonSet's pods go with it.
+          const pods = store.get('pods')!;
+          for (let i = pods.length - 1; i >= 0; i--) {
+            const owners = (pods[i]!.metadata as { ownerReferences?: { kind: string; name: string }[] }).ownerReferences ?? [];
+            if (pods[i]!.metadata.namespace === req.namespace && owners.some((o) => o.kind === 'DaemonSet' && o.name === req.name)) pods.splice(i, 1);
+          }
+        }
       }
       return send(res, 200, obj);
     }
     if (req.verb !== 'list') return send(res, 405, status(405, 'method not allowed'));
 
     const selector = req.query.get('labelSelector');
-    const matching = selector ? inScope.filter((o) => matchesLabelSelector(selector, o.metadata.labels)) : inScope;
+    const fields = req.query.get('fieldSelector');
+    const matching = inScope.filter((o) => (!selector || matchesLabelSelector(selector, o.metadata.labels)) && (!fields || matchesFieldSelector(fields, o)));
     const asked = Number(req.query.get('limit') ?? '0');
     const limit = Math.min(asked > 0 ? asked : Infinity, options.maxPageSize ?? Infinity);
     let offset = 0;
@@ -322,6 +475,9 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     const sub = req.subresource !== undefined ? options.subresources?.[req.subresource] : undefined;
     const pod = store.get('pods')!.find((o) => o.metadata.name === req.name && o.metadata.namespace === req.namespace);
     if (req.resource !== 'pods' || !sub || !pod) return refuse(404);
+    // A WebSocket exec is authorized as `create pods/exec` by newer API servers, `get` by older ones.
+    const subAccess = (verb: string): boolean => access({ verb, resource: 'pods', subresource: req.subresource!, namespace: req.namespace! });
+    if (!subAccess('create') && !subAccess('get')) return refuse(403);
     const offered = String(raw.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const protocol = sub.protocols.find((p) => offered.includes(p));
     if (protocol === undefined) return refuse(400);
@@ -339,6 +495,12 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     requests,
     store,
     addFault: (fault) => faults.push(fault),
+    setPodBehaviour: (behaviour) => {
+      podBehaviour = behaviour;
+    },
+    setAccess: (check) => {
+      access = check;
+    },
     clearFaults: () => {
       faults = [];
     },
@@ -357,6 +519,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
       return file;
     },
     async close() {
+      for (const t of timers) clearTimeout(t);
       for (const client of sockets.clients) client.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

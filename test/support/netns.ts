@@ -1,10 +1,11 @@
 // Network namespaces for tests that use the Linux kernel as the oracle: a lab creates namespaces with
 // names unique to this process, joins them with veth pairs, runs commands and tiny identity servers in
-// them, and removes exactly what it created. Needs root; callers skip with a visible reason otherwise:
-//   describe.skipIf(!isRoot)('… (needs root for network namespaces)', …)
+// them, and removes exactly what it created. Needs root and iproute2; callers declare that with
+//   describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'nft'] }, '…', …)   (test/support/needs.ts)
+// which skips with one line saying what is missing.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export { isRoot } from './needs.js';
 
 export interface ExecResult {
   stdout: string;

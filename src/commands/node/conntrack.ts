@@ -6,7 +6,7 @@ import { hasErrors } from '../../model/finding.js';
 import { buildServiceEndpointIndex, scanConntrack, type ConntrackFilter } from '../../netfilter/conntrack/index.js';
 import { renderConntrackNode, renderNodeReport, type ConntrackNodeResult, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
+import { filterFromFlags, forEachNode, nodeCommandFlags, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeConntrack extends KnetCommand<typeof NodeConntrack, NodeReport<ConntrackNodeResult>> {
   static override summary = "Show a node's conntrack entries, and find flows stuck on endpoints that are gone";
@@ -36,7 +36,8 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
 
   protected async execute(): Promise<NodeReport<ConntrackNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const nodeFilter = filterFromFlags(opened, flags);
     const filter: ConntrackFilter = {};
     const ips = nodeFilter.service ? [...nodeFilter.service.frontendIPs, ...nodeFilter.service.endpointIPs] : [];
@@ -46,20 +47,19 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
     if (flags.protocol !== undefined) filter.protocol = flags.protocol;
     if (flags.state !== undefined) filter.state = flags.state;
     if (flags.dnat) filter.isDnatOnly = true;
-    const nodes: ConntrackNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack', ['conntrack'])) {
+    const selected = await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack', ['conntrack']);
+    const nodes: ConntrackNodeResult[] = await forEachNode(selected, flags.concurrency, async (node): Promise<ConntrackNodeResult> => {
       if (flags.raw) {
         const { text, source } = await readNodeText(opened, node, ['conntrack']);
-        nodes.push({ node, source, raw: text, findings: [] });
-        continue;
+        return { node, source, raw: text, findings: [] };
       }
       // Without Services there is nothing to be stale against; NodePorts are frontends on this node's own addresses.
       const nodeIPs = opened.cluster.nodes.find((n) => n.metadata.name === node)?.status?.addresses?.filter((a) => a.type.endsWith('IP')).map((a) => a.address) ?? [];
       const services = opened.cluster.services.length ? buildServiceEndpointIndex(opened.cluster, nodeIPs) : undefined;
       const { lines, source } = await readNodeLines(opened, node, 'conntrack');
       const scan = await scanConntrack(lines, { filter, limit: flags.limit, ...(services ? { services } : {}) });
-      nodes.push({ node, source, lines: scan.lines, matched: scan.matched, dnatMatched: scan.dnatMatched, isTruncated: scan.isTruncated, entries: scan.entries, findings: scan.findings });
-    }
+      return { node, source, lines: scan.lines, matched: scan.matched, dnatMatched: scan.dnatMatched, isTruncated: scan.isTruncated, entries: scan.entries, findings: scan.findings };
+    });
     return { kind: 'conntrack', ...(nodeFilter.description ? { filter: nodeFilter.description } : {}), nodes };
   }
 

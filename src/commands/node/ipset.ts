@@ -25,9 +25,10 @@ matches with \`-m set\`.`;
 
   protected async execute(): Promise<NodeReport<IpsetNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpsetNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipset' }, ['ipset'], (text, source, node) => {
+    const nodes: IpsetNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipset', concurrency: flags.concurrency }, ['ipset'], (text, source, node) => {
       const parsed = parseIpset(text, { mode: 'lenient' });
       return { node, source, sets: viewIpset(parsed.sets, filter), findings: parsed.findings };
     });

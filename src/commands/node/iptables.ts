@@ -30,11 +30,12 @@ mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, e
 
   protected async execute(): Promise<NodeReport<IptablesNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
     const kinds = this.family === 4 ? (['iptables-save', 'iptables-nft-save', 'iptables-legacy-save'] as const) : (['ip6tables-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'] as const);
     const command = this.family === 4 ? 'iptables' : 'ip6tables';
-    const nodes: IptablesNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: command }, [...kinds], (text, source, node) => {
+    const nodes: IptablesNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: command, concurrency: flags.concurrency }, [...kinds], (text, source, node) => {
       const view = viewIptables(parseIptablesSave(text, { mode: 'lenient' }), filter);
       return { node, source, format: 'iptables' as const, ...view, findings: view.findings };
     });

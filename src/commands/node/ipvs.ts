@@ -25,9 +25,10 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
 
   protected async execute(): Promise<NodeReport<IpvsNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpvsNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipvs' }, ['ipvsadm'], (text, source, node) => {
+    const nodes: IpvsNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipvs', concurrency: flags.concurrency }, ['ipvsadm'], (text, source, node) => {
       const ipvs = parseIpvsadm(text, { mode: 'lenient' });
       const virtualServers = viewIpvs(ipvs, filter);
       return { node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(findEmptyVirtualServer)] };

@@ -27,9 +27,10 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
 
   protected async execute(): Promise<NodeReport<NftNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: NftNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'nft' }, ['nft-ruleset-json', 'nft-ruleset'], (text, source, node) => {
+    const nodes: NftNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'nft', concurrency: flags.concurrency }, ['nft-ruleset-json', 'nft-ruleset'], (text, source, node) => {
       let ruleset;
       try {
         ruleset = parseNftRuleset(text, { mode: 'lenient' });

@@ -6,7 +6,7 @@ import { hasErrors } from '../../model/finding.js';
 import { parseIpAddr, parseIpRoute, viewRoutes } from '../../netfilter/routes/index.js';
 import { renderNodeReport, renderRoutesNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { captureHint, filterFromFlags, nodeCommandFlags, selectNodes } from '../../cli/node-read.js';
+import { captureHint, filterFromFlags, forEachNode, nodeCommandFlags, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeRoutes extends KnetCommand<typeof NodeRoutes, NodeReport<RoutesNodeResult>> {
   static override summary = "Show a node's routes and addresses, and where it sends a given IP";
@@ -24,26 +24,23 @@ route the node would use for that address (longest prefix), or that the address 
 
   protected async execute(): Promise<NodeReport<RoutesNodeResult>> {
     const { flags } = this;
-    const opened = await openCluster(flags);
+    // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
     const targets = [...(filter.service?.endpointIPs ?? []), ...(flags.ip !== undefined ? [flags.ip] : [])];
-    const nodes: RoutesNodeResult[] = [];
-    for (const node of await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes', ['ip-route', 'ip-addr'])) {
+    const selected = await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes', ['ip-route', 'ip-addr']);
+    const nodes: RoutesNodeResult[] = await forEachNode(selected, flags.concurrency, async (node): Promise<RoutesNodeResult> => {
       const routeText = await opened.nodeState.read(node, 'ip-route');
       const addrText = await opened.nodeState.read(node, 'ip-addr');
       if (routeText === null && addrText === null) {
         throw inputError(`node ${node} has neither ip-route.txt nor ip-addr.txt in ${opened.origin}`, 'node-state-missing', [captureHint(node, 'ip-route'), captureHint(node, 'ip-addr')]);
       }
       const source = [routeText !== null ? opened.nodeState.describe(node, 'ip-route') : null, addrText !== null ? opened.nodeState.describe(node, 'ip-addr') : null].filter(Boolean).join(', ');
-      if (flags.raw) {
-        nodes.push({ node, source, raw: `${routeText ?? ''}${addrText ?? ''}`, findings: [] });
-        continue;
-      }
+      if (flags.raw) return { node, source, raw: `${routeText ?? ''}${addrText ?? ''}`, findings: [] };
       const r = routeText === null ? null : parseIpRoute(routeText);
       const a = addrText === null ? null : parseIpAddr(addrText);
-      const result: RoutesNodeResult = { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])], ...viewRoutes(r, a, targets, filter.groups.length > 0) };
-      nodes.push(result);
-    }
+      return { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])], ...viewRoutes(r, a, targets, filter.groups.length > 0) };
+    });
     return { kind: 'routes', ...(filter.description ? { filter: filter.description } : {}), nodes };
   }
 

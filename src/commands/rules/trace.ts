@@ -89,11 +89,11 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
         // IPVS mode: the virtual server table decides the destination, iptables (with ipsets) the rest.
         if (format !== 'ipvsadm' && format !== 'iptables') throw inputError(`with --ipvs, --file must be the node's iptables-save (${flags.file} looks like ${format})`, 'unsupported-format');
         const ipvs = parseIpvsadm(format === 'ipvsadm' ? text : ipvsText!, { mode });
-        const dump = format === 'iptables' ? parseIptablesSave(text, { mode }) : undefined;
+        const dump = format === 'iptables' ? parseIptablesSave(text, { mode, isLazy: true }) : undefined;
         result = simulateIpvs({ ipvs, ...(dump ? { iptables: dump } : {}), ...(options.ipsets ? { ipsets: options.ipsets } : {}) }, packet, options);
         if (dump) result.findings.unshift(...dump.findings);
       } else if (format === 'iptables') {
-        const dump = parseIptablesSave(text, { mode });
+        const dump = parseIptablesSave(text, { mode, isLazy: true });
         result = simulateIptables(dump, packet, options);
         result.findings.unshift(...dump.findings);
       } else if (format === 'nftables' || format === 'nft-json') {

@@ -9,6 +9,14 @@ export type ParseMode = 'strict' | 'lenient';
 
 export interface ParseOptions {
   mode: ParseMode;
+  /**
+   * Read each `-A` rule only when it is first used (its target, matches or comment): the dump is split
+   * into tables, chains and rule lines, and nothing more. A simulator that walks one packet then parses
+   * only the rules the packet reaches. A malformed rule is reported when it is reached (strict: thrown,
+   * lenient: a finding appended to the dump's findings, the rule then matching nothing), and jumps to
+   * missing chains or loops only where the walk meets them, so whole-dump checks need the default.
+   */
+  isLazy?: boolean;
 }
 
 /** The tables iptables knows; anything else is reported (strict: an error, lenient: a finding). */
@@ -411,6 +419,67 @@ class ParsedRule implements IptablesRule {
   }
 }
 
+/** A rule of a lazily read dump: only its text and line are held until it is first used. */
+class LazyRule implements IptablesRule {
+  private spec: ParsedSpec | undefined;
+
+  constructor(
+    readonly table: string,
+    readonly chain: string,
+    readonly line: number,
+    readonly raw: string,
+    private readonly specStart: number,
+    counters: Counters | null,
+    private readonly onProblem: (code: string, message: string, line: number, raw: string) => void,
+  ) {
+    if (counters !== null) this.counters = counters;
+  }
+
+  counters?: Counters;
+
+  private parsed(): ParsedSpec {
+    if (this.spec !== undefined) return this.spec;
+    const tokens = tokenizeRule(this.raw);
+    if (tokens === null) {
+      this.spec = { matches: [], target: null };
+      this.onProblem('iptables-bad-rule', 'unterminated quote', this.line, this.raw);
+      return this.spec;
+    }
+    try {
+      this.spec = parseRuleSpec(tokens, this.specStart);
+    } catch (err) {
+      if (!(err instanceof RuleSyntaxError)) throw err;
+      // Lenient: the rule is read as one that matches nothing (it was skipped by an eager read).
+      this.spec = { matches: [NEVER_MATCH], target: null };
+      this.onProblem('iptables-bad-rule', err.message, this.line, this.raw);
+    }
+    return this.spec;
+  }
+
+  get target(): RuleTarget | null {
+    return this.parsed().target;
+  }
+
+  get matches(): RuleMatch[] {
+    return this.parsed().matches;
+  }
+
+  get comment(): string | undefined {
+    return this.parsed().comment;
+  }
+
+  toJSON(): Omit<IptablesRule, never> {
+    const out: IptablesRule = { table: this.table, chain: this.chain, line: this.line, raw: this.raw, matches: this.matches, target: this.target };
+    const comment = this.comment;
+    if (comment !== undefined) out.comment = comment;
+    if (this.counters !== undefined) out.counters = this.counters;
+    return out;
+  }
+}
+
+/** `! -p all`: what a rule that could not be read is left with, so that it never matches. */
+const NEVER_MATCH: RuleMatch = { kind: 'protocol', isNegated: true, protocol: 'all' };
+
 function parseCounters(text: string): Counters | null {
   // "[12:3456]"
   if (text.length < 5 || text[0] !== '[' || text[text.length - 1] !== ']') return null;
@@ -422,6 +491,24 @@ function parseCounters(text: string): Counters | null {
   return { packets, bytes };
 }
 
+/** The blank-separated words of `text` from `from` on (a split without a regular expression). */
+function splitWords(text: string, from: number): string[] {
+  const out: string[] = [];
+  const n = text.length;
+  let i = from;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && (c = text.charCodeAt(i)) !== 32 && c !== 9) i++;
+    out.push(text.slice(start, i));
+  }
+  return out;
+}
+
 const V6_HINT = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d+)?$/;
 
 /**
@@ -429,6 +516,10 @@ const V6_HINT = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d+)?$/;
  * records a Finding (with the line) for each problem and keeps what it could read.
  */
 export function parseIptablesSave(text: string, options: ParseOptions = { mode: 'strict' }): IptablesDump {
+  if (options.isLazy === true) {
+    const lazy = readLazily(text, options.mode);
+    if (lazy !== null) return lazy;
+  }
   const isStrict = options.mode === 'strict';
   const findings: Finding[] = [];
   const tables: IptablesTable[] = [];
@@ -509,7 +600,7 @@ export function parseIptablesSave(text: string, options: ParseOptions = { mode: 
     }
     if (line[0] === ':') {
       // ":CHAIN POLICY [packets:bytes]"
-      const parts = line.slice(1).split(/\s+/);
+      const parts = splitWords(line, 1);
       const name = parts[0] ?? '';
       if (name === '' || parts.length < 2) {
         problem('iptables-bad-chain', 'a chain line is ":CHAIN POLICY [packets:bytes]"', lineNo, raw);
@@ -684,13 +775,409 @@ function checkLoops(t: IptablesTable, edges: number[][], problem: (code: string,
   }
 }
 
+// ── Reading lazily: tables, chains and where their rules are; rules parsed when reached ──────────
+
+type ProblemReport = (code: string, message: string, line: number, raw: string) => void;
+
+/** FNV-1a over the characters text[start, end). */
+function hashRange(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A table of a lazily read dump. Its chains are kept as numbers (where the name is in the text, where
+ * the declaration line is, and runs of consecutive `-A` lines), found by a hash of the name's characters,
+ * so reading a dump of 60,000 chains makes neither strings nor objects per chain; a chain becomes an
+ * IptablesChain when it is first asked for.
+ */
+class LazyTable implements IptablesTable {
+  isCommitted = false;
+  // Per chain slot.
+  private readonly nameStart: number[] = [];
+  private readonly nameEnd: number[] = [];
+  private readonly hashes: number[] = [];
+  /** Line start, end and number of the `:CHAIN POLICY` declaration; -1 when none. */
+  private readonly declStart: number[] = [];
+  private readonly declEnd: number[] = [];
+  private readonly declLine: number[] = [];
+  private readonly firstRun: number[] = [];
+  private readonly lastRun: number[] = [];
+  // Per run of consecutive rule lines of one chain.
+  private readonly runStart: number[] = [];
+  private readonly runEnd: number[] = [];
+  private readonly runLine: number[] = [];
+  private readonly runNext: number[] = [];
+  /** Open addressing: slot + 1, 0 for empty. */
+  private buckets = new Int32Array(1024);
+  private readonly made: (IptablesChain | undefined)[] = [];
+  private all: IptablesChain[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly line: number,
+    private readonly text: string,
+    private readonly onProblem: ProblemReport,
+  ) {}
+
+  private sameName(slot: number, start: number, end: number): boolean {
+    const a = this.nameStart[slot]!;
+    const len = this.nameEnd[slot]! - a;
+    if (len !== end - start) return false;
+    const text = this.text;
+    for (let i = 0; i < len; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(start + i)) return false;
+    return true;
+  }
+
+  /** The slot of the chain named text[start, end), made when new. */
+  slotOfRange(start: number, end: number): number {
+    const h = hashRange(this.text, start, end);
+    const mask = this.buckets.length - 1;
+    for (let b = h & mask; ; b = (b + 1) & mask) {
+      const v = this.buckets[b]!;
+      if (v === 0) break;
+      if (this.hashes[v - 1] === h && this.sameName(v - 1, start, end)) return v - 1;
+    }
+    const slot = this.nameStart.length;
+    this.nameStart.push(start);
+    this.nameEnd.push(end);
+    this.hashes.push(h);
+    this.declStart.push(-1);
+    this.declEnd.push(-1);
+    this.declLine.push(-1);
+    this.firstRun.push(-1);
+    this.lastRun.push(-1);
+    if ((slot + 1) * 2 > this.buckets.length) this.grow();
+    else this.place(slot);
+    return slot;
+  }
+
+  private place(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.hashes[slot]! & mask;
+    while (this.buckets[b] !== 0) b = (b + 1) & mask;
+    this.buckets[b] = slot + 1;
+  }
+
+  private grow(): void {
+    this.buckets = new Int32Array(this.buckets.length * 2);
+    for (let slot = 0; slot < this.nameStart.length; slot++) this.place(slot);
+  }
+
+  /** The slot of the chain called `name`, or -1. */
+  slotOfName(name: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    h >>>= 0;
+    const mask = this.buckets.length - 1;
+    for (let b = h & mask; ; b = (b + 1) & mask) {
+      const v = this.buckets[b]!;
+      if (v === 0) return -1;
+      const slot = v - 1;
+      if (this.hashes[slot] === h && this.nameEnd[slot]! - this.nameStart[slot]! === name.length && this.text.startsWith(name, this.nameStart[slot])) return slot;
+    }
+  }
+
+  /** Records a declaration; false when the chain was declared before (left to the full reader). */
+  declare(slot: number, start: number, end: number, line: number): boolean {
+    if (this.declLine[slot] !== -1) return false;
+    this.declStart[slot] = start;
+    this.declEnd[slot] = end;
+    this.declLine[slot] = line;
+    return true;
+  }
+
+  /** Adds the rule line text[start, end) at `line`; extends the chain's last run when it is the next line. */
+  addRule(slot: number, start: number, end: number, line: number): void {
+    const last = this.lastRun[slot]!;
+    if (last !== -1 && this.runEnd[last] === start - 1) {
+      this.runEnd[last] = end;
+      return;
+    }
+    const run = this.runStart.length;
+    this.runStart.push(start);
+    this.runEnd.push(end);
+    this.runLine.push(line);
+    this.runNext.push(-1);
+    if (last === -1) this.firstRun[slot] = run;
+    else this.runNext[last] = run;
+    this.lastRun[slot] = run;
+  }
+
+  chainNamed(name: string): IptablesChain | undefined {
+    const slot = this.slotOfName(name);
+    return slot === -1 ? undefined : this.chainAt(slot);
+  }
+
+  private chainAt(slot: number): IptablesChain {
+    let chain = this.made[slot];
+    if (chain !== undefined) return chain;
+    const text = this.text;
+    const name = text.slice(this.nameStart[slot], this.nameEnd[slot]);
+    const isBuiltin = BUILTIN_CHAINS[this.name as IptablesTableName]?.includes(name) ?? false;
+    const firstRun = this.firstRun[slot]!;
+    const declLine = this.declLine[slot]!;
+    chain = new LazyChain(name, isBuiltin, declLine !== -1 ? declLine : this.runLine[firstRun]!, () => this.rulesOf(slot, name));
+    if (declLine !== -1) {
+      // ":CHAIN POLICY [packets:bytes]", checked as the full reader checks it.
+      const raw = text.slice(this.declStart[slot], this.declEnd[slot]).replace(/\r$/, '');
+      const parts = splitWords(raw, 1);
+      if (parts.length < 2) this.onProblem('iptables-bad-chain', 'a chain line is ":CHAIN POLICY [packets:bytes]"', declLine, raw);
+      else {
+        const policy = parts[1]!;
+        chain.policy = policy === '-' ? null : policy;
+        if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') this.onProblem('iptables-bad-chain', `chain policy must be ACCEPT, DROP or "-", not "${policy}"`, declLine, raw);
+        const counters = parts[2] === undefined ? null : parseCounters(parts[2]);
+        if (counters !== null) chain.counters = counters;
+      }
+    }
+    this.made[slot] = chain;
+    return chain;
+  }
+
+  private rulesOf(slot: number, name: string): IptablesRule[] {
+    const text = this.text;
+    const rules: IptablesRule[] = [];
+    for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
+      const end = this.runEnd[run]!;
+      let line = this.runLine[run]!;
+      for (let pos = this.runStart[run]!; pos < end; line++) {
+        let lineEnd = text.indexOf('\n', pos);
+        if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+        let body = text.slice(pos, lineEnd).trimEnd();
+        pos = lineEnd + 1;
+        let counters: Counters | null = null;
+        if (body.charCodeAt(0) === 91 /* [ */) {
+          const close = body.indexOf(']');
+          counters = parseCounters(body.slice(0, close + 1));
+          if (counters === null) {
+            this.onProblem('iptables-bad-rule', 'bad "[packets:bytes]" counters', line, body);
+            continue;
+          }
+          body = body.slice(close + 1).trimStart();
+        }
+        rules.push(new LazyRule(this.name, name, line, body, 2, counters, this.onProblem));
+      }
+    }
+    return rules;
+  }
+
+  get chains(): IptablesChain[] {
+    this.all ??= this.nameStart.map((_, slot) => this.chainAt(slot));
+    return this.all;
+  }
+
+  set chains(chains: IptablesChain[]) {
+    this.all = chains;
+  }
+
+  toJSON(): IptablesTable {
+    return { name: this.name, line: this.line, chains: this.chains, isCommitted: this.isCommitted };
+  }
+}
+
+/** A chain of a lazily read dump: its rules are made when first asked for. */
+class LazyChain implements IptablesChain {
+  policy: string | null;
+  counters?: Counters;
+  private made: IptablesRule[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly isBuiltin: boolean,
+    public line: number,
+    private readonly make: () => IptablesRule[],
+  ) {
+    this.policy = isBuiltin ? 'ACCEPT' : null;
+  }
+
+  get rules(): IptablesRule[] {
+    this.made ??= this.make();
+    return this.made;
+  }
+
+  set rules(rules: IptablesRule[]) {
+    this.made = rules;
+  }
+
+  toJSON(): IptablesChain {
+    const out: IptablesChain = { name: this.name, isBuiltin: this.isBuiltin, policy: this.policy, line: this.line, rules: this.rules };
+    if (this.counters !== undefined) out.counters = this.counters;
+    return out;
+  }
+}
+
+function sameRange(text: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let i = 0; i < aEnd - a; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
+}
+
+/** The family of a lazily read dump, from the first `-s` or `-d` address in its text. */
+function familyOfText(text: string): 4 | 6 | null {
+  let at = -1;
+  for (const needle of [' -s ', ' -d ']) {
+    const i = text.indexOf(needle);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  if (at < 0) return null;
+  let from = at + 4;
+  if (text.startsWith('! ', from)) from += 2;
+  let to = from;
+  while (to < text.length && text.charCodeAt(to) > 32) to++;
+  return V6_HINT.test(text.slice(from, to)) ? 6 : 4;
+}
+
+/**
+ * Reads the shape of a plain dump (tables, `:CHAIN` declarations, `-A` rules, COMMIT), leaving every
+ * rule unparsed. Returns null for anything else (`-I`, `-X`, `-F`, a table given twice, a malformed
+ * structure): the full reader then handles and reports it.
+ */
+function readLazily(text: string, mode: ParseMode): IptablesDump | null {
+  const findings: Finding[] = [];
+  const isStrict = mode === 'strict';
+  const problem: ProblemReport = (code, message, line, raw) => {
+    if (isStrict) throw new IptablesParseError(code, message, line, raw);
+    findings.push({ code, severity: 'error', message: `line ${line}: ${message}: ${quote(raw)}`, line });
+  };
+  const tables: LazyTable[] = [];
+  let table: LazyTable | null = null;
+  let ruleCount = 0;
+  let lastSlot = -1;
+  let lastEnd = -2;
+  let lastNameStart = 0;
+  let lastNameEnd = 0;
+  let pos = 0;
+  let lineNo = 0;
+  const len = text.length;
+  while (pos < len) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = len;
+    lineNo++;
+    const start = pos;
+    pos = end + 1;
+    const first = text.charCodeAt(start);
+    if (first === 45 /* - */ || first === 91 /* [ */) {
+      if (table === null || table.isCommitted) return null;
+      let at = start;
+      if (first === 91) {
+        const close = text.indexOf('] ', start);
+        if (close < 0 || close > end) return null;
+        at = close + 2;
+      }
+      if (!text.startsWith('-A ', at)) return null;
+      const nameStart = at + 3;
+      const nameEnd = text.indexOf(' ', nameStart);
+      if (nameEnd <= nameStart || nameEnd >= end) return null;
+      // Consecutive rules of one chain: the name is compared in place, no lookup.
+      const slot = lastSlot !== -1 && lastEnd === start - 1 && sameRange(text, lastNameStart, lastNameEnd, nameStart, nameEnd) ? lastSlot : table.slotOfRange(nameStart, nameEnd);
+      table.addRule(slot, start, end, lineNo);
+      lastSlot = slot;
+      lastEnd = end;
+      lastNameStart = nameStart;
+      lastNameEnd = nameEnd;
+      ruleCount++;
+      continue;
+    }
+    lastSlot = -1;
+    if (first === 58 /* : */) {
+      if (table === null || table.isCommitted) return null;
+      let nameEnd = start + 1;
+      while (nameEnd < end && text.charCodeAt(nameEnd) !== 32 && text.charCodeAt(nameEnd) !== 9) nameEnd++;
+      if (nameEnd === start + 1 || nameEnd >= end) return null;
+      if (!table.declare(table.slotOfRange(start + 1, nameEnd), start, end, lineNo)) return null;
+      continue;
+    }
+    const line = text.slice(start, end).trim();
+    if (line === '' || line.charCodeAt(0) === 35 /* # */) continue;
+    if (line.charCodeAt(0) === 42 /* * */) {
+      const name = line.slice(1);
+      if (table !== null && !table.isCommitted) return null;
+      if (!(IPTABLES_TABLES as readonly string[]).includes(name) || tables.some((t) => t.name === name)) return null;
+      table = new LazyTable(name, lineNo, text, problem);
+      tables.push(table);
+      continue;
+    }
+    if (line === 'COMMIT' && table !== null && !table.isCommitted) {
+      table.isCommitted = true;
+      continue;
+    }
+    return null;
+  }
+  if (table !== null && !table.isCommitted) return null;
+  return { tables, family: familyOfText(text), ruleCount, findings };
+}
+
+/** A lazily read table's chains by name: a lookup makes only the chain asked for; a walk over all makes them all. */
+class LazyChainIndex extends Map<string, IptablesChain> {
+  private isComplete = false;
+
+  constructor(private readonly table: LazyTable) {
+    super();
+  }
+
+  private complete(): void {
+    if (this.isComplete) return;
+    this.isComplete = true;
+    for (const c of this.table.chains) super.set(c.name, c);
+  }
+
+  override get(name: string): IptablesChain | undefined {
+    return this.isComplete ? super.get(name) : this.table.chainNamed(name);
+  }
+
+  override has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  override get size(): number {
+    this.complete();
+    return super.size;
+  }
+
+  override keys(): MapIterator<string> {
+    this.complete();
+    return super.keys();
+  }
+
+  override values(): MapIterator<IptablesChain> {
+    this.complete();
+    return super.values();
+  }
+
+  override entries(): MapIterator<[string, IptablesChain]> {
+    this.complete();
+    return super.entries();
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
+    return this.entries();
+  }
+
+  override forEach(callback: (value: IptablesChain, key: string, map: Map<string, IptablesChain>) => void, thisArg?: unknown): void {
+    this.complete();
+    super.forEach(callback, thisArg);
+  }
+
+  override set(name: string, chain: IptablesChain): this {
+    this.complete();
+    return super.set(name, chain);
+  }
+
+  override delete(name: string): boolean {
+    this.complete();
+    return super.delete(name);
+  }
+}
+
 /** Index of a dump's chains by table and name, built once per dump and cached. */
 const indexCache = new WeakMap<IptablesDump, Map<string, Map<string, IptablesChain>>>();
 
 export function chainIndexOf(dump: IptablesDump): Map<string, Map<string, IptablesChain>> {
   let index = indexCache.get(dump);
   if (index === undefined) {
-    index = new Map(dump.tables.map((t) => [t.name, new Map(t.chains.map((c) => [c.name, c]))]));
+    index = new Map(dump.tables.map((t) => [t.name, t instanceof LazyTable ? new LazyChainIndex(t) : new Map(t.chains.map((c) => [c.name, c]))]));
     indexCache.set(dump, index);
   }
   return index;

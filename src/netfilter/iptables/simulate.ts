@@ -407,6 +407,37 @@ function matchersOf(rule: IptablesRule): Matcher[] {
   return ms;
 }
 
+const destinations = new WeakMap<IptablesRule, ParsedCIDR | null>();
+
+/**
+ * The destination a rule requires (`-d ADDR`, not negated, one address), read from its text without
+ * parsing the rule: kube-proxy's KUBE-SERVICES holds one rule per Service port, each with its own `-d`,
+ * so a packet skips all but its own Service's rules unread (the dump's index by destination). null
+ * when the text does not say simply (no `-d`, several, negated, a list, inside a comment).
+ */
+function quickDestination(rule: IptablesRule): ParsedCIDR | null {
+  let d = destinations.get(rule);
+  if (d !== undefined) return d;
+  d = null;
+  const raw = rule.raw;
+  const at = raw.indexOf(' -d ');
+  if (at >= 0 && raw.indexOf(' -d ', at + 4) < 0 && !raw.includes('\\') && !raw.includes('--destination') && !raw.includes('--dst ')) {
+    let quotes = 0;
+    for (let q = raw.indexOf('"'); q >= 0 && q < at; q = raw.indexOf('"', q + 1)) quotes++;
+    const isNegated = raw.charCodeAt(at - 1) === 33 /* ! */ && raw.charCodeAt(at - 2) === 32;
+    if (quotes % 2 === 0 && !isNegated) {
+      const end = raw.indexOf(' ', at + 4);
+      const value = raw.slice(at + 4, end < 0 ? raw.length : end);
+      if (value !== '!' && !value.includes(',')) {
+        const list = parseAddressList(value);
+        if (list !== null && list.length === 1) d = list[0]!;
+      }
+    }
+  }
+  destinations.set(rule, d);
+  return d;
+}
+
 /** Evaluates all matches of a rule: they are ANDed, so probabilities multiply. */
 function evaluateRule(rule: IptablesRule, p: SimPacket, ctx: Context): MatchResult {
   let probability = 1;
@@ -616,6 +647,8 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
         finish(t, 'unknown', { notModelled: { table: frame.table, chain: frame.chain.name, rule: rule.raw, line: rule.line, reason: `more than ${maxSteps} rules evaluated` } });
         return;
       }
+      const dst = quickDestination(rule);
+      if (dst !== null && !cidrContainsIP(dst, t.pkt.dst)) continue;
       let result = evaluateRule(rule, t.pkt, ctx);
       if (result === false) continue;
       if (typeof result === 'object' && 'unknown' in result) {

@@ -58,13 +58,16 @@ class Simulator {
   private readonly setIndex = new WeakMap<NftSet, SetIndex>();
   readonly assumptions: string[] = [];
   private isInterfaceAssumed = false;
+  /** `--affinity` endpoints, as canonical `IP:PORT` (`[IP]:PORT` for IPv6). */
+  private readonly affinity: string[];
 
   constructor(
     ruleset: NftRuleset,
     private readonly packet: Packet,
-    options: SimulateOptions,
+    private readonly options: SimulateOptions,
   ) {
     this.local = options.localIPs.map(canonicalIP);
+    this.affinity = (options.affinity ?? []).map(canonicalEndpoint);
     this.maxSteps = options.maxSteps ?? 10_000;
     const family = ipFamily(packet.dst) ?? 4;
     const isNew = (packet.ctState ?? 'NEW') === 'NEW';
@@ -401,7 +404,7 @@ class Simulator {
     if (s.right.kind === 'set-ref') {
       const set = table.sets.get(s.right.name);
       if (!set) return 'unsupported';
-      found = this.lookup(set, s.left, key as (string | number)[]) !== undefined;
+      found = this.lookup(set, s.left, key as (string | number)[]) !== undefined || this.hasAffinity(table, set.name);
     } else if (s.op === '==' || s.op === '!=') {
       found = s.right.atoms.some((atoms) => atoms.every((a, i) => atomMatches(kindOf(s.left[i]!.name), key[i]!, a)));
     } else {
@@ -410,6 +413,28 @@ class Simulator {
       return s.op === '<' ? v < a : s.op === '>' ? v > a : s.op === '<=' ? v <= a : v >= a;
     }
     return s.op === '!=' ? !found : found;
+  }
+
+  /**
+   * Whether the client is taken to be in a session-affinity set: kube-proxy's `ip saddr @affinity-… goto
+   * endpoint-…`, whose endpoint chain records the client (`update @affinity-… { ip saddr }`) and DNATs to
+   * the endpoint. `--affinity IP:PORT` names the endpoints the client already sticks to, as
+   * `-m recent --rcheck` does on the iptables path; without it the client is new.
+   */
+  private hasAffinity(table: NftTable, setName: string): boolean {
+    const endpoint = affinityEndpointOf(table, setName);
+    if (endpoint === undefined) return false;
+    const affinity = this.affinity;
+    if (affinity.length === 0) {
+      this.assume("no existing session affinity: lookups in kube-proxy's affinity sets were taken as not matching (a new client)");
+      return false;
+    }
+    this.assume(`the client already has session affinity to ${this.options.affinity!.join(', ')}`);
+    return endpoint !== null && affinity.includes(endpoint);
+  }
+
+  private assume(text: string): void {
+    if (!this.assumptions.includes(text)) this.assumptions.push(text);
   }
 
   private lookup(set: NftSet, left: NftSelector[], key: (string | number)[]): NftElement | undefined {
@@ -508,6 +533,36 @@ function atomMatches(kind: Kind, value: string | number, atom: string): boolean 
     case 'ifname':
       return atom.endsWith('*') ? String(value).startsWith(atom.slice(0, -1)) : atom === String(value);
   }
+}
+
+/** "IP:PORT" or "[IP]:PORT" with the address canonical; the text unchanged when it is neither. */
+function canonicalEndpoint(text: string): string {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) return text;
+  const ip = canonicalIP(m[1]!);
+  return ip.includes(':') ? `[${ip}]:${m[2]!}` : `${ip}:${m[2]!}`;
+}
+
+const affinityEndpoints = new WeakMap<NftTable, Map<string, string | null>>();
+
+/**
+ * For a set that a chain of the table updates with the client's address (a session-affinity set), the
+ * endpoint that chain DNATs to (`IP:PORT`, null when it DNATs nowhere); undefined for any other set.
+ */
+function affinityEndpointOf(table: NftTable, setName: string): string | null | undefined {
+  let index = affinityEndpoints.get(table);
+  if (!index) {
+    index = new Map();
+    for (const chain of table.chains.values()) {
+      const updated = chain.rules.flatMap((r) => r.statements.flatMap((st) => (st.kind === 'set-update' ? [st.set] : [])));
+      if (updated.length === 0) continue;
+      const dnat = chain.rules.flatMap((r) => r.statements).find((st): st is Extract<NftStatement, { kind: 'dnat' }> => st.kind === 'dnat');
+      const endpoint = dnat?.port === undefined ? null : canonicalEndpoint(dnat.address.includes(':') ? `[${dnat.address}]:${dnat.port}` : `${dnat.address}:${dnat.port}`);
+      for (const name of updated) index.set(name.replace(/^@/, ''), endpoint);
+    }
+    affinityEndpoints.set(table, index);
+  }
+  return index.get(setName);
 }
 
 function clone(w: Walk): Walk {

@@ -16,9 +16,11 @@ interface ApiStatus {
   details?: { retryAfterSeconds?: number };
 }
 
+export type HttpVerb = 'GET' | 'POST' | 'DELETE';
+
 /** What a request is for, so that a failure can say which verb on which resource failed. */
 export interface RequestIntent {
-  verb: 'get' | 'list' | 'delete';
+  verb: 'get' | 'list' | 'delete' | 'create';
   spec: ResourceSpec;
   namespace?: string;
   name?: string;
@@ -111,11 +113,15 @@ export class ApiClient {
   }
 
   /** One HTTP exchange through client-node, bounded by the request timeout. */
-  private async send(method: 'GET' | 'DELETE', path: string, query: Record<string, string | undefined>, intent: RequestIntent): Promise<RawResponse> {
+  private async send(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown): Promise<RawResponse> {
     const client = await import('@kubernetes/client-node');
-    const ctx = this.server.makeRequestContext(path, method === 'GET' ? client.HttpMethod.GET : client.HttpMethod.DELETE);
+    const ctx = this.server.makeRequestContext(path, client.HttpMethod[method]);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, v);
     ctx.setHeaderParam('Accept', 'application/json');
+    if (body !== undefined) {
+      ctx.setHeaderParam('Content-Type', 'application/json');
+      ctx.setBody(JSON.stringify(body));
+    }
     try {
       await this.kubeConfig.applySecurityAuthentication(ctx);
     } catch (err) {
@@ -227,9 +233,9 @@ export class ApiClient {
    * A request with kubectl's retry rule: 429, and 5xx answers that carry Retry-After, are retried
    * after the time the server asks for (bounded), a bounded number of times.
    */
-  async request(method: 'GET' | 'DELETE', path: string, query: Record<string, string | undefined>, intent: RequestIntent): Promise<RawResponse> {
+  async request(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.send(method, path, query, intent);
+      const response = await this.send(method, path, query, intent, body);
       if (response.status >= 200 && response.status < 300) return response;
       const status = parseStatus(response.text);
       const wait = retryAfterMs(response.headers, status);
@@ -268,7 +274,7 @@ export class ApiClient {
    * `continue`). When the continue token expires (410 Gone: the list outlived etcd's compaction
    * window), the list starts again once from the beginning, as client-go's pager does.
    */
-  async list(spec: ResourceSpec, namespace: string | undefined, options: { labelSelector?: string; onPage?: (items: number) => void } = {}): Promise<ApiObject[]> {
+  async list(spec: ResourceSpec, namespace: string | undefined, options: { labelSelector?: string; fieldSelector?: string; onPage?: (items: number) => void } = {}): Promise<ApiObject[]> {
     const intent: RequestIntent = { verb: 'list', spec, namespace };
     const path = resourcePath(spec, namespace);
     let restarts = 0;
@@ -277,7 +283,7 @@ export class ApiClient {
       let token: string | undefined;
       let isExpired = false;
       do {
-        const query = { limit: String(this.options.pageSize), continue: token, labelSelector: options.labelSelector };
+        const query = { limit: String(this.options.pageSize), continue: token, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
         let response: RawResponse;
         try {
           response = await this.request('GET', path, query, intent);
@@ -296,6 +302,16 @@ export class ApiClient {
       if (!isExpired) return items;
       restarts++;
     }
+  }
+
+  /**
+   * POST one object (knet creates only its own debug pods and DaemonSets, and access reviews). The
+   * error keeps the API server's Status message, which for an admission rejection is the only reason.
+   */
+  async create(spec: ResourceSpec, namespace: string | undefined, body: unknown): Promise<ApiObject> {
+    const intent: RequestIntent = { verb: 'create', spec, namespace };
+    const response = await this.request('POST', resourcePath(spec, namespace), {}, intent, body);
+    return this.parseBody<ApiObject>(response, intent);
   }
 
   async delete(spec: ResourceSpec, namespace: string, name: string, query: Record<string, string | undefined> = {}): Promise<'deleted' | 'gone'> {

@@ -5,7 +5,8 @@ import type { OpenedCluster, SourceOptions } from '../cluster.js';
 import { ApiClient, type ApiClientOptions, type ApiObject } from './api.js';
 import { parseRequestTimeout } from './duration.js';
 import { loadKubeConfig, type ResolvedKubeConfig } from './kubeconfig.js';
-import { UnavailableNodeState } from './node-state.js';
+import { CommandNodeState } from '../command-node-state.js';
+import { DEFAULT_DEBUG_IMAGE, DebugPods, type DebugPodOptions } from './debug-pod.js';
 import { RESOURCES, resourceName, type ResourceName, type ResourceSpec } from './resources.js';
 
 /** A connection to one cluster, as the kubeconfig and flags chose it. */
@@ -215,12 +216,42 @@ export async function openLiveCluster(options: SourceOptions): Promise<OpenedClu
   if (count === 0 && warnings.length > 0) {
     throw environmentError(`nothing could be read from context "${session.kubeConfig.contextName}"`, 'api-forbidden', warnings);
   }
+  const nodeState = await liveNodeState(session, options, () => Promise.resolve(cluster.nodes.map((n) => n.metadata.name).sort()));
   return {
     cluster,
-    nodeState: new UnavailableNodeState(session.kubeConfig.contextName),
+    nodeState,
     namespace: session.namespace,
     clusterDomain: cluster.meta.clusterDomain ?? 'cluster.local',
     origin: `context ${session.kubeConfig.contextName}`,
     skipped: {},
+    close: () => nodeState.close(),
   };
+}
+
+/** activeDeadlineSeconds of a debug pod: long enough for a big node's reads, short enough to not linger. */
+export const DEBUG_POD_DEADLINE_SECONDS = 900;
+
+/** The debug-pod settings from the flags (and KNET_DEBUG_IMAGE), with their defaults. */
+export function debugPodOptions(session: LiveSession, options: SourceOptions): DebugPodOptions {
+  return {
+    namespace: options['debug-namespace'] ?? session.namespace,
+    image: options.image ?? (process.env.KNET_DEBUG_IMAGE || DEFAULT_DEBUG_IMAGE),
+    isPrivileged: options.privileged ?? false,
+    deadlineSeconds: DEBUG_POD_DEADLINE_SECONDS,
+    startTimeoutMs: parseRequestTimeout(options['pod-timeout'] ?? '2m', '--pod-timeout') ?? 2 * 60_000,
+    execTimeoutMs: parseRequestTimeout(options['exec-timeout'] ?? '1m', '--exec-timeout') ?? 60_000,
+  };
+}
+
+/**
+ * Node state of a live cluster, read by commands run on each node: in one debug pod per node, or
+ * (--daemonset) in the pods of one short-lived DaemonSet. Nothing is created until a node is read.
+ */
+export async function liveNodeState(session: LiveSession, options: SourceOptions, nodes: () => Promise<string[]>): Promise<CommandNodeState> {
+  const settings = debugPodOptions(session, options);
+  if (options.daemonset) {
+    const { DebugDaemonSet } = await import('./daemonset.js');
+    return new CommandNodeState(new DebugDaemonSet(session, settings), nodes);
+  }
+  return new CommandNodeState(new DebugPods(session, settings), nodes);
 }

@@ -6,7 +6,7 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, 
  * `--request-timeout` as kubectl reads it: a bare integer is seconds, otherwise a Go duration
  * (`30s`, `1m30s`, `500ms`); `0` means no limit (returned as undefined).
  */
-export function parseRequestTimeout(value: string | undefined): number | undefined {
+export function parseRequestTimeout(value: string | undefined, flag = '--request-timeout'): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const text = value.trim();
   let ms: number;
@@ -15,7 +15,7 @@ export function parseRequestTimeout(value: string | undefined): number | undefin
   } else {
     const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
     if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-      throw inputError(`--request-timeout "${value}" is not a duration`, 'bad-duration', [
+      throw inputError(`${flag} "${value}" is not a duration`, 'bad-duration', [
         'Give seconds (30) or a duration such as 30s, 1m or 1m30s; 0 means no limit.',
       ]);
     }

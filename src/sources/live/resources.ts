@@ -2,8 +2,11 @@ import type { KnownKind } from '../../model/k8s.js';
 
 /** One API resource knet reads, and where it lives in the REST API. */
 export interface ResourceSpec {
-  /** ServiceCIDR is read only for the snapshot metadata, never kept as an object. */
-  kind: KnownKind | 'ServiceCIDR';
+  /**
+   * ServiceCIDR is read only for the snapshot metadata, never kept as an object; the others are what
+   * debug pods need (knet's own pods and DaemonSets, their events, access reviews).
+   */
+  kind: KnownKind | 'ServiceCIDR' | 'DaemonSet' | 'Event' | 'SelfSubjectAccessReview';
   group: string;
   version: string;
   plural: string;
@@ -35,6 +38,13 @@ export const RESOURCES = {
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof RESOURCES;
+
+/** What debug pods need besides the kinds knet reads: kept apart so that readers never list them. */
+export const DEBUG_RESOURCES = {
+  daemonSets: { kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', isNamespaced: true },
+  events: { kind: 'Event', group: '', version: 'v1', plural: 'events', isNamespaced: true },
+  accessReviews: { kind: 'SelfSubjectAccessReview', group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', isNamespaced: false },
+} as const satisfies Record<string, ResourceSpec>;
 
 export function apiVersionOf(spec: ResourceSpec): string {
   return spec.group === '' ? spec.version : `${spec.group}/${spec.version}`;

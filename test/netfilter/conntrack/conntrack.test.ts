@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCluster } from '../../../src/model/cluster.js';
 import type { EndpointSlice, Service } from '../../../src/model/k8s.js';
 import { buildServiceEndpointIndex, parseConntrackLine, scanConntrack, type ConntrackEntry } from '../../../src/netfilter/conntrack/index.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
 const here = new URL('./fixtures/', import.meta.url);
 const lines = (name: string): string[] => readFileSync(new URL(name, here), 'utf8').split('\n');
@@ -160,7 +161,7 @@ describe('hostile input', () => {
   });
 });
 
-describe.skipIf(!isRoot)('live capture after real DNATed traffic (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'conntrack', 'nft'] }, 'live capture after real DNATed traffic', () => {
   const lab = new NetnsLab('ct');
   let node = '';
   let client = '';
@@ -226,7 +227,7 @@ describe('raw bytes, filtered before decoding', () => {
 
   it('a 50 MB line is one finding, read in bounded memory, and the lines around it still count', async () => {
     const entry = 'udp      17 29 src=10.244.1.5 dst=10.244.0.9 sport=1 dport=53 src=10.244.0.9 dst=10.244.1.5 sport=53 dport=1 mark=0 use=1';
-    async function* stream(): AsyncGenerator<Uint8Array> {
+    function* stream(): Generator<Uint8Array> {
       yield Buffer.from(`${entry}\n`);
       const block = Buffer.alloc(1 << 20, 0x41);
       for (let i = 0; i < 50; i++) yield block;

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpsetParseError, ipsetLookup, parseIpset, type Ipset } from '../../../src/netfilter/ipset/index.js';
 import type { Packet } from '../../../src/netfilter/types.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
 const here = new URL('./fixtures/', import.meta.url);
 const listText = readFileSync(new URL('ipset-list.txt', here), 'utf8');
@@ -122,7 +123,7 @@ describe('bad input', () => {
   });
 });
 
-describe.skipIf(!isRoot)('ipset lookups agree with the kernel (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'ipset'] }, 'ipset lookups agree with the kernel', () => {
   const lab = new NetnsLab('ipset');
   let ns = '';
   beforeAll(async () => {

@@ -11,7 +11,8 @@ import { generateKubeProxyIptables } from '../../../bench/generate-iptables.mjs'
 import { parseIptablesSave, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import type { TraceResult } from '../../../src/netfilter/types.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 import { fixturesDir } from './fixtures.js';
 import { expectKernelAgrees } from '../../support/oracle.js';
 
@@ -39,7 +40,7 @@ const generated = generateKubeProxyIptables({
   ],
 });
 
-describe.skipIf(!isRoot)('the kernel agrees with the iptables simulator (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore'] }, 'the kernel agrees with the iptables simulator', () => {
   const lab = new NetnsLab('ipt');
   let client = '';
   let node = '';

@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { afterAll, expect, it } from 'vitest';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
-describe.skipIf(!isRoot)('netns lab (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS] }, 'netns lab', () => {
   const lab = new NetnsLab('smoke');
   afterAll(() => lab.cleanup());
   it('connects a client to a server over a veth pair, TCP and UDP, and sees a closed port refused', async () => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IptablesParseError, findChain, parseIptablesSave, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
@@ -152,5 +153,51 @@ describe('bad input', () => {
     const dump = parse(lines.join('\n'));
     expect(dump.ruleCount).toBe(100_000);
     expect(findChain(dump, 'filter', 'INPUT')!.rules[99_999]!.line).toBe(100_002);
+  });
+});
+
+describe('reading lazily (isLazy, as `rules trace` reads)', () => {
+  const dirs = readdirSync(fixturesDir).filter((d) => existsSync(join(fixturesDir, d, 'rules.txt')));
+
+  it.each(dirs)('%s: the same tree as a full read', (dir) => {
+    const text = readFileSync(join(fixturesDir, dir, 'rules.txt'), 'utf8');
+    const lazy = parseIptablesSave(text, { mode: 'strict', isLazy: true });
+    expect(JSON.parse(JSON.stringify(lazy))).toEqual(JSON.parse(JSON.stringify(parseIptablesSave(text, { mode: 'strict' }))));
+  });
+
+  it('reads canonical iptables-save output with counters the same way', () => {
+    expect(JSON.parse(JSON.stringify(parseIptablesSave(SAVED, { mode: 'strict', isLazy: true })))).toEqual(JSON.parse(JSON.stringify(parse(SAVED))));
+  });
+
+  it('reports a malformed rule when it is reached, with its line: strict throws, lenient records a finding', () => {
+    const text = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp --dport\n-A INPUT -j ACCEPT\nCOMMIT\n';
+    const strict = parseIptablesSave(text, { mode: 'strict', isLazy: true });
+    expect(findChain(strict, 'filter', 'INPUT')!.rules[0]!.target!.name).toBe('ACCEPT');
+    expect(() => findChain(strict, 'filter', 'FORWARD')!.rules[0]!.target).toThrow('line 4: --dport needs an argument: -A FORWARD -p tcp --dport');
+    const lenient = parseIptablesSave(text, { mode: 'lenient', isLazy: true });
+    const r = simulateIptables(lenient, { src: '10.0.0.2', dst: '10.0.0.3', protocol: 'tcp', dport: 80, hook: 'prerouting' }, { localIPs: [] });
+    expect(r.verdict).toBe('accept');
+    expect(lenient.findings).toEqual([expect.objectContaining({ code: 'iptables-bad-rule', line: 4 })]);
+  });
+
+  it('falls back to the full read for -N, -I, -X, -F and a table given twice', () => {
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', '-N A', '-A A -j RETURN', '-I A -j ACCEPT', 'COMMIT', '*filter', '-A INPUT -j A', 'COMMIT', ''].join('\n');
+    const dump = parseIptablesSave(text, { mode: 'strict', isLazy: true });
+    expect(findChain(dump, 'filter', 'A')!.rules.map((r) => r.target!.name)).toEqual(['ACCEPT', 'RETURN']);
+    expect(() => parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j KUBE-NOWHERE\n', { mode: 'strict', isLazy: true })).toThrow(IptablesParseError);
+  });
+
+  it('finds each of 60,000 chains by name without reading the others', () => {
+    const lines = ['*nat', ':PREROUTING ACCEPT [0:0]'];
+    for (let i = 0; i < 60_000; i++) lines.push(`:KUBE-SEP-${i} - [0:0]`);
+    for (let i = 0; i < 60_000; i++) lines.push(`-A KUBE-SEP-${i} -p tcp -m tcp -j DNAT --to-destination 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}:80`);
+    lines.push('COMMIT', '');
+    const dump = parseIptablesSave(lines.join('\n'), { mode: 'strict', isLazy: true });
+    expect(dump.ruleCount).toBe(60_000);
+    const chain = findChain(dump, 'nat', 'KUBE-SEP-54321')!;
+    expect(chain.line).toBe(54_324);
+    expect(chain.rules.map((r) => [r.line, r.target!.options[0]!.values[0]])).toEqual([[114_324, '10.0.212.49:80']]);
+    expect(findChain(dump, 'nat', 'KUBE-SEP-60000')).toBeUndefined();
+    expect(dump.tables[0]!.chains).toHaveLength(60_001);
   });
 });

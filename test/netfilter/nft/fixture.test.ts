@@ -27,6 +27,10 @@ export function upstreamOutput(r: TraceResult): string {
   return r.outcomes.flatMap((o) => (o.dnat ? [o.dnat] : [])).join(', ');
 }
 
+it('reads the 15 cases of the fixture', () => {
+  expect(cases).toHaveLength(15);
+});
+
 describe.each(Object.entries(forms))('TestOverallNFTablesRules as %s', (_form, text) => {
   const ruleset = parseNftRuleset(text, { mode: 'strict' });
 

@@ -4,13 +4,14 @@
 // the nftables simulator the same outcomes the iptables simulator finds in the iptables-save dump.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseIptablesSave } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
 import type { L4Protocol, Packet, TraceResult } from '../../../src/netfilter/types.js';
 import { examplesDir } from '../../support/cli.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
 const dumpText = readFileSync(join(examplesDir, 'demo/nodes/kind-worker/iptables-save.txt'), 'utf8');
 const LOCAL = ['172.18.0.3'];
@@ -29,7 +30,7 @@ packets.push(
 const shape = (r: TraceResult): unknown =>
   r.outcomes.map((o) => [o.verdict, o.dnat, o.masquerade, Number(o.probability.toFixed(9))]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
 
-describe.skipIf(!isRoot)('iptables-nft rules read back with nft agree with the iptables simulator (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'nft'] }, 'iptables-nft rules read back with nft agree with the iptables simulator', () => {
   const lab = new NetnsLab('xtnft');
   const forms: Record<string, NftRuleset> = {};
   beforeAll(async () => {

@@ -15,7 +15,8 @@ import { parseConntrackLine, scanConntrack } from '../../../src/netfilter/conntr
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
 import type { L4Protocol, TraceResult } from '../../../src/netfilter/types.js';
 import { fixturesDir } from '../../support/cli.js';
-import { NetnsLab, isRoot } from '../../support/netns.js';
+import { NetnsLab, type ProbeResult } from '../../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 import { generateKubeProxyNft, orderForNft } from './generate.js';
 import { expectKernelAgrees } from '../../support/oracle.js';
 
@@ -42,7 +43,7 @@ const generated = generateKubeProxyNft({
   ],
 });
 
-describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'nft', 'conntrack'] }, 'the kernel agrees with the nftables simulator', () => {
   const lab = new NetnsLab('nft');
   let client = '';
   let node = '';
@@ -141,6 +142,32 @@ describe.skipIf(!isRoot)('the kernel agrees with the nftables simulator (needs r
       expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 12);
       const [seen] = await lab.probe(client, [{ ip: dst, port: dport, protocol, count }], TIMEOUT_MS);
       expectKernelAgrees(result, seen!, [NODE_POD_SIDE]);
+    });
+
+    it('ClientIP affinity: a client that reached an endpoint reaches it again, as knet says with --affinity', async () => {
+      const sticky = { ip: '172.30.1.14', port: 80, protocol: 'tcp' as const, count: 1 };
+      const [[first]] = (await lab.probe(client, [sticky], TIMEOUT_MS)) as [[ProbeResult]];
+      const [[second]] = (await lab.probe(client, [sticky], TIMEOUT_MS)) as [[ProbeResult]];
+      expect(first.kind).toBe('reply');
+      expect(second.kind).toBe('reply');
+      const endpoint = (first as Extract<ProbeResult, { kind: 'reply' }>).identity;
+      expect((second as Extract<ProbeResult, { kind: 'reply' }>).identity).toBe(endpoint);
+      const packet = { src: '10.0.0.2', dst: sticky.ip, dport: sticky.port, protocol: 'tcp' as const, hook: 'prerouting' as const };
+      // A new client: both endpoints, and the trace says it assumed so.
+      const fresh = simulateNft(forms.script!, packet, { localIPs: LOCAL_IPS });
+      expect(fresh.outcomes.map((o) => [o.dnat, o.probability])).toEqual([['10.180.0.2:8080', 0.5], ['10.180.0.3:8080', 0.5]]);
+      expect(fresh.assumptions).toContain("no existing session affinity: lookups in kube-proxy's affinity sets were taken as not matching (a new client)");
+      // The client the kernel remembers: only that endpoint, in every form of the rules.
+      for (const form of Object.values(forms)) {
+        const sticking = simulateNft(form, packet, { localIPs: LOCAL_IPS, affinity: [`${endpoint}:8080`] });
+        expect(sticking.outcomes.map((o) => [o.verdict, o.dnat, o.probability])).toEqual([['accept', `${endpoint}:8080`, 1]]);
+        expect(sticking.assumptions).toContain(`the client already has session affinity to ${endpoint}:8080`);
+        expectKernelAgrees(sticking, [second], [NODE_POD_SIDE]);
+      }
+      // The kernel's own listing now holds the client in the endpoint's affinity set: read without --affinity, it sticks too.
+      const listed = parseNftRuleset(await lab.must(node, ['nft', 'list', 'ruleset']), { mode: 'strict' });
+      const remembered = simulateNft(listed, packet, { localIPs: LOCAL_IPS });
+      expect(remembered.outcomes.map((o) => [o.dnat, o.probability])).toEqual([[`${endpoint}:8080`, 1]]);
     });
 
     it('external client → NodePort with eTP=Local and no local endpoint: DROP (timeout)', async () => {

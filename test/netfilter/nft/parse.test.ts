@@ -225,3 +225,25 @@ describe('isNftRuleset', () => {
     expect(isNftRuleset(text)).toBe(expected);
   });
 });
+
+describe('ClientIP session affinity (kube-proxy affinity sets)', () => {
+  const script = generateKubeProxyNft({
+    podCIDR: '10.0.0.0/8',
+    serviceCIDR: '172.30.0.0/16',
+    nodeIPs: [],
+    services: [{ namespace: 'web', name: 'sticky', clusterIP: '172.30.1.14', port: 80, portName: 'http', targetPort: 8080, affinity: true, endpoints: [{ ip: '10.180.0.2' }, { ip: '10.180.0.3' }] }],
+  });
+  const packet = pkt({ dst: '172.30.1.14', dport: 80 });
+
+  it.each([
+    [[] as string[], [['10.180.0.2:8080', 0.5], ['10.180.0.3:8080', 0.5]], "no existing session affinity: lookups in kube-proxy's affinity sets were taken as not matching (a new client)"],
+    [['10.180.0.3:8080'], [['10.180.0.3:8080', 1]], 'the client already has session affinity to 10.180.0.3:8080'],
+    [['10.180.0.2:8080', '10.180.0.9:80'], [['10.180.0.2:8080', 1]], 'the client already has session affinity to 10.180.0.2:8080, 10.180.0.9:80'],
+    // Affinity to an endpoint the Service does not have: a new client after all.
+    [['10.180.0.9:8080'], [['10.180.0.2:8080', 0.5], ['10.180.0.3:8080', 0.5]], 'the client already has session affinity to 10.180.0.9:8080'],
+  ])('--affinity %j', (affinity, outcomes, assumption) => {
+    const r = simulateNft(parseNftRuleset(script, { mode: 'strict' }), packet, { ...opts, affinity });
+    expect(r.outcomes.map((o) => [o.dnat, o.probability])).toEqual(outcomes);
+    expect(r.assumptions).toContain(assumption);
+  });
+});

@@ -1,0 +1,208 @@
+// What kube-proxy should program on one node for each Service port, from the API alone: the same
+// reading of Services and EndpointSlices as pkg/proxy (servicechangetracker, endpointslicecache,
+// topology.go CategorizeEndpoints), per IP family.
+import type { Cluster } from '../../model/cluster.js';
+import { canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
+import type { EndpointSlice, EndpointSliceEndpoint, Service, ServicePort } from '../../model/k8s.js';
+
+export type TrafficPolicy = 'Cluster' | 'Local';
+
+/** One endpoint of a Service port as kube-proxy reads it from an EndpointSlice. */
+export interface ApiEndpoint {
+  /** "IP:PORT" ("[IP]:PORT" for IPv6), as kube-proxy's DNAT and chain names write it. */
+  address: string;
+  nodeName: string | null;
+  /** `ready` absent counts as ready; `serving` absent counts as serving; `terminating` absent as not terminating. */
+  isReady: boolean;
+  isServing: boolean;
+  isTerminating: boolean;
+  /** On the node being compared (`nodeName` equals it). */
+  isLocal: boolean;
+  slice: string;
+}
+
+export interface ExpectedServicePort {
+  /** `ns/name:portName/protocol` (`ns/name/protocol` for an unnamed port): the key the rules are matched on. */
+  key: string;
+  /** kube-proxy's ServicePortName: `ns/name:portName`, or `ns/name` for an unnamed port. */
+  servicePortName: string;
+  namespace: string;
+  name: string;
+  portName: string;
+  port: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  /** "IP:PORT" destinations by role, of this family only. */
+  clusterIPs: string[];
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  nodePort: number | null;
+  internalTrafficPolicy: TrafficPolicy;
+  /** null when nothing outside the cluster reaches the port (no NodePort, external or load-balancer IP). */
+  externalTrafficPolicy: TrafficPolicy | null;
+  /** Every endpoint the slices list for this port (for saying why one is not used). */
+  endpoints: ApiEndpoint[];
+  /** The endpoints of the cluster-wide chain (KUBE-SVC, service-…), or null when kube-proxy writes none. */
+  clusterEndpoints: ApiEndpoint[] | null;
+  /** The endpoints of the node-local chain (KUBE-SVL, local-…), or null when kube-proxy writes none. */
+  localEndpoints: ApiEndpoint[] | null;
+  /** Some endpoint is usable somewhere: kube-proxy programs the port instead of rejecting it. */
+  hasEndpoints: boolean;
+  /** ClusterIP traffic has endpoints (for internalTrafficPolicy Local: on this node). */
+  hasInternalEndpoints: boolean;
+  /** External traffic has endpoints (for externalTrafficPolicy Local: on this node). */
+  hasExternalEndpoints: boolean;
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export function hostPort(ip: string, port: number): string {
+  const host = canonicalIP(ip);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function servicePortKey(servicePortName: string, protocol: string): string {
+  return `${servicePortName}/${protocol.toLowerCase()}`;
+}
+
+/** The Services kube-proxy writes no rules for: ExternalName and headless ones. */
+export function hasNoProxyRules(svc: Service): boolean {
+  const spec = svc.spec ?? {};
+  if (spec.type === 'ExternalName') return true;
+  const ips = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []);
+  return ips.length === 0 || ips.every((ip) => ip === 'None' || ip === '');
+}
+
+function ofFamily(ips: readonly (string | undefined)[], family: IPFamily): string[] {
+  const out: string[] = [];
+  for (const raw of ips) {
+    const ip = raw?.trim();
+    if (ip && ipFamily(ip) === family && !out.includes(canonicalIP(ip))) out.push(canonicalIP(ip));
+  }
+  return out;
+}
+
+function toApiEndpoint(ep: EndpointSliceEndpoint, slice: EndpointSlice, port: number, node: string): ApiEndpoint | null {
+  // kube-proxy uses the first address of an endpoint only.
+  const ip = ep.addresses[0];
+  if (ip === undefined) return null;
+  const c = ep.conditions ?? {};
+  return {
+    address: hostPort(ip, port),
+    nodeName: ep.nodeName ?? null,
+    isReady: c.ready !== false,
+    isServing: c.serving !== false,
+    isTerminating: c.terminating === true,
+    isLocal: ep.nodeName === node,
+    slice: slice.metadata.name,
+  };
+}
+
+/** The endpoints of one Service port, of one family, deduplicated across slices (first one wins, as in the slice cache). */
+function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family: IPFamily, node: string): ApiEndpoint[] {
+  const byAddress = new Map<string, ApiEndpoint>();
+  const wantType = family === 4 ? 'IPv4' : 'IPv6';
+  const protocol = port.protocol ?? 'TCP';
+  for (const slice of slices) {
+    if (slice.addressType !== wantType) continue;
+    const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === protocol);
+    if (sp?.port === undefined) continue;
+    for (const ep of slice.endpoints ?? []) {
+      const e = toApiEndpoint(ep, slice, sp.port, node);
+      if (e !== null && !byAddress.has(e.address)) byAddress.set(e.address, e);
+    }
+  }
+  return [...byAddress.values()];
+}
+
+/**
+ * CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or when none is ready anywhere the
+ * serving-and-terminating ones; the local set likewise among this node's endpoints. Topology hints are
+ * not applied (the slices knet reads do not carry them).
+ */
+function categorize(endpoints: readonly ApiEndpoint[], usesCluster: boolean, usesLocal: boolean): { cluster: ApiEndpoint[]; local: ApiEndpoint[]; hasAny: boolean } {
+  let cluster: ApiEndpoint[] = [];
+  let hasAny = false;
+  if (usesCluster) {
+    cluster = endpoints.filter((e) => e.isReady);
+    if (cluster.length === 0) cluster = endpoints.filter((e) => e.isServing && e.isTerminating);
+    hasAny = cluster.length > 0;
+  }
+  let local: ApiEndpoint[] = [];
+  if (usesLocal) {
+    if (endpoints.some((e) => e.isReady || (e.isServing && e.isTerminating))) hasAny = true;
+    local = endpoints.filter((e) => e.isLocal && e.isReady);
+    if (local.length === 0) local = endpoints.filter((e) => e.isLocal && e.isServing && e.isTerminating);
+  }
+  return { cluster, local, hasAny };
+}
+
+export function indexSlicesByService(cluster: Cluster): Map<string, EndpointSlice[]> {
+  const out = new Map<string, EndpointSlice[]>();
+  for (const slice of cluster.endpointSlices) {
+    const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (svc === undefined) continue;
+    const key = `${slice.metadata.namespace ?? 'default'}/${svc}`;
+    const list = out.get(key);
+    if (list) list.push(slice);
+    else out.set(key, [slice]);
+  }
+  return out;
+}
+
+/** The Service ports kube-proxy should program on `node` for one IP family. */
+export function expectServicePorts(cluster: Cluster, node: string, family: IPFamily, slicesByService = indexSlicesByService(cluster)): ExpectedServicePort[] {
+  const out: ExpectedServicePort[] = [];
+  for (const svc of cluster.services) {
+    if (hasNoProxyRules(svc)) continue;
+    const spec = svc.spec ?? {};
+    const namespace = svc.metadata.namespace ?? 'default';
+    const name = svc.metadata.name;
+    const clusterIPs = ofFamily(spec.clusterIPs ?? [spec.clusterIP], family);
+    // kube-proxy of one family ignores a Service without an address of that family.
+    if (clusterIPs.length === 0) continue;
+    const externalIPs = ofFamily(spec.externalIPs ?? [], family);
+    const lbIPs =
+      spec.type === 'LoadBalancer'
+        ? ofFamily(
+            // An ingress with ipMode Proxy gets no rule: the load balancer proxies to the node itself.
+            (svc.status?.loadBalancer?.ingress ?? []).filter((i) => (i as { ipMode?: string }).ipMode !== 'Proxy').map((i) => i.ip),
+            family,
+          )
+        : [];
+    const slices = slicesByService.get(`${namespace}/${name}`) ?? [];
+    for (const port of spec.ports ?? []) {
+      const protocol = (port.protocol ?? 'TCP').toLowerCase() as ExpectedServicePort['protocol'];
+      const servicePortName = `${namespace}/${name}${port.name ? `:${port.name}` : ''}`;
+      const nodePort = port.nodePort !== undefined && port.nodePort > 0 ? port.nodePort : null;
+      const isExternal = nodePort !== null || externalIPs.length > 0 || lbIPs.length > 0;
+      const internalTrafficPolicy: TrafficPolicy = spec.internalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
+      const externalTrafficPolicy: TrafficPolicy | null = isExternal ? (spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster') : null;
+      const usesCluster = internalTrafficPolicy === 'Cluster' || isExternal;
+      const usesLocal = internalTrafficPolicy === 'Local' || externalTrafficPolicy === 'Local';
+      const endpoints = endpointsOf(slices, port, family, node);
+      const cat = categorize(endpoints, usesCluster, usesLocal);
+      out.push({
+        key: servicePortKey(servicePortName, protocol),
+        servicePortName,
+        namespace,
+        name,
+        portName: port.name ?? '',
+        port: port.port,
+        protocol,
+        clusterIPs: clusterIPs.map((ip) => hostPort(ip, port.port)),
+        externalIPs: externalIPs.map((ip) => hostPort(ip, port.port)),
+        loadBalancerIPs: lbIPs.map((ip) => hostPort(ip, port.port)),
+        nodePort,
+        internalTrafficPolicy,
+        externalTrafficPolicy,
+        endpoints,
+        clusterEndpoints: usesCluster && cat.cluster.length > 0 ? cat.cluster : null,
+        localEndpoints: usesLocal && cat.local.length > 0 ? cat.local : null,
+        hasEndpoints: cat.hasAny,
+        hasInternalEndpoints: internalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
+        hasExternalEndpoints: externalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
+      });
+    }
+  }
+  return out;
+}

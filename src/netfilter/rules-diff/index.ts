@@ -1,0 +1,409 @@
+/**
+ * `diffRules`: did kube-proxy program on a node what the API says? Pure: the Cluster (Services,
+ * EndpointSlices) and the node's parsed kube-proxy state in, a report out.
+ *
+ *   import { diffRules } from '../netfilter/rules-diff/index.js';
+ *   const report = diffRules({ cluster, node: 'kind-worker', state: { mode: 'iptables', dumps: [{ family: 4, dump }] } });
+ *   report.summary.isInSync   // true when no finding at all
+ *   hasErrors(report.findings) // the command's exit 1
+ *
+ * Per Service port and IP family it compares the destinations (ClusterIPs, external and load-balancer
+ * IPs, NodePorts), the endpoints of the cluster-wide and node-local chains, the probability of each
+ * random branch, and the REJECT/DROP rules of ports without endpoints, with what kube-proxy programs
+ * for the same API objects: ready endpoints (serving-and-terminating ones only when none is ready),
+ * internal/externalTrafficPolicy Local by this node's endpoints, no rules for headless and
+ * ExternalName Services. Finding codes (contract): service-not-programmed, stale-service-rules,
+ * stale-endpoint-rules, endpoint-not-programmed, uneven-probabilities, reject-with-endpoints.
+ */
+import type { Cluster, ProxyMode } from '../../model/cluster.js';
+import type { Finding } from '../../model/finding.js';
+import type { IPFamily } from '../../model/ip.js';
+import type { IptablesDump } from '../iptables/parse.js';
+import type { IpvsTable } from '../ipvs/parse.js';
+import type { NftRuleset } from '../nft/model.js';
+import { expectServicePorts, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
+import { programmedFromIpvs, programmedFromIptables, programmedFromNft, type ProgrammedEndpoint, type ProgrammedServicePort, type ProgrammedState } from './programmed.js';
+
+export type { ExpectedServicePort, ApiEndpoint } from './expected.js';
+export { expectServicePorts } from './expected.js';
+export type { ProgrammedServicePort, ProgrammedEndpoint } from './programmed.js';
+
+/** The node's kube-proxy state, parsed, in whichever mode kube-proxy runs. */
+export type KubeProxyState =
+  | { mode: 'iptables'; dumps: { family: IPFamily; dump: IptablesDump }[] }
+  | { mode: 'nftables'; ruleset: NftRuleset }
+  | { mode: 'ipvs'; ipvs: IpvsTable };
+
+export interface DiffRulesOptions {
+  cluster: Cluster;
+  /** The node's name as EndpointSlices write it in `nodeName`: its endpoints are the local ones. */
+  node: string;
+  state: KubeProxyState;
+  /** Only this Service. */
+  service?: { namespace: string; name: string };
+}
+
+export interface RulesDiffServicePort {
+  namespace: string;
+  name: string;
+  /** The Service port number; null for rules whose Service the API no longer has. */
+  port: number | null;
+  portName: string;
+  protocol: string;
+  family: IPFamily;
+  /** in-sync: rules match the API; drift: they differ; stale: rules for a Service port the API does not have. */
+  status: 'in-sync' | 'drift' | 'stale';
+  endpoints: { expected: number; programmed: number };
+  findings: Finding[];
+}
+
+export interface RulesDiffReport {
+  node: string;
+  mode: ProxyMode;
+  families: IPFamily[];
+  services: RulesDiffServicePort[];
+  findings: Finding[];
+  summary: { servicePorts: number; inSync: number; drifted: number; stale: number; errors: number; warnings: number; isInSync: boolean };
+  /** What the comparison took for granted, in words. */
+  assumptions: string[];
+}
+
+const PROBABILITY_TOLERANCE = 0.001;
+
+function percent(p: number): string {
+  const v = p * 100;
+  return `${Number(v.toFixed(v < 1 ? 4 : 1))}%`;
+}
+
+function familiesOf(state: KubeProxyState): IPFamily[] {
+  if (state.mode === 'iptables') return [...new Set(state.dumps.map((d) => d.family))].sort();
+  if (state.mode === 'nftables') {
+    const out: IPFamily[] = [];
+    if (state.ruleset.tables.some((t) => t.name === 'kube-proxy' && t.family === 'ip')) out.push(4);
+    if (state.ruleset.tables.some((t) => t.name === 'kube-proxy' && t.family === 'ip6')) out.push(6);
+    return out;
+  }
+  const out: IPFamily[] = [4];
+  if (state.ipvs.virtualServers.some((vs) => vs.address.includes(':'))) out.push(6);
+  return out;
+}
+
+function programmedOf(state: KubeProxyState, family: IPFamily, expected: readonly ExpectedServicePort[]): ProgrammedState {
+  if (state.mode === 'iptables') {
+    const dump = state.dumps.find((d) => d.family === family)!.dump;
+    return programmedFromIptables(dump, family, expected);
+  }
+  if (state.mode === 'nftables') return programmedFromNft(state.ruleset, family) ?? { family, servicePorts: [] };
+  return programmedFromIpvs(state.ipvs, family, expected);
+}
+
+interface PortContext {
+  node: string;
+  mode: ProxyMode;
+  family: IPFamily;
+}
+
+function serviceContext(e: { namespace: string; name: string }, servicePortName: string, protocol: string): Record<string, string> {
+  return { service: `${e.namespace}/${e.name}`, servicePort: servicePortName, protocol };
+}
+
+const KUBE_PROXY_HINT = (node: string): string =>
+  `kube-proxy on ${node} is behind the API: check its logs (kubectl -n kube-system logs POD, the kube-proxy pod on ${node}) and its sync metrics; restarting it rewrites every rule.`;
+
+function roleOf(e: ExpectedServicePort, dest: string): string {
+  if (e.clusterIPs.includes(dest)) return `ClusterIP ${dest}`;
+  if (e.loadBalancerIPs.includes(dest)) return `load-balancer IP ${dest}`;
+  if (e.externalIPs.includes(dest)) return `external IP ${dest}`;
+  return dest;
+}
+
+/** Why kube-proxy does not use an address that the rules send traffic to. */
+function whyNotUsed(address: string, e: ExpectedServicePort, chain: 'cluster' | 'local'): string {
+  const api = e.endpoints.find((x) => x.address === address);
+  if (api === undefined) return `not an endpoint of ${e.servicePortName} in the API any more (gone)`;
+  if (!api.isReady && api.isTerminating && !api.isServing) return 'terminating and no longer serving';
+  if (!api.isReady && api.isTerminating) return 'terminating, while other endpoints are ready';
+  if (!api.isReady) return 'not ready';
+  if (chain === 'local' && !api.isLocal) return `on node ${api.nodeName ?? '(none)'}, not this one`;
+  if (chain === 'cluster' && e.clusterEndpoints === null) return `ready, but kube-proxy writes no cluster-wide chain for this port (internalTrafficPolicy Local, no external access)`;
+  return 'not used by kube-proxy';
+}
+
+function describeEndpoint(api: ApiEndpoint | undefined, address: string): string {
+  if (api === undefined) return address;
+  return `${address}${api.nodeName ? ` on ${api.nodeName}` : ''}`;
+}
+
+function compareChain(e: ExpectedServicePort, kind: 'cluster' | 'local', expected: ApiEndpoint[] | null, programmed: ProgrammedEndpoint[] | null, ctx: PortContext, isPortMissing: boolean): Finding[] {
+  const out: Finding[] = [];
+  const base = serviceContext(e, e.servicePortName, e.protocol);
+  const chainWord = ctx.mode === 'ipvs' ? 'the virtual servers' : kind === 'cluster' ? `the cluster-wide chain${ctx.mode === 'iptables' ? ' (KUBE-SVC)' : ' (service-…)'}` : `the node-local chain${ctx.mode === 'iptables' ? ' (KUBE-SVL)' : ' (local-…)'}`;
+  const wanted = expected ?? [];
+  const have = programmed ?? [];
+  const haveSet = new Set(have.map((p) => p.address));
+  const wantSet = new Set(wanted.map((w) => w.address));
+  if (!isPortMissing) {
+    for (const w of wanted) {
+      if (haveSet.has(w.address)) continue;
+      const state = w.isReady ? 'ready' : 'serving (terminating, and none is ready)';
+      out.push({
+        code: 'endpoint-not-programmed',
+        severity: 'error',
+        message: `${e.servicePortName} (${e.protocol}): ${state} endpoint ${describeEndpoint(w, w.address)} is missing from ${chainWord} on ${ctx.node}${programmed === null ? ', which does not exist' : ''}: it gets no traffic through this node`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        endpoint: w.address,
+      });
+    }
+  }
+  for (const h of have) {
+    if (wantSet.has(h.address)) continue;
+    out.push({
+      code: 'stale-endpoint-rules',
+      severity: 'error',
+      message: `${e.servicePortName} (${e.protocol}): ${h.where} sends ${percent(h.probability)} of new connections to ${h.address}, which is ${whyNotUsed(h.address, e, kind)}: those connections fail or reach the wrong pod`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      endpoint: h.address,
+      rule: h.where,
+    });
+  }
+  out.push(...unevenProbabilities(e, have, chainWord, ctx));
+  return out;
+}
+
+function unevenProbabilities(e: ExpectedServicePort, have: readonly ProgrammedEndpoint[], chainWord: string, ctx: PortContext): Finding[] {
+  if (have.length === 0) return [];
+  const even = 1 / have.length;
+  const total = have.reduce((s, h) => s + h.probability, 0);
+  if (have.every((h) => Math.abs(h.probability - even) <= PROBABILITY_TOLERANCE) && Math.abs(total - 1) <= PROBABILITY_TOLERANCE) return [];
+  const spn = e.servicePortName;
+  const rest = total < 1 - PROBABILITY_TOLERANCE ? `; ${percent(1 - total)} fall through the chain without an endpoint` : '';
+  return [
+    {
+      code: 'uneven-probabilities',
+      severity: 'warning',
+      message: `${spn}: ${chainWord} on ${ctx.node} split${ctx.mode === 'ipvs' ? '' : 's'} new connections ${have.map((h) => `${h.address} ${percent(h.probability)}`).join(', ')} instead of ${percent(even)} each${rest}`,
+      hint: 'kube-proxy writes probabilities 1/n, 1/(n-1) … 1 down its list; uneven ones were edited by hand or are left from another writer.',
+      ...serviceContext(e, e.servicePortName, e.protocol),
+      rule: have[0]!.where,
+    },
+  ];
+}
+
+function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefined, ctx: PortContext): Finding[] {
+  const base = serviceContext(e, e.servicePortName, e.protocol);
+  const isIpvs = ctx.mode === 'ipvs';
+  const usable = e.clusterEndpoints?.length ?? e.localEndpoints?.length ?? 0;
+  if (p === undefined) {
+    if (e.hasEndpoints) {
+      const destinations = [...(isIpvs || e.hasInternalEndpoints ? e.clusterIPs : []), ...e.externalIPs, ...e.loadBalancerIPs].map((d) => roleOf(e, d));
+      if (e.nodePort !== null) destinations.push(`NodePort ${e.nodePort}`);
+      return [
+        {
+          code: 'service-not-programmed',
+          severity: 'error',
+          message: `${e.servicePortName} (${e.protocol}) has ${usable} usable endpoint${usable === 1 ? '' : 's'} but no rules on ${ctx.node}: connections to ${destinations.join(', ')} through this node are not load-balanced`,
+          hint: KUBE_PROXY_HINT(ctx.node),
+          ...base,
+          destinations,
+        },
+      ];
+    }
+    return [
+      {
+        code: 'service-not-programmed',
+        severity: 'warning',
+        message: `${e.servicePortName} (${e.protocol}) has no endpoints, and ${isIpvs ? 'no virtual server exists' : 'no rule rejects it'} on ${ctx.node}: clients wait for a timeout instead of being refused at once`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+      },
+    ];
+  }
+  const out: Finding[] = [];
+  const internal = e.clusterIPs;
+  const external = [...e.externalIPs, ...e.loadBalancerIPs];
+  const apiDests = new Set([...internal, ...external]);
+  // IPVS keeps a virtual server for every address; the iptables and nftables modes route a destination only when it has endpoints.
+  const routed = [...(isIpvs || e.hasInternalEndpoints ? internal : []), ...(isIpvs || e.hasEndpoints ? external : [])];
+  const isNodePortRouted = e.nodePort !== null && (isIpvs || e.hasEndpoints);
+  const blocked = new Set(p.blocks.map((b) => b.destination));
+  const missing = routed.filter((d) => !p.destinations.has(d) && !blocked.has(d)).map((d) => roleOf(e, d));
+  if (isNodePortRouted && !p.nodePorts.has(e.nodePort!) && !blocked.has(`nodePort ${e.nodePort}`)) missing.push(`NodePort ${e.nodePort}`);
+  const isPortMissing = missing.length > 0 && p.destinations.size === 0 && p.nodePorts.size === 0;
+  if (missing.length > 0) {
+    out.push({
+      code: 'service-not-programmed',
+      severity: 'error',
+      message: `${e.servicePortName} (${e.protocol}) has ${usable} usable endpoint${usable === 1 ? '' : 's'}, but no rule on ${ctx.node} sends ${missing.join(', ')} to them: connections there through this node are not load-balanced`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      destinations: missing,
+    });
+  }
+  for (const [dest, where] of p.destinations) {
+    if (apiDests.has(dest)) continue;
+    out.push(staleDestination(e, dest, where, ctx));
+  }
+  for (const [nodePort, where] of p.nodePorts) {
+    if (nodePort === e.nodePort) continue;
+    out.push(staleDestination(e, `NodePort ${nodePort}`, where, ctx));
+  }
+  if (!isIpvs) {
+    const missingBlocks: string[] = [];
+    for (const b of p.blocks) {
+      const isNodePort = b.destination.startsWith('nodePort ');
+      const known = isNodePort ? Number(b.destination.slice(9)) === e.nodePort : apiDests.has(b.destination);
+      if (!known) {
+        out.push(staleDestination(e, b.destination, b.where, ctx));
+        continue;
+      }
+      const isInternal = !isNodePort && internal.includes(b.destination);
+      const hasEndpoints = isInternal ? e.hasInternalEndpoints : e.hasExternalEndpoints;
+      if (!hasEndpoints) continue;
+      out.push({
+        code: 'reject-with-endpoints',
+        severity: 'error',
+        message: `${e.servicePortName} (${e.protocol}): ${b.where} ${b.verdict === 'reject' ? 'rejects' : 'drops'} new connections to ${isNodePort ? b.destination.replace('nodePort', 'NodePort') : roleOf(e, b.destination)}, although the Service has ${usable} usable endpoint${usable === 1 ? '' : 's'}${isInternal || e.externalTrafficPolicy !== 'Local' ? '' : ' on this node'}`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        destination: b.destination,
+        rule: b.where,
+      });
+    }
+    const shouldBlock = [...(e.hasInternalEndpoints ? [] : internal), ...(e.hasExternalEndpoints ? [] : external), ...(e.hasExternalEndpoints || e.nodePort === null ? [] : [`nodePort ${e.nodePort}`])];
+    for (const d of shouldBlock) if (!blocked.has(d)) missingBlocks.push(d.startsWith('nodePort') ? d.replace('nodePort', 'NodePort') : roleOf(e, d));
+    if (missingBlocks.length > 0) {
+      const why = e.hasEndpoints ? 'has no endpoint on this node for them' : 'has no endpoints';
+      out.push({
+        code: 'service-not-programmed',
+        severity: 'warning',
+        message: `${e.servicePortName} (${e.protocol}) ${why}, and no rule on ${ctx.node} ${e.hasEndpoints ? 'drops' : 'rejects'} ${missingBlocks.join(', ')}: clients wait for a timeout instead of being refused at once`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        destinations: missingBlocks,
+      });
+    }
+  }
+  out.push(...compareChain(e, 'cluster', e.clusterEndpoints, p.clusterEndpoints, ctx, isPortMissing));
+  out.push(...compareChain(e, 'local', e.localEndpoints, p.localEndpoints, ctx, isPortMissing));
+  return out;
+}
+
+function staleDestination(e: ExpectedServicePort, dest: string, where: string, ctx: PortContext): Finding {
+  return {
+    code: 'stale-service-rules',
+    severity: 'warning',
+    message: `${where} on ${ctx.node} still serves ${dest} for ${e.servicePortName} (${e.protocol}), which the API no longer gives this Service port`,
+    hint: KUBE_PROXY_HINT(ctx.node),
+    ...serviceContext(e, e.servicePortName, e.protocol),
+    destination: dest,
+    rule: where,
+  };
+}
+
+function stalePort(p: ProgrammedServicePort, ctx: PortContext): Finding {
+  const dests = [...p.destinations.keys(), ...[...p.nodePorts.keys()].map((n) => `NodePort ${n}`), ...p.blocks.map((b) => b.destination)];
+  const endpoints = [...(p.clusterEndpoints ?? []), ...(p.localEndpoints ?? [])].map((x) => x.address);
+  const spn = p.key === null ? null : `${p.namespace}/${p.name}${p.portName ? `:${p.portName}` : ''}`;
+  return {
+    code: 'stale-service-rules',
+    severity: 'warning',
+    message: `${p.where} on ${ctx.node} still serves ${spn ?? 'a Service port'} (${p.protocol})${dests.length ? ` at ${dests.join(', ')}` : ''}${endpoints.length ? `, sending it to ${endpoints.join(', ')}` : ''}, but the API has no such Service port`,
+    hint: `kube-proxy on ${ctx.node} has not caught up with a deleted Service (check its logs), or the rules were written by something else.`,
+    ...(spn ? { service: `${p.namespace}/${p.name}`, servicePort: spn } : {}),
+    protocol: p.protocol,
+    rule: p.where,
+  };
+}
+
+/** Which kube-proxy mode a node runs: as declared (kube-proxy's configuration), else from the state it has. */
+export function chooseProxyMode(declared: ProxyMode | undefined, has: { iptables: boolean; nftables: boolean; ipvs: boolean }): ProxyMode | null {
+  if (declared !== undefined) return declared;
+  if (has.ipvs) return 'ipvs';
+  if (has.nftables) return 'nftables';
+  if (has.iptables) return 'iptables';
+  return null;
+}
+
+export function diffRules(options: DiffRulesOptions): RulesDiffReport {
+  const { cluster, node, state } = options;
+  const families = familiesOf(state);
+  const slices = indexSlicesByService(cluster);
+  const services: RulesDiffServicePort[] = [];
+  const isWanted = (ns: string, name: string): boolean => options.service === undefined || (options.service.namespace === ns && options.service.name === name);
+  for (const family of families) {
+    const ctx: PortContext = { node, mode: state.mode, family };
+    const expected = expectServicePorts(cluster, node, family, slices);
+    const programmed = programmedOf(state, family, expected);
+    const byKey = new Map<string, ProgrammedServicePort>();
+    const byDestination = new Map<string, ProgrammedServicePort>();
+    for (const p of programmed.servicePorts) {
+      if (p.key !== null) byKey.set(p.key, p);
+      for (const d of p.destinations.keys()) byDestination.set(`${p.protocol} ${d}`, p);
+    }
+    const used = new Set<ProgrammedServicePort>();
+    for (const e of expected) {
+      if (!isWanted(e.namespace, e.name)) continue;
+      // Chains without a comment or known hash are matched by their ClusterIP.
+      let p = byKey.get(e.key);
+      if (p === undefined) for (const d of e.clusterIPs) p ??= byDestination.get(`${e.protocol} ${d}`);
+      if (p !== undefined && p.key !== null && p.key !== e.key) p = undefined;
+      if (p !== undefined) used.add(p);
+      const findings = comparePort(e, p, ctx);
+      services.push({
+        namespace: e.namespace,
+        name: e.name,
+        port: e.port,
+        portName: e.portName,
+        protocol: e.protocol,
+        family,
+        status: findings.length === 0 ? 'in-sync' : 'drift',
+        endpoints: { expected: new Set([...(e.clusterEndpoints ?? []), ...(e.localEndpoints ?? [])].map((x) => x.address)).size, programmed: new Set([...(p?.clusterEndpoints ?? []), ...(p?.localEndpoints ?? [])].map((x) => x.address)).size },
+        findings,
+      });
+    }
+    for (const p of programmed.servicePorts) {
+      if (used.has(p) || !isWanted(p.namespace, p.name)) continue;
+      const findings = [stalePort(p, ctx)];
+      services.push({
+        namespace: p.namespace,
+        name: p.name,
+        port: null,
+        portName: p.portName,
+        protocol: p.protocol,
+        family,
+        status: 'stale',
+        endpoints: { expected: 0, programmed: new Set([...(p.clusterEndpoints ?? []), ...(p.localEndpoints ?? [])].map((x) => x.address)).size },
+        findings,
+      });
+    }
+  }
+  services.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.port ?? 0) - (b.port ?? 0) || a.protocol.localeCompare(b.protocol) || a.family - b.family);
+  const findings = services.flatMap((s) => s.findings);
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const assumptions = [
+    `endpoints whose nodeName is ${node} are this node's (internal/externalTrafficPolicy Local)`,
+    'ready endpoints are used; serving-and-terminating ones only when none is ready (kube-proxy 1.28+)',
+    'topology hints are not applied',
+  ];
+  if (state.mode === 'ipvs') assumptions.push('IPVS real servers of weight 0 are terminating endpoints left to drain, and are not compared');
+  return {
+    node,
+    mode: state.mode,
+    families,
+    services,
+    findings,
+    summary: {
+      servicePorts: services.length,
+      inSync: services.filter((s) => s.status === 'in-sync').length,
+      drifted: services.filter((s) => s.status === 'drift').length,
+      stale: services.filter((s) => s.status === 'stale').length,
+      errors,
+      warnings,
+      isInSync: findings.length === 0,
+    },
+    assumptions,
+  };
+}

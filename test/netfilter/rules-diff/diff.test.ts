@@ -1,0 +1,243 @@
+// diffRules on kube-proxy's own dumps and the API objects its tests built them from
+// (test/fixtures/rules-diff/<case>/api.yaml, each with a note of where it came from): in sync, the
+// engine says nothing; each planted drift is named by its code, Service port and endpoint.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Cluster } from '../../../src/model/cluster.js';
+import { parseIptablesSave } from '../../../src/netfilter/iptables/parse.js';
+import { parseIpvsadm } from '../../../src/netfilter/ipvs/parse.js';
+import { parseNftRuleset } from '../../../src/netfilter/nft/index.js';
+import { diffRules, type KubeProxyState } from '../../../src/netfilter/rules-diff/index.js';
+import { loadSnapshot } from '../../../src/sources/snapshot.js';
+import { fixturesDir } from '../../support/cli.js';
+
+const kubeProxy = join(fixturesDir, 'kube-proxy');
+const overallIptables = readFileSync(join(kubeProxy, '_derived/iptables-TestOverallIPTablesRules/rules.txt'), 'utf8');
+const overallNft = readFileSync(join(kubeProxy, '_derived/nftables-TestOverallNFTablesRules/rules.nft'), 'utf8');
+
+async function apiOf(name: string): Promise<Cluster> {
+  return (await loadSnapshot(join(fixturesDir, 'rules-diff', name, 'api.yaml'))).cluster;
+}
+
+function iptables(text: string): KubeProxyState {
+  return { mode: 'iptables', dumps: [{ family: 4, dump: parseIptablesSave(text, { mode: 'strict' }) }] };
+}
+
+function nft(text: string): KubeProxyState {
+  return { mode: 'nftables', ruleset: parseNftRuleset(text, { mode: 'strict' }) };
+}
+
+/** Each finding as [code, servicePort, endpoint or destination]: what a reader needs to act. */
+function named(cluster: Cluster, state: KubeProxyState, node = 'test-node'): [string, string, string][] {
+  const r = diffRules({ cluster, node, state });
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : undefined);
+  return r.findings.map((f) => [f.code, text(f.servicePort) ?? text(f.service) ?? '?', text(f.endpoint) ?? text(f.destination) ?? text(f.destinations) ?? '']);
+}
+
+function withoutLine(text: string, pattern: RegExp): string {
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => pattern.test(l));
+  if (i < 0) throw new Error(`no line matches ${pattern}`);
+  lines.splice(i, 1);
+  return lines.join('\n');
+}
+
+function withoutService(cluster: Cluster, ns: string, name: string): Cluster {
+  return { ...cluster, services: cluster.services.filter((s) => !(s.metadata.namespace === ns && s.metadata.name === name)) };
+}
+
+function withEndpoint(cluster: Cluster, ip: string, conditions: { ready?: boolean; serving?: boolean; terminating?: boolean }): Cluster {
+  const slices = cluster.endpointSlices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).map((e) => (e.addresses[0] === ip ? { ...e, conditions } : e)) }));
+  return { ...cluster, endpointSlices: slices };
+}
+
+describe('rules diff: kube-proxy fixtures in sync with their API objects report nothing', () => {
+  it.each([
+    ['iptables (TestOverallIPTablesRules)', () => iptables(overallIptables)],
+    ['nftables (TestOverallNFTablesRules)', () => nft(overallNft)],
+  ])('%s', async (_name, state) => {
+    const r = diffRules({ cluster: await apiOf('overall'), node: 'test-node', state: state() });
+    expect(r.findings).toEqual([]);
+    expect(r.summary).toMatchObject({ servicePorts: 6, inSync: 6, drifted: 0, stale: 0, isInSync: true });
+    expect(r.services.map((s) => `${s.namespace}/${s.name}:${s.portName} ${s.endpoints.programmed}/${s.endpoints.expected}`)).toEqual([
+      'ns1/svc1:p80 1/1',
+      'ns2/svc2:p80 1/1',
+      'ns3/svc3:p80 1/1',
+      'ns4/svc4:p80 2/2',
+      'ns5/svc5:p80 1/1',
+      'ns6/svc6:p80 0/0',
+    ]);
+  });
+});
+
+describe('rules diff: planted drifts are named (iptables)', () => {
+  it('a Service removed from the API: its rules are stale', async () => {
+    const api = withoutService(await apiOf('overall'), 'ns3', 'svc3');
+    expect(named(api, iptables(overallIptables))).toEqual([['stale-service-rules', 'ns3/svc3:p80', '']]);
+  });
+
+  it('an endpoint gone not ready: the rules still send it traffic', async () => {
+    const api = withEndpoint(await apiOf('overall'), '10.180.0.4', { ready: false, serving: false });
+    const r = diffRules({ cluster: api, node: 'test-node', state: iptables(overallIptables) });
+    expect(r.findings.map((f) => [f.code, f.severity, f.servicePort, f.endpoint])).toEqual([['stale-endpoint-rules', 'error', 'ns4/svc4:p80', '10.180.0.4:80']]);
+    expect(r.findings[0]!.message).toContain('not ready');
+    expect(r.findings[0]!.message).toContain('50%');
+  });
+
+  it('a terminating endpoint while another is ready: stale', async () => {
+    const api = withEndpoint(await apiOf('overall'), '10.180.0.5', { ready: false, serving: true, terminating: true });
+    const r = diffRules({ cluster: api, node: 'test-node', state: iptables(overallIptables) });
+    expect(r.findings.map((f) => [f.code, f.endpoint])).toEqual([['stale-endpoint-rules', '10.180.0.5:80']]);
+    expect(r.findings[0]!.message).toContain('terminating, while other endpoints are ready');
+  });
+
+  it('an endpoint rule missing: the endpoint is not programmed and the branches no longer split evenly', async () => {
+    const text = withoutLine(overallIptables, /^-A KUBE-SVC-4SW47YFZTEDKD3PK .*-> 10\.180\.0\.5:80/);
+    expect(named(await apiOf('overall'), iptables(text))).toEqual([
+      ['endpoint-not-programmed', 'ns4/svc4:p80', '10.180.0.5:80'],
+      ['uneven-probabilities', 'ns4/svc4:p80', ''],
+    ]);
+  });
+
+  it('a ClusterIP rule missing: the Service port is not programmed', async () => {
+    const text = withoutLine(overallIptables, /^-A KUBE-SERVICES .*"ns1\/svc1:p80 cluster IP"/);
+    expect(named(await apiOf('overall'), iptables(text))).toEqual([['service-not-programmed', 'ns1/svc1:p80', 'ClusterIP 172.30.0.41:80']]);
+  });
+
+  it('a NodePort rule missing', async () => {
+    const text = withoutLine(overallIptables, /^-A KUBE-NODEPORTS -m comment --comment ns3\/svc3:p80 -m tcp -p tcp --dport 3003/);
+    expect(named(await apiOf('overall'), iptables(text))).toEqual([['service-not-programmed', 'ns3/svc3:p80', 'NodePort 3003']]);
+  });
+
+  it('a new endpoint in the API that the rules do not have', async () => {
+    const api = await apiOf('overall');
+    const slices = api.endpointSlices.map((s) => (s.metadata.name === 'svc1-1' ? { ...s, endpoints: [...(s.endpoints ?? []), { addresses: ['10.180.0.9'] }] } : s));
+    expect(named({ ...api, endpointSlices: slices }, iptables(overallIptables))).toEqual([['endpoint-not-programmed', 'ns1/svc1:p80', '10.180.0.9:80']]);
+  });
+
+  it('a REJECT left for a Service port that now has endpoints', async () => {
+    const api = await apiOf('overall');
+    const slices = [...api.endpointSlices, { kind: 'EndpointSlice' as const, metadata: { namespace: 'ns6', name: 'svc6-1', labels: { 'kubernetes.io/service-name': 'svc6' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.180.0.6'] }], ports: [{ name: 'p80', port: 80, protocol: 'TCP' as const }] }];
+    expect(named({ ...api, endpointSlices: slices }, iptables(overallIptables))).toEqual([
+      ['reject-with-endpoints', 'ns6/svc6:p80', '172.30.0.46:80'],
+      ['endpoint-not-programmed', 'ns6/svc6:p80', '10.180.0.6:80'],
+    ]);
+  });
+
+  it('a ClusterIP changed in the API: the old one is stale and the new one not programmed', async () => {
+    const api = await apiOf('overall');
+    const services = api.services.map((s) => (s.metadata.name === 'svc1' ? { ...s, spec: { ...s.spec, clusterIP: '172.30.0.141' } } : s));
+    expect(named({ ...api, services }, iptables(overallIptables))).toEqual([
+      ['service-not-programmed', 'ns1/svc1:p80', 'ClusterIP 172.30.0.141:80'],
+      ['stale-service-rules', 'ns1/svc1:p80', '172.30.0.41:80'],
+    ]);
+  });
+
+  it('hand-edited probabilities', async () => {
+    const text = overallIptables.replace('-> 10.180.0.4:80" -m statistic --mode random --probability 0.5000000000', '-> 10.180.0.4:80" -m statistic --mode random --probability 0.9000000000');
+    const r = diffRules({ cluster: await apiOf('overall'), node: 'test-node', state: iptables(text) });
+    expect(r.findings.map((f) => [f.code, f.severity])).toEqual([['uneven-probabilities', 'warning']]);
+    expect(r.findings[0]!.message).toContain('10.180.0.4:80 90%, 10.180.0.5:80 10% instead of 50% each');
+  });
+
+  it('filters by Service', async () => {
+    const api = withoutService(await apiOf('overall'), 'ns3', 'svc3');
+    const r = diffRules({ cluster: api, node: 'test-node', state: iptables(overallIptables), service: { namespace: 'ns1', name: 'svc1' } });
+    expect(r.services.map((s) => s.name)).toEqual(['svc1']);
+    expect(r.findings).toEqual([]);
+  });
+
+  it('headless and ExternalName Services need no rules', async () => {
+    const api = await apiOf('overall');
+    const services = [
+      ...api.services,
+      { kind: 'Service' as const, metadata: { namespace: 'ns7', name: 'headless' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
+      { kind: 'Service' as const, metadata: { namespace: 'ns7', name: 'alias' }, spec: { type: 'ExternalName' as const, externalName: 'db.example.com' } },
+    ];
+    expect(diffRules({ cluster: { ...api, services }, node: 'test-node', state: iptables(overallIptables) }).findings).toEqual([]);
+  });
+});
+
+describe('rules diff: planted drifts are named (nftables)', () => {
+  it('a Service removed from the API', async () => {
+    const api = withoutService(await apiOf('overall'), 'ns1', 'svc1');
+    expect(named(api, nft(overallNft))).toEqual([['stale-service-rules', 'ns1/svc1:p80', '']]);
+  });
+
+  it('an endpoint gone not ready', async () => {
+    const api = withEndpoint(await apiOf('overall'), '10.180.0.5', { ready: false });
+    expect(named(api, nft(overallNft))).toEqual([['stale-endpoint-rules', 'ns4/svc4:p80', '10.180.0.5:80']]);
+  });
+
+  it('an endpoint missing from the numgen map', async () => {
+    const text = overallNft.replace('numgen random mod 2 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 , 1 : goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 }', 'numgen random mod 2 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 }');
+    expect(named(await apiOf('overall'), nft(text))).toEqual([
+      ['endpoint-not-programmed', 'ns4/svc4:p80', '10.180.0.5:80'],
+      ['uneven-probabilities', 'ns4/svc4:p80', ''],
+    ]);
+  });
+
+  it('a service-ips element missing', async () => {
+    const text = withoutLine(overallNft, /^add element ip kube-proxy service-ips \{ 172\.30\.0\.43 /);
+    expect(named(await apiOf('overall'), nft(text))).toEqual([['service-not-programmed', 'ns3/svc3:p80', 'ClusterIP 172.30.0.43:80']]);
+  });
+
+  it('a no-endpoint element left for a Service port that has endpoints', async () => {
+    const text = `${overallNft}\nadd element ip kube-proxy no-endpoint-services { 172.30.0.41 . tcp . 80 comment "ns1/svc1:p80" : goto reject-chain }\n`;
+    expect(named(await apiOf('overall'), nft(text))).toEqual([['reject-with-endpoints', 'ns1/svc1:p80', '172.30.0.41:80']]);
+  });
+});
+
+describe('rules diff: IPVS', () => {
+  // kube-proxy's IPVS mode for the same API objects, as `ipvsadm -Ln` prints it (written by hand:
+  // IPVS is not in this test kernel). NodePorts are served on the node IP 192.168.0.2.
+  const ipvsInSync = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  172.30.0.41:80 rr
+  -> 10.180.0.1:80                Masq    1      0          0
+TCP  172.30.0.42:80 rr
+  -> 10.180.0.2:80                Masq    1      0          0
+TCP  192.168.99.22:80 rr
+TCP  1.2.3.4:80 rr
+TCP  192.168.0.2:3001 rr
+TCP  172.30.0.43:80 rr
+  -> 10.180.0.3:80                Masq    1      0          0
+TCP  192.168.0.2:3003 rr
+  -> 10.180.0.3:80                Masq    1      0          0
+TCP  172.30.0.44:80 rr
+  -> 10.180.0.4:80                Masq    1      0          0
+  -> 10.180.0.5:80                Masq    1      0          0
+TCP  192.168.99.33:80 rr
+  -> 10.180.0.4:80                Masq    1      0          0
+  -> 10.180.0.5:80                Masq    1      0          0
+TCP  172.30.0.45:80 rr persistent 10800
+  -> 10.180.0.3:80                Masq    1      0          0
+TCP  5.6.7.8:80 rr persistent 10800
+  -> 10.180.0.3:80                Masq    1      0          0
+TCP  192.168.0.2:3002 rr persistent 10800
+  -> 10.180.0.3:80                Masq    1      0          0
+TCP  172.30.0.46:80 rr
+`;
+  const ipvs = (text: string): KubeProxyState => ({ mode: 'ipvs', ipvs: parseIpvsadm(text, { mode: 'strict' }) });
+
+  it('in sync: nothing', async () => {
+    expect(named(await apiOf('overall'), ipvs(ipvsInSync))).toEqual([]);
+  });
+
+  it('a real server of a not-ready endpoint, a missing one, a virtual server of a deleted Service, and uneven weights', async () => {
+    const api = withEndpoint(await apiOf('overall'), '10.180.0.4', { ready: false });
+    const text = ipvsInSync
+      .replace('TCP  172.30.0.41:80 rr\n  -> 10.180.0.1:80                Masq    1      0          0\n', 'TCP  172.30.0.41:80 rr\n')
+      .replace('TCP  172.30.0.46:80 rr\n', 'TCP  172.30.0.46:80 rr\nTCP  172.30.0.47:80 rr\n  -> 10.180.0.7:80                Masq    1      0          0\n')
+      .replace('TCP  172.30.0.43:80 rr\n  -> 10.180.0.3:80                Masq    1      0          0\n', 'TCP  172.30.0.43:80 rr\n  -> 10.180.0.3:80                Masq    3      0          0\n  -> 10.180.0.8:80                Masq    1      0          0\n');
+    expect(named(api, ipvs(text))).toEqual([
+      ['stale-service-rules', '?', ''],
+      ['endpoint-not-programmed', 'ns1/svc1:p80', '10.180.0.1:80'],
+      ['stale-endpoint-rules', 'ns3/svc3:p80', '10.180.0.8:80'],
+      ['uneven-probabilities', 'ns3/svc3:p80', ''],
+      ['stale-endpoint-rules', 'ns4/svc4:p80', '10.180.0.4:80'],
+    ]);
+  });
+});
