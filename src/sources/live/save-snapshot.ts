@@ -145,7 +145,7 @@ export async function writeSnapshot(given: string, target: SnapshotTarget, clust
   const lists = SNAPSHOT_FILES.map(({ collection, file, kind }) => ({ file, kind, items: cluster[collection] }));
   const files: ExtraSnapshotFile[] = [...lists.map((l) => ({ path: l.file, content: renderList(l.items) })), ...extra];
   for (const f of extra) if (!isKnetLayoutPath(f.path)) throw new Error(`${f.path} is not in the snapshot layout`);
-  files.push({ path: SNAPSHOT_META_FILE, content: renderMeta(meta, files.map((f) => f.path)) });
+  files.push({ path: SNAPSHOT_META_FILE, content: renderMeta(meta, [...files.map((f) => f.path), SNAPSHOT_META_FILE]) });
   try {
     if (target === 'previous-snapshot') await replaceFiles(dir, files);
     else await writeNewDirectory(dir, target, files);
