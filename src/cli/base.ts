@@ -93,10 +93,15 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
     else text = this.renderText(stripControlDeep(result), { isWide: format === 'wide', style: createStyle(this.isColor) });
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    this.setExitCode(result);
+    return result;
+  }
+
+  /** The contract's exit code for a result: `exitCodeOf()`, and 1 whenever it holds an error finding. A command that overrides run() calls this. */
+  protected setExitCode(result: R): void {
     let code = this.exitCodeOf(result);
     if (code === EXIT.ok && hasErrorFinding(result)) code = EXIT.problem;
     if (code !== EXIT.ok) process.exitCode = code;
-    return result;
   }
 
   /** Every error ends here: a message and what to do next on stderr, the contract's exit code, no stack trace. */

@@ -259,8 +259,10 @@ describe('node state and dumps that are not what they claim (the built CLI)', ()
 
   it('binary garbage as a dump is exit 2, not a crash', async () => {
     const dir = await snapshotWith('garbage', { 'dump.bin': Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 255)) });
-    const r = await runKnet(['rules', 'trace', '--file', join(dir, 'dump.bin'), '--src', '10.0.0.1', '--dst', '10.96.0.1', '--dport', '443'], { env: limited });
+    // -o=json (with the equals sign) printed nothing on stdout when the command failed.
+    const r = await runKnet(['rules', 'trace', '--file', join(dir, 'dump.bin'), '--src', '10.0.0.1', '--dst', '10.96.0.1', '--dport', '443', '-o=json'], { env: limited });
     expectCleanFailure(r, 2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { exitCode: 2 } });
   }, 60_000);
 });
 
