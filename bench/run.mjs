@@ -56,16 +56,19 @@ for (const c of selected) {
   const s = median(subj.map((r) => r.ms));
   const ratio = s / b;
   const rss = Math.max(...subj.map((r) => r.rssMiB ?? 0));
+  const baseRss = Math.max(...base.map((r) => r.rssMiB ?? 0));
   const checks = [];
   const limit = c.limit ?? {};
   if (limit.ratio !== undefined) checks.push({ ok: ratio <= limit.ratio, text: `ratio ${ratio.toFixed(2)} ≤ ${limit.ratio}` });
   if (limit.seconds !== undefined) checks.push({ ok: s / 1000 <= limit.seconds, text: `${fmt(s)} ≤ ${limit.seconds} s` });
   if (limit.rssMiB !== undefined) checks.push({ ok: rss <= limit.rssMiB, text: `peak RSS ${rss.toFixed(0)} MiB ≤ ${limit.rssMiB.toFixed(0)} MiB` });
+  // Memory against the baseline's, both measured in this run.
+  if (limit.rssRatio !== undefined) checks.push({ ok: rss <= limit.rssRatio * baseRss, text: `peak RSS ${rss.toFixed(0)} MiB ≤ ${limit.rssRatio}× ${baseRss.toFixed(0)} MiB (${(rss / baseRss).toFixed(2)}×)` });
   const ok = checks.every((x) => x.ok);
   if (!ok) failed++;
-  const line = `  ${c.baseline.name}: ${fmt(b)}   ${c.subject.name}: ${fmt(s)}   ratio ${ratio.toFixed(2)}   peak RSS ${rss.toFixed(0)} MiB   (median of ${runs}, interleaved)`;
+  const line = `  ${c.baseline.name}: ${fmt(b)}   ${c.subject.name}: ${fmt(s)}   ratio ${ratio.toFixed(2)}   peak RSS ${rss.toFixed(0)} MiB (baseline ${baseRss.toFixed(0)} MiB)   (median of ${runs}, interleaved)`;
   process.stderr.write(`${line}\n  ${checks.map((x) => `${x.ok ? 'PASS' : 'FAIL'} ${x.text}`).join('; ')}${c.note ? `\n  note: ${c.note}` : ''}\n`);
-  rows.push({ name: c.name, baselineMs: Math.round(b), subjectMs: Math.round(s), ratio: Number(ratio.toFixed(3)), peakRssMiB: Math.round(rss), result: ok ? 'PASS' : 'FAIL', checks: checks.map((x) => x.text) });
+  rows.push({ name: c.name, baselineMs: Math.round(b), subjectMs: Math.round(s), ratio: Number(ratio.toFixed(3)), peakRssMiB: Math.round(rss), baselinePeakRssMiB: Math.round(baseRss), result: ok ? 'PASS' : 'FAIL', checks: checks.map((x) => x.text) });
 }
 console.log(JSON.stringify({ results: rows }, null, 2));
 process.exit(failed ? 1 : 0);

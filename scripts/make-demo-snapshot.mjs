@@ -262,6 +262,19 @@ endpoints({ name: 'payments', notReady: [ep(payNew)], ports: [{ name: 'https', p
 // ---- ext-db: an ExternalName service (a DNS alias, no endpoints by design). ----------------------------------
 service({ name: 'ext-db', type: 'ExternalName', selector: undefined, extra: { externalName: 'db.prod.example.com' } });
 
+// ---- pod-a: a client on kind-worker, for `knet trace pod-a svc/xecho`. FAULT: xecho admits only pods with
+// role=frontend, and pod-a says role=front-end: every connection is dropped at the endpoints' ingress. -------
+pod({ name: 'pod-a', labels: { app: 'pod-a', role: 'front-end' }, node: 'kind-worker', ip: '10.244.1.50', image: 'docker.io/library/busybox:1.36', probe: false });
+items.push({
+  apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+  metadata: { name: 'xecho-allow-frontends', namespace: 'default', uid: uid('netpol/default/xecho-allow-frontends'), resourceVersion: rv(), generation: 1, creationTimestamp: T0 },
+  spec: {
+    podSelector: { matchLabels: { app: 'xecho' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ podSelector: { matchLabels: { role: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+  },
+});
+
 const list = { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
 writeFileSync(new URL('../examples/demo/cluster.yaml', import.meta.url), stringify(list, { lineWidth: 0 }));
 console.error(`wrote examples/demo/cluster.yaml (${items.length} objects)`);

@@ -26,7 +26,7 @@ describe('README', () => {
       /\b(?:finding|problem|lineProblem)\(\s*(?:[A-Za-z.]+,\s*)?'([a-z0-9]+(?:-[a-z0-9]+)+)'/g,
       /\breport\([^;]*?,\s*'([a-z0-9]+(?:-[a-z0-9]+)+)'\)/g,
     ];
-    const files = execFileSync('git', ['ls-files', 'src/endpoints', 'src/policy', 'src/netfilter', 'src/dns'], { cwd: repoRoot, encoding: 'utf8' })
+    const files = execFileSync('git', ['ls-files', 'src/endpoints', 'src/policy', 'src/netfilter', 'src/dns', 'src/trace'], { cwd: repoRoot, encoding: 'utf8' })
       .split('\n')
       .filter((f) => f.endsWith('.ts'));
     const codes = new Set<string>();

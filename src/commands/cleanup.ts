@@ -9,15 +9,18 @@ export interface CleanupResult {
   namespace: string | null;
   dryRun: boolean;
   pods: { namespace: string; name: string; node: string | null; phase: string | null; result: 'deleted' | 'already-gone' | 'would-delete' }[];
+  /** DaemonSets of `--daemonset` runs; their pods go with them. */
+  daemonSets: { namespace: string; name: string; result: 'deleted' | 'already-gone' | 'would-delete' }[];
 }
 
 const { kubeconfig, context, 'request-timeout': requestTimeout } = clusterFlags;
 
 export default class Cleanup extends KnetCommand<typeof Cleanup, CleanupResult> {
-  static override summary = 'Delete debug pods knet left behind';
+  static override summary = 'Delete debug pods and DaemonSets knet left behind';
 
-  static override description = `Finds pods labelled app.kubernetes.io/managed-by=knet (and only those) and deletes them. knet removes its
-debug pods itself and gives each a deadline, so leftovers are rare: a killed run or a lost connection.
+  static override description = `Finds pods and DaemonSets labelled app.kubernetes.io/managed-by=knet (and only those) and deletes them.
+knet removes its debug pods itself and gives each a deadline, so leftovers are rare: a killed run or a
+lost connection. A DaemonSet of --daemonset has no deadline: a killed run leaves it until cleanup.
 Looks in the debug namespace (--debug-namespace, default the context's namespace) or, with -A, everywhere.`;
 
   static override examples = [
@@ -40,12 +43,34 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
       throw inputError('--debug-namespace and -A (all namespaces) cannot be used together', 'conflicting-flags', ['Use one of them.']);
     }
     const { connectLive } = await import('../sources/live/cluster.js');
-    const { deleteDebugPod, findDebugPods } = await import('../sources/live/cleanup.js');
+    const { deleteDebugDaemonSet, deleteDebugPod, findDebugDaemonSets, findDebugPods } = await import('../sources/live/cleanup.js');
     const session = await connectLive({ ...flags, namespace: flags['debug-namespace'] });
     const namespace = flags['all-namespaces'] ? undefined : session.namespace;
-    const found = await findDebugPods(session, namespace);
-    const pods: CleanupResult['pods'] = [];
     const failures: KnetError[] = [];
+    // DaemonSets first: deleting their pods alone would only have the controller start new ones.
+    const daemonSets: CleanupResult['daemonSets'] = [];
+    let sets: Awaited<ReturnType<typeof findDebugDaemonSets>> = [];
+    try {
+      sets = await findDebugDaemonSets(session, namespace);
+    } catch (err) {
+      // Users who never ran --daemonset may not be allowed to list DaemonSets: pods are still cleaned.
+      if ((err as KnetError).code !== 'api-forbidden' && (err as KnetError).code !== 'api-not-found') throw err;
+    }
+    for (const set of sets) {
+      let result: CleanupResult['daemonSets'][number]['result'] = 'would-delete';
+      if (!flags['dry-run']) {
+        try {
+          result = (await deleteDebugDaemonSet(session, set)) === 'deleted' ? 'deleted' : 'already-gone';
+        } catch (err) {
+          failures.push(err as KnetError);
+          continue;
+        }
+      }
+      daemonSets.push({ namespace: set.namespace, name: set.name, result });
+    }
+    const owned = new Set(sets.map((d) => `${d.namespace}/${d.name}`));
+    const found = (await findDebugPods(session, namespace)).filter((p) => !flags['dry-run'] || !owned.has(`${p.namespace}/${p.ownerDaemonSet ?? ''}`));
+    const pods: CleanupResult['pods'] = [];
     for (const pod of found) {
       let result: CleanupResult['pods'][number]['result'] = 'would-delete';
       if (!flags['dry-run']) {
@@ -61,21 +86,22 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
     }
     const first = failures[0];
     if (first) {
-      const done = pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none';
+      const done = [...daemonSets, ...pods].map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none';
       throw environmentError(`${first.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}; deleted: ${done}`, first.code, first.suggestions, first);
     }
-    return { namespace: namespace ?? null, dryRun: flags['dry-run'], pods };
+    return { namespace: namespace ?? null, dryRun: flags['dry-run'], pods, daemonSets };
   }
 
   protected renderText(result: CleanupResult, ctx: RenderContext): string {
     const where = result.namespace === null ? 'any namespace' : `namespace ${result.namespace}`;
-    if (result.pods.length === 0) return `No knet debug pods in ${where}.`;
+    if (result.pods.length === 0 && result.daemonSets.length === 0) return `No knet debug pods in ${where}.`;
     const verb = result.dryRun ? 'Would delete' : 'Deleted';
     const count = result.pods.filter((p) => p.result !== 'already-gone').length;
+    const sets = result.daemonSets.filter((d) => d.result !== 'already-gone').length;
     return [
-      renderTable(['namespace', 'pod', 'node', 'phase', 'result'], result.pods.map((p) => [p.namespace, p.name, p.node ?? '', p.phase ?? '', p.result]), ctx.style),
-      '',
-      `${verb} ${count} debug pod${count === 1 ? '' : 's'} in ${where}.`,
+      ...(result.daemonSets.length ? [renderTable(['namespace', 'daemonset', 'result'], result.daemonSets.map((d) => [d.namespace, d.name, d.result]), ctx.style), ''] : []),
+      ...(result.pods.length ? [renderTable(['namespace', 'pod', 'node', 'phase', 'result'], result.pods.map((p) => [p.namespace, p.name, p.node ?? '', p.phase ?? '', p.result]), ctx.style), ''] : []),
+      `${verb} ${count} debug pod${count === 1 ? '' : 's'}${sets ? ` and ${sets} DaemonSet${sets === 1 ? '' : 's'}` : ''} in ${where}.`,
     ].join('\n');
   }
 }

@@ -1,6 +1,7 @@
 // The shape every netfilter simulator (iptables, nftables, IPVS) returns. `knet rules trace --json`
 // prints a TraceResult; `knet trace` composes it. See docs/cli.md for the contract fields.
 import type { Finding } from '../model/finding.js';
+import type { NodeRouting } from './routes/index.js';
 
 export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 
@@ -99,4 +100,10 @@ export interface SimulateOptions {
    * (iptables) and affinity-set lookups (nftables) match for them. Without it, a new client is assumed.
    */
   affinity?: readonly string[];
+  /**
+   * The node's routes and addresses (`ip route`, `ip addr`): when given, the input interface comes from
+   * the route back to the source and the output interface from a route lookup of the destination after
+   * DNAT, as the kernel does, unless the packet names them (`inInterface`, `outInterface`).
+   */
+  routing?: NodeRouting;
 }

@@ -114,4 +114,20 @@ describe('knet cleanup', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--debug-namespace and -A/);
   });
+
+  it('deletes DaemonSets of --daemonset runs (their pods go with them) and says so', async () => {
+    server.store.get('daemonsets')!.push({ metadata: { namespace: 'default', name: 'knet-debug-ab12', labels: KNET } });
+    server.store.get('daemonsets')!.push({ metadata: { namespace: 'default', name: 'fluentd', labels: { app: 'fluentd' } } });
+    server.store.get('pods')!.push({ metadata: { namespace: 'default', name: 'knet-debug-ab12-kind-worker', labels: KNET, ownerReferences: [{ kind: 'DaemonSet', name: 'knet-debug-ab12' }] } } as never);
+    const dry = await runKnetJson<CleanupJson & { daemonSets: { name: string; result: string }[] }>(['cleanup', '--kubeconfig', kubeconfig, '--dry-run']);
+    expect(dry.json.daemonSets).toEqual([{ namespace: 'default', name: 'knet-debug-ab12', result: 'would-delete' }]);
+    expect(dry.json.pods.map((p) => p.name)).toEqual(['knet-debug-a1']);
+    const { json, code } = await runKnetJson<CleanupJson & { daemonSets: { name: string; result: string }[] }>(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(code).toBe(0);
+    expect(json.daemonSets).toEqual([{ namespace: 'default', name: 'knet-debug-ab12', result: 'deleted' }]);
+    expect(server.store.get('daemonsets')!.map((d) => d.metadata.name)).toEqual(['fluentd']);
+    expect(remaining()).not.toContain('default/knet-debug-ab12-kind-worker');
+    const text = await runKnet(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(text.stdout).toContain('No knet debug pods in namespace default.');
+  });
 });

@@ -6,13 +6,14 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { POD_BEHAVIOURS, startTestApiServer, type RecordedRequest, type SubresourceHandler, type TestApiServer } from '../support/api-server.js';
 import { examplesDir, repoRoot, runKnet, runKnetJson } from '../support/cli.js';
 import { EXEC_PROTOCOLS, netnsExec, silentExec } from '../support/exec.js';
-import { NetnsLab, isRoot } from '../support/netns.js';
+import { NetnsLab } from '../support/netns.js';
+import { NETNS_COMMANDS, describeNeeding } from '../support/needs.js';
 
 const demo = join(examplesDir, 'demo');
 const NODE = 'kind-worker';
@@ -34,7 +35,7 @@ function snapshotWith(files: Record<string, string>): string {
   return dir;
 }
 
-describe.skipIf(!isRoot)('knet node … live: a real kernel read through a debug pod (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save', 'iptables-nft-save', 'iptables-legacy-save', 'conntrack'] }, 'knet node … live: a real kernel read through a debug pod', () => {
   const lab = new NetnsLab('nodelive');
   let server: TestApiServer;
   let kubeconfig = '';
@@ -111,6 +112,50 @@ describe.skipIf(!isRoot)('knet node … live: a real kernel read through a debug
     expect(strip(live.json)).toEqual(strip(offline.json));
     expect(live.code).toBe(offline.code);
   });
+
+  it('snapshot save --nodes NODE: the live node state, replayed offline, gives the same JSON', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'knet-node-save-')), 'snap');
+    dirs.push(dirname(dir));
+    const saved = await runKnetJson<{ nodeState: { saved: boolean; nodes: { node: string; files: string[] }[] } }>(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--nodes', NODE]);
+    expect(saved.code).toBe(0);
+    expect(saved.json.nodeState.saved).toBe(true);
+    expect(saved.json.nodeState.nodes[0]!.files.sort()).toEqual(
+      ['conntrack.txt', 'ip-addr.txt', 'ip-route.txt', 'ip6tables-save.txt', 'ipset.txt', 'iptables-save.txt', 'nft-ruleset.json', 'nft-ruleset.txt'].map((f) => `nodes/${NODE}/${f}`),
+    );
+    expect(knetPods(server)).toEqual([]);
+    for (const command of ['iptables', 'nft', 'routes']) {
+      const live = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', command, NODE, '--kubeconfig', kubeconfig]);
+      const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', command, NODE, '--snapshot', dir]);
+      expect([command, live.code]).toEqual([command, 0]);
+      expect(withoutSource(live.json)).toEqual(withoutSource(offline.json));
+    }
+  }, 180_000);
+
+  it('--daemonset: one DaemonSet instead of a pod per node, the node read through its pod, then deleted', async () => {
+    const dir = snapshotWith({ 'iptables-save.txt': await lab.must(ns, ['iptables-save']) });
+    dirs.push(dir);
+    const before = server.requests.length;
+    const live = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--kubeconfig', kubeconfig, '--daemonset']);
+    const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--snapshot', dir]);
+    expect(live.code).toBe(0);
+    expect(withoutSource(live.json)).toEqual(withoutSource(offline.json));
+    const mine = server.requests.slice(before);
+    expect(mine.filter((r) => r.resource === 'daemonsets').map((r) => r.verb)).toEqual(['create', 'delete']);
+    expect(mine.filter((r) => r.resource === 'pods' && r.verb === 'create')).toEqual([]);
+    expect(server.store.get('daemonsets')).toEqual([]);
+    expect(knetPods(server)).toEqual([]);
+  }, 120_000);
+
+  it('--local: the same collection on the machine knet runs on (here: inside the node namespace)', async () => {
+    const dir = snapshotWith({ 'iptables-save.txt': await lab.must(ns, ['iptables-save']) });
+    dirs.push(dir);
+    const local = await lab.exec(ns, ['env', `KNET_NODE_NAME=${NODE}`, process.execPath, join(repoRoot, 'bin/run.js'), 'node', 'iptables', NODE, '--local', '--snapshot', dir, '--json'], { timeoutMs: 60_000 });
+    const offline = await runKnetJson<{ nodes: Record<string, unknown>[] }>(['node', 'iptables', NODE, '--snapshot', dir]);
+    expect(local.code).toBe(0);
+    const json = JSON.parse(local.stdout) as { nodes: Record<string, unknown>[] };
+    expect(json.nodes[0]!.source).toContain('this machine');
+    expect(withoutSource(json)).toEqual(withoutSource(offline.json));
+  }, 120_000);
 
   it('a kind the node lacks (no IPVS in this kernel) is named with what the tool said', async () => {
     const r = await runKnet(['node', 'ipvs', NODE, '--kubeconfig', kubeconfig]);

@@ -91,4 +91,29 @@ describe('knet rules trace', () => {
     expect(lenient.json.verdict).toBe('reject');
     expect(lenient.json.findings).toEqual([expect.objectContaining({ code: 'iptables-bad-rule', severity: 'error', line: 4 })]);
   });
+  it("takes the interfaces from the routes beside a snapshot's dump, or from --in-interface/--out-interface", async () => {
+    const base = ['rules', 'trace', '--file', demoDump, '--src', '10.244.1.5', '--dst', '10.96.200.7', '--dport', '8080'];
+    const derived = await runKnetJson<TraceResult>(base);
+    expect(derived.json.assumptions).toEqual(
+      expect.arrayContaining([
+        "input interface veth2f1e8c3a: the node's route back to the source 10.244.1.5: 10.244.1.5 dev veth2f1e8c3a scope host",
+        "output interface eth0: the node's route to 10.96.200.7: default via 172.18.0.1 dev eth0",
+        "the node's routes and addresses: examples/demo/nodes/kind-worker/ip-route.txt, examples/demo/nodes/kind-worker/ip-addr.txt",
+      ]),
+    );
+    const given = await runKnetJson<TraceResult>([...base, '--in-interface', 'cni0', '--out-interface', 'eth1']);
+    expect(given.json.packet).toMatchObject({ inInterface: 'cni0', outInterface: 'eth1' });
+    expect(given.json.assumptions.some((a) => a.startsWith('input interface') || a.startsWith('output interface'))).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), 'knet-rules-'));
+    const file = join(dir, 'iptables-save.txt');
+    writeFileSync(file, '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n');
+    const args = ['rules', 'trace', '--file', file, '--src', '10.244.1.5', '--dst', '8.8.8.8', '--dport', '53'];
+    const unknown = await runKnetJson<TraceResult>(args);
+    expect(unknown.json.outcomes.map((o) => o.masquerade)).toEqual([false]);
+    expect(unknown.json.assumptions).toContain("the node's routes are not known (no --routes, no ip-route.txt beside the dump): interfaces not given were left unknown");
+    const routed = await runKnetJson<TraceResult>([...args, '--routes', 'examples/demo/nodes/kind-worker/ip-route.txt']);
+    expect(routed.json.outcomes.map((o) => o.masquerade)).toEqual([true]);
+    const out = await runKnetJson<TraceResult>([...args, '--out-interface', 'eth0']);
+    expect(out.json.outcomes.map((o) => o.masquerade)).toEqual([true]);
+  });
 });

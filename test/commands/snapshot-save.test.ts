@@ -193,6 +193,6 @@ describe('knet snapshot save', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Saved .*text: \d+ objects from context kind-kind \(all namespaces\)\./);
     expect(result.stdout).toMatch(/pods\.yaml\s+Pod\s+\d+/);
-    expect(result.stdout).toMatch(/Objects only: node state \(nodes\/<node>\/…\) needs debug pods/);
+    expect(result.stdout).toMatch(/Objects only: no node was asked for \(--nodes NODE or --all-nodes\)\. Add --nodes NODE/);
   });
 });

@@ -12,15 +12,13 @@ import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
 import { aCluster, aService, aSlice } from '../support/builders.js';
 import { examplesDir, runKnet } from '../support/cli.js';
-
-const missing = bind9Missing();
-if (missing) console.warn(`skipping the bind9 tests: ${missing}`);
+import { describeNeeding } from '../support/needs.js';
 
 const demoDir = join(examplesDir, 'demo');
 const codes = (r: DnsReport): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 const sortedData = (r: DnsReport): string[] => r.tried.at(-1)!.answers.map((a) => `${a.type} ${a.data}`).sort();
 
-describe.skipIf(missing !== null)('against bind9 serving what the API implies', () => {
+describeNeeding({ check: bind9Missing }, 'against bind9 serving what the API implies', () => {
   let cluster: Cluster;
   let index: DnsIndex;
   let plan: ResolverPlan;

@@ -138,6 +138,16 @@ describe('judging from the API alone', () => {
     expect(r.findings.find((f) => f.code === 'dns-subdomain-no-service')!.message).toMatch(/selects other pods/);
   });
 
+  it('explains a pod whose subdomain names no Service, suggesting the one it meant', () => {
+    const typo = withHostname(aPod('db-2', { ns: 'data', labels: { app: 'db' }, ip: '10.244.0.8' }), 'db-2', 'dbs');
+    const c = aCluster({ ...cluster, pods: [...cluster.pods, typo] });
+    const r = judgeName({ name: 'db-2.db.data', type: 'A', plan, index: buildDnsIndex(c, { clusterDomain: zone }), runs: null });
+    expect(codes(r)).toEqual(['error:dns-nxdomain', 'error:dns-subdomain-no-service']);
+    const f = r.findings.find((x) => x.code === 'dns-subdomain-no-service')!;
+    expect(f.message).toBe('Pod data/db-2 sets hostname db-2 and subdomain dbs, but namespace data has no Service dbs: db-2.dbs can never exist. Did you mean subdomain db?');
+    expect(f.hint).toBe('Set spec.subdomain: db on the pod, or create a headless Service dbs that selects it.');
+  });
+
   it('explains a headless Service with no ready endpoint', () => {
     expect(codes(judgeName({ name: 'empty', type: 'A', plan, index, runs: null }))).toEqual(['error:dns-no-ready-endpoints', 'error:dns-nxdomain']);
   });

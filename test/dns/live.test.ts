@@ -3,19 +3,19 @@
 // DNS to a real bind9. The pods' network namespaces cannot exist here: the port-forward handler relays
 // each pod's port 53 to a bind9 on 127.0.0.1 instead (test/support/portforward.ts).
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildDnsIndex, formatZones, type DnsReport } from '../../src/dns/index.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
 import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
 import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
 import { examplesDir, runKnet } from '../support/cli.js';
+import { describeNeeding } from '../support/needs.js';
 import { portForwardHandler, type PortForwardLog } from '../support/portforward.js';
 
-const missing = bind9Missing();
 const demoDir = join(examplesDir, 'demo');
 const replicas = ['kube-system/coredns-7db6d8ff4d-2xk9p:53', 'kube-system/coredns-7db6d8ff4d-tq8vn:53'];
 
-describe.skipIf(missing !== null)('knet dns on a live cluster, through port-forwards to each kube-dns pod', () => {
+describeNeeding({ check: bind9Missing }, 'knet dns on a live cluster, through port-forwards to each kube-dns pod', () => {
   let api: TestApiServer;
   let good: Bind9;
   let lagging: Bind9;

@@ -1,6 +1,6 @@
 // Builders for test data: plain API objects with only what a test cares about spelled out.
 import { emptyCluster, type Cluster } from '../../src/model/cluster.js';
-import type { EndpointSlice, Endpoints, Pod, Service, ServicePort } from '../../src/model/k8s.js';
+import type { EndpointSlice, Endpoints, NetworkPolicy, Node, Pod, Service, ServicePort } from '../../src/model/k8s.js';
 
 export function aPod(name: string, o: { ns?: string; labels?: Record<string, string>; ip?: string; ready?: boolean; phase?: string; deleting?: boolean; node?: string; ports?: { name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[]; uid?: string } = {}): Pod {
   return {
@@ -71,4 +71,17 @@ export function anEndpoints(name: string, ready: string[], notReady: string[] = 
 
 export function aCluster(parts: Partial<Omit<Cluster, 'meta'>>): Cluster {
   return { ...emptyCluster(), ...parts };
+}
+
+export function aNode(name: string, o: { ip: string; podCIDR?: string }): Node {
+  return {
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    spec: { ...(o.podCIDR ? { podCIDR: o.podCIDR, podCIDRs: [o.podCIDR] } : {}) },
+    status: { addresses: [{ type: 'InternalIP', address: o.ip }, { type: 'Hostname', address: name }] },
+  };
+}
+
+export function aNetworkPolicy(name: string, spec: NonNullable<NetworkPolicy['spec']>, o: { ns?: string } = {}): NetworkPolicy {
+  return { kind: 'NetworkPolicy', metadata: { name, namespace: o.ns ?? 'default' }, spec };
 }

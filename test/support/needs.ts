@@ -17,6 +17,8 @@ const PACKAGES: Record<string, string> = {
   iptables: 'iptables',
   'iptables-save': 'iptables',
   'iptables-restore': 'iptables',
+  'iptables-nft-save': 'iptables',
+  'iptables-legacy-save': 'iptables',
   'ip6tables-save': 'iptables',
   'ip6tables-restore': 'iptables',
   nft: 'nftables',
@@ -33,6 +35,8 @@ export interface Needs {
   root?: boolean;
   /** Programs that must be on PATH (or in /usr/sbin, /sbin, where Debian puts the netfilter tools). */
   commands?: readonly string[];
+  /** Any other check (a server that must start, a version): what is missing, or null. */
+  check?: () => string | null;
 }
 
 /** Programs every network-namespace lab runs (test/support/netns.ts). */
@@ -60,6 +64,8 @@ export function missingFor(needs: Needs): string | null {
     const packages = [...new Set(absent.map((c) => PACKAGES[c] ?? c))];
     reasons.push(`needs ${absent.join(', ')}: apt-get install ${packages.join(' ')}`);
   }
+  const other = reasons.length === 0 ? (needs.check?.() ?? null) : null;
+  if (other !== null) reasons.push(other);
   return reasons.length ? reasons.join('; ') : null;
 }
 

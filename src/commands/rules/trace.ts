@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
 import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
@@ -9,7 +11,9 @@ import { SimulateInputError, simulateIptables } from '../../netfilter/iptables/s
 import { IpsetParseError, ipsetLookup, parseIpset } from '../../netfilter/ipset/index.js';
 import { IpvsParseError, parseIpvsadm, simulateIpvs } from '../../netfilter/ipvs/index.js';
 import { NftParseError, parseNftRuleset, simulateNft } from '../../netfilter/nft/index.js';
+import { parseIpAddr, parseIpRoute, type NodeRouting } from '../../netfilter/routes/index.js';
 import type { Packet, SimulateOptions, TraceResult } from '../../netfilter/types.js';
+import type { Finding } from '../../model/finding.js';
 import { renderRulesTrace, type RulesTraceReport } from '../../render/rules.js';
 import { readInputFile } from '../../sources/files.js';
 
@@ -17,6 +21,23 @@ const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as c
 
 function readInput(flag: string, path: string): Promise<string> {
   return readInputFile(path, flag, 'Check the path; --file is the output of iptables-save or nft list ruleset, --ipvs of ipvsadm -Ln, --ipset of ipset list.');
+}
+
+/**
+ * The node's routes and addresses: the files given, or a snapshot's `ip-route.txt` and `ip-addr.txt`
+ * beside the dump. undefined when there are no routes to go by.
+ */
+async function readRouting(file: string, routesPath: string | undefined, addressesPath: string | undefined): Promise<{ routing: NodeRouting; findings: Finding[]; sources: string[] } | undefined> {
+  const beside = (name: string): string | undefined => {
+    const path = join(dirname(file), name);
+    return existsSync(path) ? path : undefined;
+  };
+  const routeFile = routesPath ?? beside('ip-route.txt');
+  if (routeFile === undefined) return undefined;
+  const addrFile = addressesPath ?? (routesPath === undefined ? beside('ip-addr.txt') : undefined);
+  const route = parseIpRoute(await readInput('--routes', routeFile));
+  const addr = addrFile === undefined ? { interfaces: [], findings: [] } : parseIpAddr(await readInput('--addresses', addrFile));
+  return { routing: { routes: route.routes, interfaces: addr.interfaces }, findings: [...route.findings, ...addr.findings], sources: [routeFile, ...(addrFile === undefined ? [] : [addrFile])] };
 }
 
 export default class RulesTrace extends KnetCommand<typeof RulesTrace, RulesTraceReport> {
@@ -43,7 +64,10 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     proto: Flags.option({ description: 'Protocol.', options: ['tcp', 'udp', 'sctp'] as const, default: 'tcp' })(),
     hook: Flags.option({ description: 'Where the packet enters: from a pod or the wire (prerouting), or sent by the node (output).', options: ['prerouting', 'output'] as const, default: 'prerouting' })(),
     'local-ip': Flags.string({ description: "One of the node's own addresses (repeatable), for -m addrtype LOCAL and the routing decision.", multiple: true }),
-    'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules).' }),
+    'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules); default: from the route back to the source when the routes are known.' }),
+    'out-interface': Flags.string({ description: 'Interface the packet leaves by (for -o rules, oifname); default: from the route to the destination after DNAT when the routes are known.' }),
+    routes: Flags.string({ description: "The node's ip route output, for the interfaces; default: ip-route.txt beside --file (a snapshot's node directory), when there." }),
+    addresses: Flags.string({ description: "The node's ip addr output, for the interfaces; default: ip-addr.txt beside --file, when there." }),
     mark: Flags.string({ description: 'Initial packet mark, e.g. 0x4000.' }),
     ctstate: Flags.option({ description: 'Connection state assumed (default NEW).', options: CT_STATES })(),
     affinity: Flags.string({ description: 'An endpoint (IP:PORT) the client already has ClientIP session affinity to (repeatable); default: a new client.', multiple: true }),
@@ -76,6 +100,8 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     if (flags.dport !== undefined) packet.dport = flags.dport;
     if (flags.sport !== undefined) packet.sport = flags.sport;
     if (flags['in-interface'] !== undefined) packet.inInterface = flags['in-interface'];
+    if (flags['out-interface'] !== undefined) packet.outInterface = flags['out-interface'];
+    const routing = await readRouting(flags.file, flags.routes, flags.addresses);
     if (mark !== undefined) packet.mark = mark;
     if (flags.ctstate !== undefined) packet.ctState = flags.ctstate;
     const localIPs = flags['local-ip'] ?? [];
@@ -83,7 +109,12 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     const format = detectRulesFormat(text);
     try {
       const ipsets = ipsetText === undefined ? undefined : parseIpset(ipsetText, { mode });
-      const options: SimulateOptions = { localIPs, ...(ipsets ? { ipsets: ipsetLookup(ipsets.sets) } : {}), ...(flags.affinity ? { affinity: flags.affinity } : {}) };
+      const options: SimulateOptions = {
+        localIPs,
+        ...(ipsets ? { ipsets: ipsetLookup(ipsets.sets) } : {}),
+        ...(flags.affinity ? { affinity: flags.affinity } : {}),
+        ...(routing ? { routing: routing.routing } : {}),
+      };
       let result: TraceResult;
       if (format === 'ipvsadm' || ipvsText !== undefined) {
         // IPVS mode: the virtual server table decides the destination, iptables (with ipsets) the rest.
@@ -102,6 +133,12 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
         throw inputError(`${flags.file} is neither iptables-save nor nft list ruleset output`, 'unknown-format', ['Capture it with: iptables-save > FILE, or nft list ruleset > FILE (nft -j list ruleset for JSON).']);
       }
       if (ipsets !== undefined) result.findings.push(...ipsets.findings);
+      if (routing) {
+        result.findings.push(...routing.findings);
+        result.assumptions.push(`the node's routes and addresses: ${routing.sources.join(', ')}`);
+      } else if (packet.inInterface === undefined || packet.outInterface === undefined) {
+        result.assumptions.push("the node's routes are not known (no --routes, no ip-route.txt beside the dump): interfaces not given were left unknown");
+      }
       return { ...result, file: flags.file, explanation: explainTrace(result) };
     } catch (err) {
       if (err instanceof IpvsParseError || err instanceof IpsetParseError) {

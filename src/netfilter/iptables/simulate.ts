@@ -9,6 +9,7 @@
 import type { Finding } from '../../model/finding.js';
 import { cidrContainsIP, formatIP, parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from '../../model/ip.js';
 import { overallVerdict, type ConnState, type Outcome, type Packet, type PathStep, type SimulateOptions, type TraceResult } from '../types.js';
+import { inputInterfaceOf, outputInterfaceOf } from '../routes/index.js';
 import { BUILTIN_TARGETS, chainIndexOf, type IptablesChain, type IptablesDump, type IptablesRule, type RuleMatch, type RuleOption } from './parse.js';
 
 export const DEFAULT_MAX_STEPS = 1_000_000;
@@ -542,6 +543,27 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
     findings.push({ code: 'iptables-family-mismatch', severity: 'warning', message: `the packet is IPv${src.family} but the dump's addresses are IPv${dump.family}: use the ${src.family === 6 ? 'ip6tables-save' : 'iptables-save'} dump` });
   }
 
+  const routing = options.routing;
+  let inInterface = packet.inInterface;
+  if (inInterface === undefined && routing !== undefined && packet.hook === 'prerouting') {
+    const choice = inputInterfaceOf(routing, packet.src);
+    if (choice !== null) {
+      inInterface = choice.name;
+      assumptions.push(`input interface ${choice.name}: ${choice.reason}`);
+    }
+  }
+  /** The routing decision on the packet's destination now (after DNAT), unless the output interface was given. */
+  const reroute = (p: SimPacket, isToNode: boolean): void => {
+    if (packet.outInterface !== undefined || routing === undefined) return;
+    if (isToNode && packet.hook === 'prerouting') {
+      p.outInterface = undefined; // delivered to the node: no output interface
+      return;
+    }
+    const choice = outputInterfaceOf(routing, formatIP(p.dst));
+    p.outInterface = choice?.name;
+    if (choice !== null) ctx.assumptions.add(`output interface ${choice.name}: ${choice.reason}`);
+  };
+
   const first: Thread = {
     probability: 1,
     pkt: {
@@ -555,7 +577,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
       ctState,
       isDnat: false,
       isSnat: false,
-      inInterface: packet.inInterface,
+      inInterface,
       outInterface: packet.outInterface,
     },
     path: [],
@@ -566,6 +588,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
     stack: [],
     steps: 0,
   };
+  if (packet.hook === 'output') reroute(first.pkt, false);
   const work: Thread[] = [first];
   let threads = 1;
   let isTruncated = false;
@@ -621,6 +644,7 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
         if (stage === '@route' || stage === '@route-output') {
           // The routing decision, made on the destination after DNAT.
           const isToNode = isLocal(t.pkt.dst, ctx);
+          if (stage === '@route') reroute(t.pkt, isToNode);
           if (stage === '@route') t.stages.push(...(isToNode ? INPUT_STAGES : FORWARD_STAGES));
           else t.stages.push(...POSTROUTING_STAGES, ...(isToNode ? INPUT_STAGES : []));
           continue;
@@ -749,6 +773,8 @@ export function simulateIptables(dump: IptablesDump, packet: Packet, options: Si
         if (parsed.port !== undefined) p.dport = parsed.port;
         p.isDnat = true;
         t.dnat = formatEndpoint(p.dst, p.dport);
+        // The node's own packet is routed again once nat OUTPUT changed its destination.
+        if (packet.hook === 'output') reroute(p, false);
         say(`DNAT to ${t.dnat}`);
         return 'stage-done';
       }

@@ -12,11 +12,11 @@ const PAYLOAD_FIELDS: Record<string, readonly string[]> = {
   tcp: ['dport', 'sport'],
   udp: ['dport', 'sport'],
   sctp: ['dport', 'sport'],
-  meta: ['l4proto', 'mark', 'iifname', 'oifname', 'nfproto', 'protocol'],
+  meta: ['l4proto', 'mark', 'iifname', 'oifname', 'iif', 'oif', 'nfproto', 'protocol'],
   ct: ['state'],
 };
 /** Short forms nft prints without `meta`. */
-const BARE_META = new Set(['mark', 'iifname', 'oifname', 'l4proto']);
+const BARE_META = new Set(['mark', 'iifname', 'oifname', 'iif', 'oif', 'l4proto']);
 const VERDICT_WORDS = new Set(['accept', 'drop', 'reject', 'return', 'continue', 'jump', 'goto']);
 const RELATIONAL = new Set(['==', '!=', '<', '>', '<=', '>=', 'eq', 'ne', 'lt', 'gt', 'le', 'ge']);
 const OP_ALIASES: Record<string, '==' | '!=' | '<' | '>' | '<=' | '>='> = { eq: '==', ne: '!=', lt: '<', gt: '>', le: '<=', ge: '>=' };

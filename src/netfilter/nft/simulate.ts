@@ -10,6 +10,7 @@ import { overallVerdict } from '../types.js';
 import type { NftChain, NftElement, NftHook, NftRule, NftRuleset, NftSelector, NftSet, NftStatement, NftTable, NftVerdict } from './model.js';
 import { tableId } from './model.js';
 import { parseNumber } from './rule.js';
+import { inputInterfaceOf, outputInterfaceOf } from '../routes/index.js';
 
 const MASQ_BIT = 0x4000;
 const PROTO_NUMBERS: Record<string, string> = { '6': 'tcp', '17': 'udp', '132': 'sctp', '1': 'icmp', '58': 'ipv6-icmp' };
@@ -20,7 +21,8 @@ type Kind = 'addr' | 'num' | 'proto' | 'name' | 'ifname';
 function kindOf(selector: string): Kind {
   if (selector.endsWith('addr')) return 'addr';
   if (selector === 'meta l4proto') return 'proto';
-  if (selector.endsWith('ifname')) return 'ifname';
+  // `iif`/`oif` compare interface indexes, which nft prints (and takes) as the interface's name.
+  if (selector.endsWith('ifname') || selector === 'meta iif' || selector === 'meta oif') return 'ifname';
   if (selector.endsWith('port') || selector === 'meta mark') return 'num';
   return 'name';
 }
@@ -34,6 +36,8 @@ interface Frame {
 interface Walk {
   probability: number;
   dst: string;
+  /** The output interface: given, or from the node's route to the destination after DNAT. */
+  oif: string | undefined;
   dport: number | undefined;
   mark: number;
   masquerade: boolean;
@@ -60,6 +64,8 @@ class Simulator {
   private isInterfaceAssumed = false;
   /** `--affinity` endpoints, as canonical `IP:PORT` (`[IP]:PORT` for IPv6). */
   private readonly affinity: string[];
+  /** The input interface: given, or from the node's route back to the source. */
+  private readonly iif: string | undefined;
 
   constructor(
     ruleset: NftRuleset,
@@ -68,6 +74,15 @@ class Simulator {
   ) {
     this.local = options.localIPs.map(canonicalIP);
     this.affinity = (options.affinity ?? []).map(canonicalEndpoint);
+    let iif = packet.inInterface;
+    if (iif === undefined && options.routing && packet.hook === 'prerouting') {
+      const choice = inputInterfaceOf(options.routing, packet.src);
+      if (choice) {
+        iif = choice.name;
+        this.assume(`input interface ${choice.name}: ${choice.reason}`);
+      }
+    }
+    this.iif = iif;
     this.maxSteps = options.maxSteps ?? 10_000;
     const family = ipFamily(packet.dst) ?? 4;
     const isNew = (packet.ctState ?? 'NEW') === 'NEW';
@@ -103,6 +118,7 @@ class Simulator {
     const first: Walk = {
       probability: 1,
       dst: this.packet.dst,
+      oif: this.packet.outInterface,
       dport: this.packet.dport,
       mark: this.packet.mark ?? 0,
       masquerade: false,
@@ -114,7 +130,21 @@ class Simulator {
       stack: [],
       steps: 0,
     };
+    if (this.packet.hook === 'output') this.reroute(first);
     return this.walk(first);
+  }
+
+  /** The routing decision on the current destination (after DNAT), unless the output interface was given. */
+  private reroute(w: Walk): void {
+    const routing = this.options.routing;
+    if (this.packet.outInterface !== undefined || !routing) return;
+    if (w.hook === 'input' || (w.hook === 'prerouting' && this.isLocal(w.dst))) {
+      w.oif = undefined; // delivered to the node: no output interface
+      return;
+    }
+    const choice = outputInterfaceOf(routing, w.dst);
+    w.oif = choice?.name;
+    if (choice) this.assume(`output interface ${choice.name}: ${choice.reason}`);
   }
 
   private finish(w: Walk, verdict: Outcome['verdict'], notModelled?: Outcome['notModelled']): Outcome[] {
@@ -127,6 +157,8 @@ class Simulator {
   private nextHook(w: Walk): NftHook | null {
     switch (w.hook) {
       case 'prerouting':
+        // The routing decision, on the destination after DNAT.
+        this.reroute(w);
         return this.isLocal(w.dst) ? 'input' : 'forward';
       case 'forward':
       case 'output':
@@ -243,6 +275,8 @@ class Simulator {
           w.dport = port;
           w.dnat = port === undefined ? s.address : s.address.includes(':') ? `[${s.address}]:${port}` : `${s.address}:${port}`;
           this.step(w, frame, rule, `DNAT to ${w.dnat}`);
+          // The node's own packet is routed again after its destination changed.
+          if (w.hook === 'output') this.reroute(w);
           w.stack = [];
           return null;
         }
@@ -376,8 +410,10 @@ class Simulator {
         v = this.isLocal(w.dst) ? 'local' : 'unicast';
         break;
       case 'meta iifname':
-      case 'meta oifname': {
-        const name = sel.name === 'meta iifname' ? p.inInterface : p.outInterface;
+      case 'meta oifname':
+      case 'meta iif':
+      case 'meta oif': {
+        const name = sel.name === 'meta iifname' || sel.name === 'meta iif' ? this.iif : w.oif;
         if (name === undefined && !this.isInterfaceAssumed) {
           this.isInterfaceAssumed = true;
           this.assumptions.push('interface names were not given: rules matching iifname/oifname see an empty name');
@@ -451,7 +487,7 @@ class Simulator {
 const KNOWN_SELECTORS = new Set([
   'ip saddr', 'ip daddr', 'ip6 saddr', 'ip6 daddr', 'meta l4proto', 'th dport', 'th sport', 'tcp dport', 'tcp sport',
   'udp dport', 'udp sport', 'sctp dport', 'sctp sport', 'meta mark', 'ct state', 'fib saddr type', 'fib daddr type',
-  'meta iifname', 'meta oifname', 'meta nfproto',
+  'meta iifname', 'meta oifname', 'meta iif', 'meta oif', 'meta nfproto',
 ]);
 
 interface SetIndex {

@@ -204,3 +204,46 @@ export function viewRoutes(
   if (targets.length) view.lookups = targets.map((ip) => ({ ip, route: lookupRoute(main, ip), isLocal: local.includes(ip) }));
   return view;
 }
+
+/** A node's routes and addresses, for the interfaces a packet crosses. */
+export interface NodeRouting {
+  routes: readonly Route[];
+  interfaces: readonly NetInterface[];
+}
+
+export interface InterfaceChoice {
+  name: string;
+  /** How it was chosen, in words, for the trace's assumptions. */
+  reason: string;
+}
+
+function mainRoutes(routing: NodeRouting): Route[] {
+  return routing.routes.filter((rt) => rt.type !== 'local' && rt.type !== 'broadcast' && (rt.table === undefined || rt.table === 'main'));
+}
+
+function isNodeAddress(routing: NodeRouting, ip: string): boolean {
+  const addr = parseIP(ip);
+  if (!addr) return false;
+  if (addr.family === 4 && (addr.value >> 24n) === 127n) return true;
+  return routing.interfaces.some((i) => i.addresses.some((a) => parseIP(a.address)?.value === addr.value && parseIP(a.address)?.family === addr.family));
+}
+
+/**
+ * The interface the node sends a packet to `ip` out of: `lo` for its own addresses, else the device of
+ * the main table's route (longest prefix, lowest metric). null when no route covers it.
+ */
+export function outputInterfaceOf(routing: NodeRouting, ip: string): InterfaceChoice | null {
+  if (isNodeAddress(routing, ip)) return { name: 'lo', reason: `${ip} is the node's own address` };
+  const route = lookupRoute(mainRoutes(routing), ip);
+  if (!route?.dev) return null;
+  return { name: route.dev, reason: `the node's route to ${ip}: ${route.raw}` };
+}
+
+/**
+ * The interface a packet from `ip` arrives on, as the kernel's reverse-path view has it: the device of
+ * the node's route back to the source (`lo` for the node's own addresses).
+ */
+export function inputInterfaceOf(routing: NodeRouting, ip: string): InterfaceChoice | null {
+  const out = outputInterfaceOf(routing, ip);
+  return out && { name: out.name, reason: out.name === 'lo' ? `${ip} is the node's own address` : `the node's route back to the source ${ip}: ${out.reason.slice(out.reason.indexOf(': ') + 2)}` };
+}

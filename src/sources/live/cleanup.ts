@@ -1,5 +1,5 @@
 import type { LiveSession } from './cluster.js';
-import { RESOURCES } from './resources.js';
+import { DEBUG_RESOURCES, RESOURCES } from './resources.js';
 
 /** The label every debug pod knet creates carries; cleanup touches nothing else. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -11,6 +11,8 @@ export interface DebugPod {
   node: string | null;
   phase: string | null;
   createdAt: string | null;
+  /** The DaemonSet that owns it (a --daemonset run), if any. */
+  ownerDaemonSet?: string;
 }
 
 /** Debug pods knet left behind, in one namespace or all; listed by label, checked again here. */
@@ -21,8 +23,10 @@ export async function findDebugPods(session: LiveSession, namespace: string | un
     .map((p) => {
       const spec = p.spec as { nodeName?: string } | undefined;
       const status = p.status as { phase?: string } | undefined;
-      const metadata = p.metadata as { namespace?: string; name?: string } | undefined;
+      const metadata = p.metadata as { namespace?: string; name?: string; ownerReferences?: { kind?: string; name?: string }[] } | undefined;
+      const owner = metadata?.ownerReferences?.find((o) => o.kind === 'DaemonSet')?.name;
       return {
+        ...(owner !== undefined ? { ownerDaemonSet: owner } : {}),
         namespace: metadata?.namespace ?? '',
         name: metadata?.name ?? '',
         node: spec?.nodeName ?? null,
@@ -35,4 +39,26 @@ export async function findDebugPods(session: LiveSession, namespace: string | un
 /** Delete one debug pod now (a one-second grace, as `kubectl delete --now`); `gone` if it already was. */
 export function deleteDebugPod(session: LiveSession, pod: DebugPod): Promise<'deleted' | 'gone'> {
   return session.api.delete(RESOURCES.pods, pod.namespace, pod.name, { gracePeriodSeconds: '1' });
+}
+
+export interface DebugDaemonSet {
+  namespace: string;
+  name: string;
+  createdAt: string | null;
+}
+
+/** DaemonSets of `--daemonset` runs knet left behind (they have no deadline of their own). */
+export async function findDebugDaemonSets(session: LiveSession, namespace: string | undefined): Promise<DebugDaemonSet[]> {
+  const sets = await session.api.list(DEBUG_RESOURCES.daemonSets, namespace, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` });
+  return sets
+    .filter((d) => (d.metadata?.labels as Record<string, string> | undefined)?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE)
+    .map((d) => {
+      const metadata = d.metadata as { namespace?: string; name?: string } | undefined;
+      return { namespace: metadata?.namespace ?? '', name: metadata?.name ?? '', createdAt: typeof d.metadata?.creationTimestamp === 'string' ? d.metadata.creationTimestamp : null };
+    });
+}
+
+/** Delete one DaemonSet; the garbage collector removes its pods. */
+export function deleteDebugDaemonSet(session: LiveSession, set: DebugDaemonSet): Promise<'deleted' | 'gone'> {
+  return session.api.delete(DEBUG_RESOURCES.daemonSets, set.namespace, set.name, { propagationPolicy: 'Background' });
 }

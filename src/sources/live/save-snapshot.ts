@@ -116,11 +116,6 @@ export interface SavedFile {
   count: number;
 }
 
-/** A file to write besides the Lists (node state: `nodes/<node>/iptables-save.txt`…), relative to DIR. */
-export interface ExtraSnapshotFile {
-  path: string;
-  content: string;
-}
 
 function renderList(items: unknown[]): string {
   // The shape of `kubectl get … -o yaml`; lineWidth 0 keeps long strings (Corefile, annotations) unfolded.
@@ -132,78 +127,70 @@ function renderMeta(meta: ClusterMeta & { namespace?: string }, files: string[])
   return header + stringify({ ...Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)), [MANIFEST_KEY]: files }, { lineWidth: 0 });
 }
 
+/** Writes more files (node state) into the snapshot being made, given its directory; returns what it wrote. */
+export type WriteMore = (dir: string) => Promise<SavedFile[]>;
+
 /**
- * Write the snapshot layout of the CLI contract: one `kind: List` YAML file per kind, `extra` files
- * (node state), and knet-snapshot.yaml with the manifest of them all. A new directory is written
- * whole as a temporary sibling and renamed into place. A previous snapshot is replaced file by
- * file: every new file is first written to a temporary sibling, and only when all are written are
- * they renamed over the old ones (the metadata last), then the old files knet wrote and did not
- * write again are removed; a failed save leaves the old snapshot whole.
+ * Write the snapshot layout of the CLI contract: one `kind: List` YAML file per kind, what `writeMore`
+ * adds (node state), and knet-snapshot.yaml with the manifest of every file written. Everything is
+ * written first into a temporary sibling directory. A new DIR is that directory renamed into place. A
+ * previous snapshot is replaced file by file once all are written: each new file renamed over the old
+ * one (the metadata last), then the old files knet wrote and did not write again removed. A save that
+ * fails before then leaves the old snapshot whole, and files knet did not write are never touched
+ * (checkSnapshotTarget refused to go on if there were any).
  */
-export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, extra: ExtraSnapshotFile[] = []): Promise<SavedFile[]> {
-  const dir = resolve(given);
-  const lists = SNAPSHOT_FILES.map(({ collection, file, kind }) => ({ file, kind, items: cluster[collection] }));
-  const files: ExtraSnapshotFile[] = [...lists.map((l) => ({ path: l.file, content: renderList(l.items) })), ...extra];
-  for (const f of extra) if (!isKnetLayoutPath(f.path)) throw new Error(`${f.path} is not in the snapshot layout`);
-  files.push({ path: SNAPSHOT_META_FILE, content: renderMeta(meta, [...files.map((f) => f.path), SNAPSHOT_META_FILE]) });
+export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   try {
-    if (target === 'previous-snapshot') await replaceFiles(dir, files);
-    else await writeNewDirectory(dir, target, files);
+    return await writeSnapshotFiles(resolve(given), target, cluster, meta, writeMore);
   } catch (err) {
     if (err instanceof KnetError) throw err;
     throw inputError(`cannot write the snapshot to ${given}: ${(err as Error).message}`, 'snapshot-write-failed', [
       'Check that the directory and its parent are writable and the disk has room.',
     ]);
   }
-  return lists.map((l) => ({ file: l.file, kind: l.kind, count: l.items.length }));
 }
 
-async function writeTree(root: string, files: ExtraSnapshotFile[], nameOf: (path: string) => string): Promise<void> {
-  for (const f of files) {
-    const path = join(root, nameOf(f.path));
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, f.content);
-  }
-}
-
-async function writeNewDirectory(dir: string, target: SnapshotTarget, files: ExtraSnapshotFile[]): Promise<void> {
+async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   const staging = join(parent, `.${basename(dir)}${TEMP_MARK}${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
+  const saved: SavedFile[] = [];
   try {
-    await writeTree(staging, files, (p) => p);
-    if (target === 'empty') await rmdir(dir);
-    await rename(staging, dir);
-  } catch (err) {
+    for (const { collection, file, kind } of SNAPSHOT_FILES) {
+      const items = cluster[collection] as unknown[];
+      await writeFile(join(staging, file), renderList(items));
+      saved.push({ file, kind, count: items.length });
+    }
+    if (writeMore) saved.push(...(await writeMore(staging)));
+    const written = await listTree(staging);
+    await writeFile(join(staging, SNAPSHOT_META_FILE), renderMeta(meta, [...written, SNAPSHOT_META_FILE]));
+    if (target === 'previous-snapshot') {
+      await replaceFiles(staging, dir, written);
+    } else {
+      if (target === 'empty') await rmdir(dir);
+      await rename(staging, dir);
+    }
+  } finally {
     await rm(staging, { recursive: true, force: true });
-    throw err;
   }
+  return saved;
 }
 
-async function replaceFiles(dir: string, files: ExtraSnapshotFile[]): Promise<void> {
-  // Checked again just before writing: the manifest of what knet wrote, and nothing else in DIR.
+async function replaceFiles(staging: string, dir: string, written: string[]): Promise<void> {
   const before = (await knetManifest(dir)) ?? new Set<string>();
-  const temp = (path: string): string => `${dirname(path) === '.' ? '' : `${dirname(path)}/`}.${basename(path)}${TEMP_MARK}${process.pid}`;
-  const written: string[] = [];
-  try {
-    for (const f of files) {
-      written.push(temp(f.path));
-      await writeTree(dir, [f], temp);
-    }
-  } catch (err) {
-    for (const t of written) await rm(join(dir, t), { force: true });
-    throw err;
+  for (const f of written) {
+    await mkdir(dirname(join(dir, f)), { recursive: true });
+    await rename(join(staging, f), join(dir, f));
   }
   // The metadata (with the new manifest) goes last: until then the old one describes the directory.
-  const ordered = [...files.filter((f) => f.path !== SNAPSHOT_META_FILE), ...files.filter((f) => f.path === SNAPSHOT_META_FILE)];
-  for (const f of ordered) await rename(join(dir, temp(f.path)), join(dir, f.path));
-  const now = new Set(files.map((f) => f.path));
+  await rename(join(staging, SNAPSHOT_META_FILE), join(dir, SNAPSHOT_META_FILE));
+  const now = new Set([...written, SNAPSHOT_META_FILE]);
   for (const old of before) {
     if (now.has(old)) continue;
     await rm(join(dir, old), { force: true });
-    // nodes/<node>/ of a node that is gone, once empty.
+    // nodes/<node>/ of a node no longer saved, once empty.
     if (old.startsWith('nodes/')) await rmdir(join(dir, dirname(old))).catch(() => undefined);
   }
 }

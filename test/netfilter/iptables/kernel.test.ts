@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKubeProxyIptables } from '../../../bench/generate-iptables.mjs';
 import { parseIptablesSave, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
+import { parseIpAddr, parseIpRoute, type NodeRouting } from '../../../src/netfilter/routes/index.js';
 import type { TraceResult } from '../../../src/netfilter/types.js';
 import { NetnsLab } from '../../support/netns.js';
 import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
@@ -195,6 +196,47 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables', 'iptable
       expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_POD_SIDE6]);
     });
   });
+  // A CNI's masquerade of traffic leaving by the uplink (`-o up0`): the interface comes from the node's
+  // own routes (ip route, ip addr), looked up on the destination after DNAT as the kernel does.
+  describe('an -o masquerade with the interface from the node\'s routes', () => {
+    let dump: IptablesDump;
+    let routing: NodeRouting;
+    beforeAll(async () => {
+      await lab.must(node, ['iptables-restore'], generated);
+      await lab.must(node, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'up0', '-j', 'MASQUERADE']);
+      dump = parseIptablesSave(await lab.must(node, ['iptables-save']), { mode: 'strict' });
+      routing = { routes: parseIpRoute(await lab.must(node, ['ip', 'route'])).routes, interfaces: parseIpAddr(await lab.must(node, ['ip', 'addr'])).interfaces };
+      await lab.startServer(upstream, 'upstream', [9000], ['203.0.113.2']);
+    });
+
+    function trace(dst: string, dport: number): TraceResult {
+      return simulateIptables(dump, { src: '10.0.0.2', dst, dport, protocol: 'tcp', hook: 'prerouting' }, { localIPs: [NODE_IP, '10.0.0.1', NODE_POD_SIDE], routing });
+    }
+
+    it('pod → the outside by the uplink: masqueraded (the outside has no route back to the pod)', async () => {
+      const result = trace('203.0.113.2', 9000);
+      expect(result.outcomes.map((o) => [o.verdict, o.dnat, o.masquerade])).toEqual([['accept', null, true]]);
+      expect(result.assumptions).toContain('output interface up0: the node\'s route to 203.0.113.2: 203.0.113.0/24 via 192.168.0.1 dev up0');
+      expect(result.assumptions).toContain('input interface c0: the node\'s route back to the source 10.0.0.2: 10.0.0.0/24 dev c0 proto kernel scope link src 10.0.0.1');
+      const [seen] = await lab.probe(client, [{ ip: '203.0.113.2', port: 9000, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
+      expect(seen).toEqual([{ kind: 'reply', identity: 'upstream', peer: NODE_IP }, { kind: 'reply', identity: 'upstream', peer: NODE_IP }]);
+    });
+
+    it('pod → ClusterIP: routed to the pods after DNAT, so not masqueraded (before DNAT the default route is the uplink)', async () => {
+      const result = trace('172.30.1.10', 80);
+      expect(result.outcomes.map((o) => o.masquerade)).toEqual([false, false, false]);
+      expect([...new Set(result.assumptions.filter((a) => a.startsWith('output interface')).map((a) => a.split(':')[0]))]).toEqual(['output interface p0']);
+      const [seen] = await lab.probe(client, [{ ip: '172.30.1.10', port: 80, protocol: 'tcp', count: 12 }], TIMEOUT_MS);
+      expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_IP]);
+    });
+
+    it('without the routes the interface is unknown: the -o rule does not match, and the trace says so', () => {
+      const result = simulateIptables(dump, { src: '10.0.0.2', dst: '203.0.113.2', dport: 9000, protocol: 'tcp', hook: 'prerouting' }, { localIPs: [NODE_IP] });
+      expect(result.outcomes.map((o) => o.masquerade)).toEqual([false]);
+      expect(result.assumptions.some((a) => a.startsWith("the packet's output interface is unknown"))).toBe(true);
+    });
+  });
+
   describe('IPv6: a generated kube-proxy rule set loaded with ip6tables-restore', () => {
     let dump: IptablesDump;
     beforeAll(async () => {

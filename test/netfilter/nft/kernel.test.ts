@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConntrackLine, scanConntrack } from '../../../src/netfilter/conntrack/index.js';
 import { parseNftRuleset, simulateNft, type NftRuleset } from '../../../src/netfilter/nft/index.js';
+import { parseIpAddr, parseIpRoute, type NodeRouting } from '../../../src/netfilter/routes/index.js';
 import type { L4Protocol, TraceResult } from '../../../src/netfilter/types.js';
 import { fixturesDir } from '../../support/cli.js';
 import { NetnsLab, type ProbeResult } from '../../support/netns.js';
@@ -168,6 +169,51 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'nft', 'conntrack'] 
       const listed = parseNftRuleset(await lab.must(node, ['nft', 'list', 'ruleset']), { mode: 'strict' });
       const remembered = simulateNft(listed, packet, { localIPs: LOCAL_IPS });
       expect(remembered.outcomes.map((o) => [o.dnat, o.probability])).toEqual([[`${endpoint}:8080`, 1]]);
+    });
+
+    // A CNI's `oifname "up0" masquerade` in a table of its own: the interface comes from the node's routes
+    // (ip route, ip addr), looked up on the destination after DNAT as the kernel does.
+    describe('an oifname masquerade with the interface from the node\'s routes', () => {
+      let withCni: Record<string, NftRuleset>;
+      let routing: NodeRouting;
+      beforeAll(async () => {
+        await lab.must(node, ['nft', '-f', '-'], 'table ip cni {\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 10; policy accept;\n\t\toifname "up0" masquerade\n\t}\n}\n');
+        withCni = {
+          'nft list ruleset': parseNftRuleset(await lab.must(node, ['nft', 'list', 'ruleset']), { mode: 'strict' }),
+          'nft -j list ruleset': parseNftRuleset(await lab.must(node, ['nft', '-j', 'list', 'ruleset']), { mode: 'strict' }),
+        };
+        routing = { routes: parseIpRoute(await lab.must(node, ['ip', 'route'])).routes, interfaces: parseIpAddr(await lab.must(node, ['ip', 'addr'])).interfaces };
+        await lab.startServer(upstream, 'upstream', [9000], ['203.0.113.2']);
+      });
+
+      function trace(form: NftRuleset, dst: string, dport: number): TraceResult {
+        return simulateNft(form, { src: '10.0.0.2', dst, dport, protocol: 'tcp', hook: 'prerouting' }, { localIPs: LOCAL_IPS, routing });
+      }
+
+      it('pod → the outside by the uplink: masqueraded (the outside has no route back to the pod)', async () => {
+        for (const form of Object.values(withCni)) {
+          const result = trace(form, '203.0.113.2', 9000);
+          expect(result.outcomes.map((o) => [o.verdict, o.dnat, o.masquerade])).toEqual([['accept', null, true]]);
+          expect(result.assumptions).toContain("output interface up0: the node's route to 203.0.113.2: 203.0.113.0/24 via 192.168.0.1 dev up0");
+        }
+        const [seen] = await lab.probe(client, [{ ip: '203.0.113.2', port: 9000, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
+        expect(seen).toEqual([{ kind: 'reply', identity: 'upstream', peer: NODE_IP }, { kind: 'reply', identity: 'upstream', peer: NODE_IP }]);
+      });
+
+      it('pod → ClusterIP: routed to the pods after DNAT, so not masqueraded (before DNAT the default route is the uplink)', async () => {
+        const [seen] = await lab.probe(client, [{ ip: '172.30.1.10', port: 80, protocol: 'tcp', count: 12 }], TIMEOUT_MS);
+        for (const form of Object.values(withCni)) {
+          const result = trace(form, '172.30.1.10', 80);
+          expect(result.outcomes.map((o) => o.masquerade)).toEqual([false, false, false]);
+          expectKernelAgrees(result, seen!, [NODE_POD_SIDE, NODE_IP]);
+        }
+      });
+
+      it('without the routes the interface name is empty: the oifname rule does not match, and the trace says so', () => {
+        const result = simulateNft(withCni['nft list ruleset']!, { src: '10.0.0.2', dst: '203.0.113.2', dport: 9000, protocol: 'tcp', hook: 'prerouting' }, { localIPs: LOCAL_IPS });
+        expect(result.outcomes.map((o) => o.masquerade)).toEqual([false]);
+        expect(result.assumptions).toContain('interface names were not given: rules matching iifname/oifname see an empty name');
+      });
     });
 
     it('external client → NodePort with eTP=Local and no local endpoint: DROP (timeout)', async () => {

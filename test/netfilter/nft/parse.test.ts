@@ -247,3 +247,16 @@ describe('ClientIP session affinity (kube-proxy affinity sets)', () => {
     expect(r.assumptions).toContain(assumption);
   });
 });
+
+describe('interfaces', () => {
+  it.each([
+    ['oifname', 'oifname "eth0" drop', { outInterface: 'eth0' }, 'drop'],
+    ['oifname, another interface', 'oifname "eth0" drop', { outInterface: 'eth1' }, 'accept'],
+    ['oif (printed by name)', 'oif "eth0" drop', { outInterface: 'eth0' }, 'drop'],
+    ['iif', 'iif "cni0" drop', { inInterface: 'cni0' }, 'drop'],
+    ['meta iifname with a wildcard', 'meta iifname "veth*" drop', { inInterface: 'veth12ab' }, 'drop'],
+  ] as const)('%s', (_name, body, p, verdict) => {
+    const r = simulateNft(parseNftRuleset(chainRuleset(body, 'type filter hook postrouting priority 0; policy accept;'), { mode: 'strict' }), pkt(p), opts);
+    expect(r.verdict).toBe(verdict);
+  });
+});

@@ -1,7 +1,7 @@
 // ip route / ip addr parsing on real iproute2 output, route lookup, and bad input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { localAddresses, lookupRoute, parseIpAddr, parseIpRoute } from '../../../src/netfilter/routes/index.js';
+import { inputInterfaceOf, localAddresses, lookupRoute, outputInterfaceOf, parseIpAddr, parseIpRoute } from '../../../src/netfilter/routes/index.js';
 
 const here = new URL('./fixtures/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, here), 'utf8');
@@ -101,5 +101,25 @@ describe('bad input', () => {
       ['lo', 2],
       ['eth0', 0],
     ]);
+  });
+});
+
+describe('the interfaces a packet crosses (outputInterfaceOf, inputInterfaceOf)', () => {
+  const routing = { routes: parseIpRoute(read('ip-route.txt')).routes, interfaces: parseIpAddr(read('ip-addr.txt')).interfaces };
+
+  it.each([
+    ['a pod on another node, by its node', '10.244.2.7', 'eth0', 'the node\'s route to 10.244.2.7: 10.244.2.0/24 via 172.18.0.4 dev eth0 metric 100 linkdown'],
+    ['anything else, by the default route', '8.8.8.8', 'eth0', 'the node\'s route to 8.8.8.8: default via 172.18.0.1 dev eth0 linkdown'],
+    ['the node itself', '127.0.0.1', 'lo', '127.0.0.1 is the node\'s own address'],
+  ])('out: %s', (_name, ip, name, reason) => {
+    expect(outputInterfaceOf(routing, ip)).toEqual({ name, reason });
+  });
+
+  it('a blackhole route has no interface', () => {
+    expect(outputInterfaceOf(routing, '10.244.9.1')).toBeNull();
+  });
+
+  it('in: the route back to the source', () => {
+    expect(inputInterfaceOf(routing, '172.18.0.9')).toEqual({ name: 'eth0', reason: "the node's route back to the source 172.18.0.9: 172.18.0.0/16 dev eth0 proto kernel scope link src 172.18.0.3 linkdown" });
   });
 });

@@ -1,0 +1,48 @@
+// One trace from references to report: open the source, resolve SRC and DST, read the node state the
+// packet meets, run the engine. Shared by `knet trace` and `knet check`'s connect checks, so that a
+// check judges a connection exactly as trace does.
+import { inputError } from '../model/errors.js';
+import type { Protocol } from '../model/k8s.js';
+import { openCluster, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
+import { judgeFromApi } from '../dns/index.js';
+import { resolutionFromDns } from '../trace/dns.js';
+import { TraceInputError, traceConnection } from '../trace/trace.js';
+import type { TraceReport } from '../trace/types.js';
+import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
+
+export interface TraceRequest {
+  src: string;
+  dst: string;
+  port?: number;
+  protocol?: string;
+}
+
+export async function runTrace(options: SourceOptions, request: TraceRequest, opened?: OpenedCluster): Promise<TraceReport> {
+  const { src: srcRef, dst: dstRef } = parseTraceRefs(request.src, request.dst);
+  const protocol: Protocol = parseProtocol(request.protocol);
+  // Policies are read cluster-wide: a peer's namespaceSelector may pick pods anywhere.
+  const cluster = opened ?? (await openCluster({ ...options, allNamespaces: true, namespaces: namespacesOf(srcRef, dstRef) }));
+  const namespace = options.namespace ?? cluster.namespace;
+  const source = resolveSource(cluster, srcRef, namespace);
+  const resolved = resolveDestination(cluster, dstRef, namespace);
+  const destination = resolved.destination;
+  if (request.port !== undefined && resolved.port !== undefined && request.port !== resolved.port) {
+    throw inputError(`DST ${request.dst} names port ${resolved.port} and --port says ${request.port}`, 'conflicting-flags', ['Give the port once.']);
+  }
+  const port = request.port ?? resolved.port;
+  if (destination.kind === 'dns') {
+    // As the source pod's resolver would walk its search list, judged from the records the API implies
+    // (no DNS server is asked: the output says so).
+    const pod = source.kind === 'pod' ? source.pod : undefined;
+    const report = judgeFromApi(cluster.cluster, { name: destination.name, clusterDomain: cluster.clusterDomain, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });
+    destination.resolution = resolutionFromDns(report, cluster.cluster, cluster.clusterDomain);
+    if (destination.resolution === null) destination.unavailable = `${destination.name} is outside the cluster domain ${cluster.clusterDomain}, and no DNS server was asked: only a server can say what it resolves to`;
+  }
+  const nodeState = await readTraceNodeState(cluster, source, destination, destinationIPs(cluster, destination));
+  try {
+    return traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState });
+  } catch (err) {
+    if (err instanceof TraceInputError) throw inputError(err.message, 'missing-port', ['For example: --port 80.']);
+    throw err;
+  }
+}

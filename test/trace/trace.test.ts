@@ -1,0 +1,214 @@
+// Every fault kind the engines find, traced to the first hop that stops the packet. The clusters are
+// built with the test builders; node state is kube-proxy's iptables rules generated for them (the same
+// generator the kernel tests load into a real netfilter), parsed as a snapshot's file would be.
+import { describe, expect, it } from 'vitest';
+import { generateKubeProxyIptables, type GeneratedService } from '../../bench/generate-iptables.mjs';
+import type { Cluster } from '../../src/model/cluster.js';
+import { parseConntrackLine } from '../../src/netfilter/conntrack/parse.js';
+import type { Service } from '../../src/model/k8s.js';
+import { parseTraceNodeState, type NodeStateTexts, type TraceNodeState } from '../../src/trace/node-state.js';
+import { traceConnection, type NameResolution, type TraceDestination } from '../../src/trace/trace.js';
+import type { Hop, TraceReport } from '../../src/trace/types.js';
+import { aCluster, aNetworkPolicy, aNode, aPod, aService, aSlice } from '../support/builders.js';
+
+const web = { app: 'web' };
+const port8080 = [{ name: 'http', containerPort: 8080 }];
+
+function service(o: Partial<NonNullable<Service['spec']>> = {}): Service {
+  const svc = aService('web', { selector: web, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] });
+  svc.spec = { ...svc.spec, ...o };
+  return svc;
+}
+
+function cluster(parts: Partial<Cluster> = {}): Cluster {
+  return aCluster({
+    nodes: [aNode('n1', { ip: '172.18.0.3', podCIDR: '10.244.1.0/24' }), aNode('n2', { ip: '172.18.0.4', podCIDR: '10.244.2.0/24' })],
+    pods: [
+      aPod('client', { labels: { app: 'client' }, ip: '10.244.1.10', node: 'n1' }),
+      aPod('w1', { labels: web, ip: '10.244.1.5', node: 'n1', ports: port8080 }),
+      aPod('w2', { labels: web, ip: '10.244.2.6', node: 'n2', ports: port8080 }),
+    ],
+    services: [service()],
+    endpointSlices: [aSlice('web', [{ ip: '10.244.1.5', pod: 'w1' }, { ip: '10.244.2.6', pod: 'w2' }])],
+    ...parts,
+  });
+}
+
+/** kube-proxy's rules for the web Service on n1, with the endpoints given (what kube-proxy last synced). */
+function rulesFor(endpoints: { ip: string; isLocal?: boolean }[], extra: Partial<GeneratedService> = {}): string {
+  return generateKubeProxyIptables({
+    services: [{ namespace: 'default', name: 'web', clusterIP: '10.96.0.100', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }], endpoints, ...extra }],
+    podCIDR: '10.244.0.0/16',
+  });
+}
+
+function nodeState(c: Cluster, texts: Omit<Partial<NodeStateTexts>, 'iptables'> & { iptables?: string } = {}): TraceNodeState {
+  const node = texts.node ?? 'n1';
+  const { iptables, ...rest } = texts;
+  return parseTraceNodeState(c, { ...rest, node, hint: (kind) => `capture ${kind} on ${node}`, iptables: iptables === undefined ? null : { text: iptables, source: 'test' } });
+}
+
+const client = (c: Cluster) => ({ kind: 'pod' as const, pod: c.pods.find((p) => p.metadata.name === 'client')! });
+const toWeb = (c: Cluster): TraceDestination => ({ kind: 'service', service: c.services[0]! });
+const stages = (r: TraceReport): string[] => r.hops.map((h) => `${h.stage}:${h.status}`);
+const firstFail = (hops: Hop[]): Hop | undefined => hops.find((h) => h.status === 'fail');
+
+describe('traceConnection', () => {
+  it('delivers to every ready endpoint, with kube-proxy\'s probabilities from the node\'s rules', () => {
+    const c = cluster();
+    const state = nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5', isLocal: true }, { ip: '10.244.2.6' }]), ipRoute: '10.244.2.0/24 via 172.18.0.4 dev eth0\n10.244.1.5 dev veth1 scope host\ndefault via 172.18.0.1 dev eth0\n', conntrack: [] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: state });
+    expect(r.verdict).toBe('delivered');
+    expect(stages(r)).toEqual(['resolve:ok', 'service:ok', 'endpoints:ok', 'policy-egress:ok', 'node-rules:ok', 'route:ok', 'policy-ingress:ok', 'conntrack:ok']);
+    expect(r.branches.map((b) => [b.endpoint, b.pod, b.probability, b.verdict])).toEqual([
+      ['10.244.1.5:8080', 'default/w1', 0.5, 'delivered'],
+      ['10.244.2.6:8080', 'default/w2', 0.5, 'delivered'],
+    ]);
+    expect(r.reachable).toEqual({ endpoints: 2, of: 2, probability: 1 });
+    expect(r.branches[1]!.hops.find((h) => h.stage === 'route')!.evidence).toContain('n1: 10.244.2.0/24 via 172.18.0.4 dev eth0');
+    expect(r.firstFailure).toBeNull();
+    expect(r.notJudged).toEqual([]);
+  });
+
+  it('skips the hops whose node state is missing and says what would fill them', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('delivered');
+    const rules = r.hops.find((h) => h.stage === 'node-rules')!;
+    expect(rules.status).toBe('skip');
+    expect(r.hops.find((h) => h.stage === 'conntrack')!.status).toBe('skip');
+    expect(r.notJudged).toEqual(['node-rules', 'conntrack']);
+    // Without the rules, kube-proxy's even split.
+    expect(r.branches.map((b) => b.probability)).toEqual([0.5, 0.5]);
+    const withState = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, {}) });
+    expect(withState.hops.find((h) => h.stage === 'node-rules')!.remedy).toBe('capture iptables-save on n1');
+  });
+
+  it('no endpoints: stops at endpoints, and the node\'s rules REJECT as kube-proxy does', () => {
+    const c = cluster({ endpointSlices: [aSlice('web', [])] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: rulesFor([]) }) });
+    expect(r.verdict).toBe('rejected');
+    expect(r.firstFailure?.stage).toBe('endpoints');
+    expect(stages(r)).toEqual(['resolve:ok', 'service:ok', 'endpoints:fail', 'node-rules:fail']);
+    expect(r.hops.find((h) => h.stage === 'node-rules')!.summary).toMatch(/REJECT/);
+    expect(r.findings[0]).toMatchObject({ code: 'trace-rejected', severity: 'error', stage: 'endpoints' });
+  });
+
+  it('a selector that matches nothing: stops at endpoints with the endpoints engine\'s finding and remedy', () => {
+    const c = cluster({ services: [service({ selector: { app: 'wbe' } })], endpointSlices: [aSlice('web', [])] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('rejected');
+    expect(r.firstFailure?.stage).toBe('endpoints');
+    const hop = r.hops.find((h) => h.stage === 'endpoints')!;
+    expect(hop.evidence.some((e) => e.includes('selector-matches-nothing'))).toBe(true);
+    expect(r.findings.map((f) => f.code)).toContain('selector-matches-nothing');
+    expect(r.firstFailure?.remedy).toBeTruthy();
+  });
+
+  it('a policy that denies the source\'s egress: stops at policy-egress, dropped', () => {
+    const deny = aNetworkPolicy('client-egress-dns-only', { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 53 }] }] });
+    const c = cluster({ networkPolicies: [deny] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('dropped');
+    expect(r.firstFailure?.stage).toBe('policy-egress');
+    expect(r.hops.find((h) => h.stage === 'policy-egress')!.status).toBe('fail');
+    expect(r.reachable).toEqual({ endpoints: 0, of: 2, probability: 0 });
+    expect(r.firstFailure?.summary).toMatch(/client-egress-dns-only|denied|not allowed/);
+  });
+
+  it('a policy that denies ingress on one endpoint: 1 of 2 reachable, stops at policy-ingress of that endpoint', () => {
+    const deny = aNetworkPolicy('w2-closed', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }] }] });
+    const c = cluster({ networkPolicies: [deny] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('dropped');
+    expect(r.firstFailure?.stage).toBe('policy-ingress');
+    expect(r.hops.find((h) => h.stage === 'policy-ingress')!.status).toBe('fail');
+    // The policy is evaluated at the pods' target port (8080), not the Service port.
+    expect(r.branches[0]!.hops.find((h) => h.stage === 'policy-ingress')!.summary).toMatch(/8080/);
+    expect(r.firstFailure?.remedy).toMatch(/app=frontend|app=client|nearest/i);
+  });
+
+  it('a stale rule set that still sends to a removed endpoint: that branch stops at node-rules', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5', isLocal: true }, { ip: '10.244.2.6' }, { ip: '10.244.2.99' }]) }) });
+    expect(r.verdict).toBe('dropped');
+    expect(r.firstFailure?.stage).toBe('node-rules');
+    expect(r.firstFailure?.endpoint).toBe('10.244.2.99:8080');
+    const stale = r.branches.find((b) => b.endpoint === '10.244.2.99:8080')!;
+    expect(stale.probability).toBeCloseTo(1 / 3);
+    expect(stale.hops[0]!.summary).toMatch(/stale/);
+    expect(r.reachable.endpoints).toBe(2);
+    expect(r.reachable.of).toBe(3);
+    expect(r.reachable.probability).toBeCloseTo(2 / 3);
+  });
+
+  it('a stale rule set that still rejects a Service that now has endpoints: stops at node-rules', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: rulesFor([]) }) });
+    expect(r.verdict).toBe('rejected');
+    expect(r.firstFailure?.stage).toBe('node-rules');
+    expect(firstFail(r.branches[0]!.hops)?.summary).toMatch(/reject/);
+  });
+
+  it('externalTrafficPolicy: Local on a node without endpoints: stops at endpoints, and the node\'s rules DROP', () => {
+    const svc = service({ type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] });
+    const c = cluster({ services: [svc], endpointSlices: [aSlice('web', [{ ip: '10.244.2.6', pod: 'w2' }])] });
+    const state = nodeState(c, { iptables: rulesFor([{ ip: '10.244.2.6', isLocal: false }], { externalTrafficPolicy: 'Local' }) });
+    const r = traceConnection({ cluster: c, source: { kind: 'ip', ip: '203.0.113.9' }, destination: { kind: 'node', node: c.nodes[0]! }, port: 30080, nodeState: state });
+    expect(r.verdict).toBe('dropped');
+    expect(r.firstFailure?.stage).toBe('endpoints');
+    expect(r.firstFailure?.summary).toMatch(/externalTrafficPolicy: Local/);
+    expect(r.firstFailure?.remedy).toMatch(/n2/);
+    const rules = r.hops.find((h) => h.stage === 'node-rules')!;
+    expect(rules).toMatchObject({ status: 'fail', fate: 'dropped' });
+    // The same NodePort on the node that runs the endpoint is delivered.
+    const ok = traceConnection({ cluster: c, source: { kind: 'ip', ip: '203.0.113.9' }, destination: { kind: 'node', node: c.nodes[1]! }, port: 30080 });
+    expect(ok.verdict).toBe('delivered');
+  });
+
+  it('a name that does not resolve: stops at resolve', () => {
+    const c = cluster();
+    const nx: NameResolution = { name: 'wbe', fqdn: null, rcode: 'NXDOMAIN', addresses: [], isFromServer: false, evidence: ['wbe.default.svc.cluster.local: no Service wbe in default'], findings: [{ code: 'dns-nxdomain', severity: 'error', message: 'wbe does not exist', hint: 'Did you mean web?' }] };
+    const r = traceConnection({ cluster: c, source: client(c), destination: { kind: 'dns', name: 'wbe', resolution: nx }, port: 80 });
+    expect(r.verdict).toBe('rejected');
+    expect(stages(r)).toEqual(['resolve:fail']);
+    expect(r.firstFailure).toMatchObject({ stage: 'resolve', remedy: 'Did you mean web?' });
+    const yes: NameResolution = { name: 'web', fqdn: 'web.default.svc.cluster.local', rcode: 'NOERROR', addresses: ['10.96.0.100'], isFromServer: false, evidence: [], findings: [] };
+    const ok = traceConnection({ cluster: c, source: client(c), destination: { kind: 'dns', name: 'web', resolution: yes }, port: 80 });
+    expect(ok.verdict).toBe('delivered');
+    expect(ok.hops.find((h) => h.stage === 'service')?.summary).toMatch(/svc\/default\/web/);
+  });
+
+  it('a stale UDP conntrack entry from the source: stops at conntrack', () => {
+    const svc = service({ ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }] });
+    const c = cluster({ services: [svc], endpointSlices: [aSlice('web', [{ ip: '10.244.2.6', pod: 'w2' }], { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] })] });
+    const line = 'udp      17 29 src=10.244.1.10 dst=10.96.0.100 sport=40000 dport=53 src=10.244.2.77 dst=10.244.1.10 sport=53 dport=40000 mark=0 use=1';
+    const parsed = parseConntrackLine(line, 1);
+    if (!parsed || !('entry' in parsed)) throw new Error('fixture line does not parse');
+    const state = nodeState(c, { conntrack: [parsed.entry] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 53, protocol: 'UDP', nodeState: state });
+    expect(r.verdict).toBe('dropped');
+    expect(r.firstFailure?.stage).toBe('conntrack');
+    expect(r.firstFailure?.remedy).toMatch(/conntrack -D -p udp/);
+  });
+
+  it('a port the Service does not have: stops at service', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 8080 });
+    expect(r.firstFailure?.stage).toBe('service');
+    expect(r.verdict).toBe('dropped');
+  });
+});
+
+describe('traceConnection with a probe', () => {
+  it('a refused real connection overrides a delivered judgement; a connection that works flags a stale judgement', () => {
+    const c = cluster();
+    const refused = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, probe: { result: 'refused', detail: 'connection refused', evidence: [] } });
+    expect(refused.verdict).toBe('rejected');
+    expect(refused.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'fail' });
+    const deny = aNetworkPolicy('closed', { podSelector: {}, policyTypes: ['Ingress'] });
+    const c2 = cluster({ networkPolicies: [deny] });
+    const worked = traceConnection({ cluster: c2, source: client(c2), destination: toWeb(c2), port: 80, probe: { result: 'connected', detail: 'connected', evidence: [] } });
+    expect(worked.findings.map((f) => f.code)).toContain('trace-probe-disagrees');
+  });
+});
