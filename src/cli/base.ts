@@ -2,8 +2,19 @@ import { Command, type Interfaces } from '@oclif/core';
 import { renderJson, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
+import { stripControl, stripControlDeep } from '../model/text.js';
 import { outputFlags } from './flags.js';
 import { closeOpenedSources } from '../sources/opened.js';
+
+/** Whether a result holds an error finding anywhere (depth-bounded: results are knet's own objects). */
+export function hasErrorFinding(value: unknown, depth = 0): boolean {
+  if (depth > 64 || typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some((v) => hasErrorFinding(v, depth + 1));
+  const o = value as Record<string, unknown>;
+  if (o.severity === 'error' && typeof o.code === 'string' && typeof o.message === 'string') return true;
+  for (const k in o) if (hasErrorFinding(o[k], depth + 1)) return true;
+  return false;
+}
 
 export type KnetFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnetCommand)['baseFlags'] & T['flags']>;
 export type KnetArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -20,6 +31,16 @@ export interface RenderContext {
  * The base of every knet command. A command parses its input, calls a source and an engine in
  * `execute()`, and returns its result: that object is exactly what `--json` prints. `renderText()`
  * only formats it for people; `exitCodeOf()` reads the contract's 0 or 1 from it.
+ *
+ * Rules every command follows, enforced here so that a new command cannot forget them:
+ * - Exit 1 whenever the result holds an error finding (an object with `code` and `severity: "error"`
+ *   anywhere in it, in any `findings` list), whatever `exitCodeOf()` says: a CI gate that prints an
+ *   error and exits 0 is the worst thing knet could do. `exitCodeOf()` may add reasons for 1 (traffic
+ *   dropped, a failed check), never remove this one.
+ * - Text from inputs never reaches a terminal with its control characters: table and YAML output is
+ *   rendered from a copy with every string made safe (`stripControlDeep`), errors likewise; JSON
+ *   escapes them.
+ * - On error with --json / -o json, stdout still carries one JSON document: `{ error: { code, message, exitCode } }`.
  */
 export abstract class KnetCommand<T extends typeof Command, R> extends Command {
   static override baseFlags = outputFlags;
@@ -69,12 +90,18 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const result = await this.execute();
     let text: string;
     if (format === 'json') text = renderJson(result);
-    else if (format === 'yaml') text = renderYaml(result);
-    else text = this.renderText(result, { isWide: format === 'wide', style: createStyle(this.isColor) });
+    else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
+    else text = this.renderText(stripControlDeep(result), { isWide: format === 'wide', style: createStyle(this.isColor) });
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-    const code = this.exitCodeOf(result);
-    if (code !== EXIT.ok) process.exitCode = code;
+    this.setExitCode(result);
     return result;
+  }
+
+  /** The contract's exit code for a result: `exitCodeOf()`, and 1 whenever it holds an error finding. A command that overrides run() calls this. */
+  protected setExitCode(result: R): void {
+    let code = this.exitCodeOf(result);
+    if (code === EXIT.ok && hasErrorFinding(result)) code = EXIT.problem;
+    if (code !== EXIT.ok) process.exitCode = code;
   }
 
   /** Every error ends here: a message and what to do next on stderr, the contract's exit code, no stack trace. */
@@ -85,8 +112,8 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const known = err instanceof KnetError;
     const parseExit = err.oclif?.exit;
     const exit: ExitCode = known ? err.exit : parseExit !== undefined ? EXIT.input : EXIT.internal;
-    const lines = [`Error: ${err.message.replace(/^Error: /, '')}`];
-    if (known) lines.push(...err.suggestions.map((s) => `  ${s}`));
+    const lines = [`Error: ${stripControl(err.message.replace(/^Error: /, ''))}`];
+    if (known) lines.push(...err.suggestions.map((s) => `  ${stripControl(s)}`));
     else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd());
     else lines.push('  This is a bug in knet. Run again with --debug and report the output.');
     if (isDebug && err.stack) lines.push('', err.stack);
@@ -118,6 +145,12 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
 
   private wantsJsonError(): boolean {
     const argv = this.argv;
-    return argv.includes('--json') || argv.includes('-ojson') || argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json') || argv.includes('--output=json');
+    return (
+      argv.includes('--json') ||
+      argv.includes('-ojson') ||
+      argv.includes('-o=json') ||
+      argv.includes('--output=json') ||
+      argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json')
+    );
   }
 }

@@ -42,15 +42,29 @@ function hasKubeProxyTable(text: string): boolean {
   return /\btable\s+(ip|ip6)\s+kube-proxy\b/.test(text) || /"name"\s*:\s*"kube-proxy"/.test(text);
 }
 
+/**
+ * Which mode kube-proxy runs in on the node, when its configuration does not say: from what the state
+ * holds (reading only what is needed, so that a live node runs as few commands as possible).
+ */
+async function detectMode(opened: OpenedCluster, node: string): Promise<{ mode: ProxyMode | null; nftText: string | null; iptables: { text: string; source: string } | null }> {
+  const nftText = (await opened.nodeState.read(node, 'nft-ruleset-json')) ?? (await opened.nodeState.read(node, 'nft-ruleset'));
+  const iptables = await readIptables(opened, node, 4);
+  const text = iptables?.text ?? '';
+  const ipvsText = text.includes('KUBE-CLUSTER-IP') ? null : await opened.nodeState.read(node, 'ipvsadm');
+  const mode = chooseProxyMode(undefined, {
+    nftables: nftText !== null && hasKubeProxyTable(nftText),
+    // IPVS mode's iptables rules match kube-proxy's ipsets; its virtual servers are in ipvsadm's table.
+    ipvs: text.includes('KUBE-CLUSTER-IP') || (ipvsText !== null && /^(TCP|UDP|SCTP)\s|^-A\s/m.test(ipvsText)),
+    iptables: /^:KUBE-(SVC|SEP|SERVICES)[-\s]/m.test(text),
+  });
+  return { mode, nftText, iptables };
+}
+
 export async function readKubeProxyState(opened: OpenedCluster, node: string, requested: ProxyMode | undefined): Promise<LoadedKubeProxyState> {
   const declared = requested ?? opened.cluster.meta.proxyMode;
-  const kinds = declared === undefined ? await opened.nodeState.listKinds(node) : [];
-  const nftText = declared === undefined || declared === 'nftables' ? ((await opened.nodeState.read(node, 'nft-ruleset-json')) ?? (await opened.nodeState.read(node, 'nft-ruleset'))) : null;
-  const mode = chooseProxyMode(declared, {
-    ipvs: kinds.includes('ipvsadm'),
-    nftables: nftText !== null && hasKubeProxyTable(nftText),
-    iptables: kinds.some((k) => k.includes('iptables')),
-  });
+  const detected = declared === undefined ? await detectMode(opened, node) : null;
+  const mode = declared ?? detected!.mode;
+  const nftText = detected?.nftText ?? (mode === 'nftables' ? ((await opened.nodeState.read(node, 'nft-ruleset-json')) ?? (await opened.nodeState.read(node, 'nft-ruleset'))) : null);
   const missing = (kind: NodeStateKind, what: string): never => {
     throw inputError(`node ${node} has no ${NODE_STATE_FILES[kind]} in ${opened.origin}: ${what}`, 'node-state-missing', [captureHint(node, kind)]);
   };
@@ -74,9 +88,11 @@ export async function readKubeProxyState(opened: OpenedCluster, node: string, re
   const dumps: { family: IPFamily; dump: IptablesDump }[] = [];
   const sources: string[] = [];
   const findings: Finding[] = [];
+  // IPv6 is compared when the node has kube-proxy's ip6tables chains or the API has IPv6 ClusterIPs.
+  const hasIPv6Services = opened.cluster.services.some((svc) => (svc.spec?.clusterIPs ?? [svc.spec?.clusterIP ?? '']).some((ip) => ip.includes(':')));
   for (const family of [4, 6] as const) {
-    const read = await readIptables(opened, node, family);
-    if (read === null) continue;
+    const read = family === 4 && detected?.iptables ? detected.iptables : await readIptables(opened, node, family);
+    if (read === null || (family === 6 && !hasIPv6Services && !read.text.includes(':KUBE-'))) continue;
     const dump = parseIptablesSave(read.text, { mode: 'lenient' });
     dumps.push({ family, dump });
     sources.push(read.source);

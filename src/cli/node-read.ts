@@ -106,8 +106,9 @@ export async function forEachNode<R>(nodes: readonly string[], concurrency: numb
   return out;
 }
 
-export async function readNodeLines(opened: OpenedCluster, node: string, kind: NodeStateKind): Promise<{ lines: AsyncIterable<string>; source: string }> {
-  const lines = await opened.nodeState.lines(node, kind);
+/** The output of one kind as a stream: raw chunks where the source has them (filtered before decoding), else lines. */
+export async function readNodeLines(opened: OpenedCluster, node: string, kind: NodeStateKind): Promise<{ lines: AsyncIterable<string | Uint8Array>; source: string }> {
+  const lines = opened.nodeState.chunks ? await opened.nodeState.chunks(node, kind) : await opened.nodeState.lines(node, kind);
   if (lines === null) {
     throw inputError(`node ${node} has no ${NODE_STATE_FILES[kind]} in ${opened.origin} (looked for ${opened.nodeState.describe(node, kind)})`, 'node-state-missing', [captureHint(node, kind)]);
   }

@@ -19,7 +19,8 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
   static override examples = [
     { description: 'Check every Service in the demo snapshot', command: '<%= config.bin %> endpoints -A --snapshot examples/demo' },
     { description: 'One Service, with its endpoint IPs', command: '<%= config.bin %> endpoints svc/xecho -n default -o wide --snapshot examples/demo' },
-    { description: 'In CI: fail the job when a Service has no ready endpoint', command: '<%= config.bin %> endpoints -A --json | jq \'.services[] | select(.findings[].code == "no-ready-endpoints") | .name\'' },
+    { description: 'In CI: fail the job on any error finding (exit 1), and keep the report', command: '<%= config.bin %> endpoints -A --json > endpoints.json' },
+    { description: 'In CI, through jq: -e makes jq fail when nothing matches, pipefail keeps knet\'s own exit code', command: 'set -o pipefail; <%= config.bin %> endpoints -A --json | jq -e \'[.services[].findings[] | select(.code == "no-ready-endpoints")] | length == 0\'' },
   ];
 
   static override args = {

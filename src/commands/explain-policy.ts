@@ -150,6 +150,7 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     const result = await this.execute();
     if (!isMatrix(result)) return result;
     for (const chunk of renderPolicyMatrixJsonBytes(result)) process.stdout.write(chunk);
+    this.setExitCode(result);
     return result;
   }
 

@@ -19,3 +19,86 @@ const order: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 export function bySeverity(a: Finding, b: Finding): number {
   return order[a.severity] - order[b.severity];
 }
+
+/** Past this many findings of one kind for one object, they are folded into one finding with a count. */
+export const FINDINGS_PER_GROUP = 10;
+/** How many of the folded findings an aggregate keeps as examples. */
+export const EXAMPLES_PER_GROUP = 5;
+
+/** The findings of one group past the bound: one finding that says how many, with the first few. */
+export interface AggregateFinding extends Finding {
+  count: number;
+  examples: Finding[];
+}
+
+interface Group {
+  first: Finding[];
+  count: number;
+}
+
+/**
+ * Collects findings with memory that stays flat in their number: per group (by default a finding's
+ * code and its `service`, or `object` when it has no Service), the first FINDINGS_PER_GROUP are kept
+ * as they are; past that, the group becomes one finding with a `count` and the first examples. A
+ * million stale conntrack entries are one finding per Service, not a million lines.
+ */
+export class FindingAggregator {
+  private readonly groups = new Map<unknown, Group>();
+
+  constructor(
+    private readonly bound = FINDINGS_PER_GROUP,
+    private readonly examples = EXAMPLES_PER_GROUP,
+  ) {}
+
+  static keyOf(f: Pick<Finding, 'code'> & Record<string, unknown>): string {
+    const scope = f.service ?? f.object ?? '';
+    return `${f.code}|${typeof scope === 'string' ? scope : JSON.stringify(scope)}`;
+  }
+
+  /**
+   * Adds a finding to the group `key` (any value: a string, or an object that stands for the group);
+   * `make` is only called while its group still keeps findings, so that counting past the bound costs nothing.
+   */
+  addLazy(key: unknown, make: () => Finding): void {
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { first: [], count: 0 }));
+    g.count++;
+    if (g.first.length <= this.bound) g.first.push(make());
+  }
+
+  add(f: Finding): void {
+    this.addLazy(FindingAggregator.keyOf(f), () => f);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.count;
+    return n;
+  }
+
+  result(): Finding[] {
+    const out: Finding[] = [];
+    for (const g of this.groups.values()) {
+      if (g.count <= this.bound) {
+        out.push(...g.first);
+        continue;
+      }
+      const head = g.first[0]!;
+      const aggregate: AggregateFinding = {
+        ...head,
+        message: `${g.count} findings like this one; the first: ${head.message}`,
+        count: g.count,
+        examples: g.first.slice(0, this.examples),
+      };
+      out.push(aggregate);
+    }
+    return out;
+  }
+}
+
+/** The same folding for a list already made (engines that build their findings whole). */
+export function aggregateFindings(findings: readonly Finding[], bound = FINDINGS_PER_GROUP): Finding[] {
+  const agg = new FindingAggregator(bound);
+  for (const f of findings) agg.add(f);
+  return agg.result();
+}

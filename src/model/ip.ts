@@ -185,3 +185,27 @@ export function canonicalIP(text: string): string {
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text;
 }
+
+/**
+ * The texts an address is commonly printed as: for IPv4 itself; for IPv6 the short form (RFC 5952,
+ * as `conntrack -L` and `ip` print it), the full form with leading zeros (as the kernel prints it in
+ * /proc/net/nf_conntrack: fd00:0010:0244:0001:0000:0000:0000:0005), the uncompressed form without
+ * them, and each in upper case. For fast substring searches; compare parsed addresses afterwards.
+ */
+export function ipTextForms(text: string): string[] {
+  const ip = parseIP(text);
+  if (!ip) return [text];
+  if (ip.family === 4) return [formatIP(ip)];
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((ip.value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  const forms = [formatIP(ip), groups.map((g) => g.padStart(4, '0')).join(':'), groups.join(':')];
+  return [...new Set([...forms, ...forms.map((f) => f.toUpperCase())])];
+}
+
+/** Whether two texts are the same address (in any textual form); texts that are not addresses compare as text. */
+export function sameIP(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = parseIP(a);
+  const y = parseIP(b);
+  return x !== null && y !== null && x.family === y.family && x.value === y.value;
+}

@@ -114,7 +114,9 @@ export function textMatches(filter: NodeFilter, text: string): boolean {
   return filter.groups.every((group) =>
     group.some((c) => {
       if (c.kind === 'text') return text.includes(c.text);
-      if (c.kind === 'ip') return text.includes(c.ip.split('/')[0]!.slice(0, 4)) && wordsOf().has(c.ip);
+      // The substring test is a shortcut for IPv4 only: an IPv6 address may be written in another form
+      // (fd00:0010:… for fd00:10:…, :: for zeros) and is compared parsed.
+      if (c.kind === 'ip') return (c.ip.includes(':') || text.includes(c.ip.split('/')[0]!.slice(0, 4))) && wordsOf().has(c.ip);
       return text.includes(String(c.port)) && wordsOf().has(String(c.port));
     }),
   );

@@ -1,6 +1,9 @@
 import type { Cluster } from '../model/cluster.js';
 import type { NodeStateSource } from './node-state.js';
 import { loadSnapshot } from './snapshot.js';
+import { closest, inputError } from '../model/errors.js';
+import { stripControl } from '../model/text.js';
+import { validateCluster } from '../model/validate.js';
 import { onCommandEnd } from './opened.js';
 
 /** The flags that choose and shape a cluster source (see src/cli/flags.ts `clusterFlags`). */
@@ -51,10 +54,17 @@ async function localNodeState(): Promise<NodeStateSource & { close(): Promise<vo
   return make();
 }
 
+/**
+ * The one way every command reads a cluster, live or from a snapshot. Whatever the source, the objects
+ * pass `validateCluster` (src/model/validate.ts) before any engine sees them, the namespace named by
+ * -n must exist, and kinds knet did not read are said on stderr.
+ */
 export async function openCluster(options: SourceOptions): Promise<OpenedCluster> {
   let result: OpenedCluster;
+  let unregister = (): void => undefined;
   if (options.snapshot !== undefined) {
     const snap = await loadSnapshot(options.snapshot);
+    validateCluster(snap.cluster, snap.originOf);
     result = {
       cluster: snap.cluster,
       nodeState: snap.nodeState,
@@ -68,12 +78,45 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
     // The live path imports @kubernetes/client-node, which is slow to load: only ever lazily.
     const { openLiveCluster } = await import('./live/cluster.js');
     result = await openLiveCluster(options);
+    // Closed at the end of the command even when what was read is refused below.
+    unregister = onCommandEnd(result.close);
+    const source = `the API server (${result.origin})`;
+    validateCluster(result.cluster, () => ({ source }));
   }
+  reportSkipped(result.skipped);
+  if (options.namespace !== undefined && !(options.allNamespaces ?? options['all-namespaces'])) checkNamespace(result, options.namespace);
   if (options.local) {
     const previous = result.close;
     const local = await localNodeState();
     result = { ...result, nodeState: local, close: () => Promise.all([previous(), local.close()]).then(() => undefined) };
   }
+  unregister();
   onCommandEnd(result.close);
   return result;
+}
+
+/** One line on stderr for the kinds knet did not read, so that nothing is dropped without a word. */
+function reportSkipped(skipped: Record<string, number>): void {
+  const kinds = Object.entries(skipped);
+  if (kinds.length === 0) return;
+  const list = kinds.map(([kind, n]) => `${n} ${kind}`).join(', ');
+  process.stderr.write(`Note: objects of kinds knet does not read were ignored: ${stripControl(list)}\n`);
+}
+
+/**
+ * A namespace given with -n that holds nothing and is not a Namespace object is a typo far more often
+ * than an empty namespace: exit 2 with the close names, not "No services found" and exit 0.
+ */
+function checkNamespace(opened: OpenedCluster, namespace: string): void {
+  const c = opened.cluster;
+  const known = new Set<string>(c.namespaces.map((n) => n.metadata.name));
+  for (const list of [c.pods, c.services, c.endpoints, c.endpointSlices, c.networkPolicies, c.configMaps]) {
+    for (const o of list) if (o.metadata.namespace) known.add(o.metadata.namespace);
+  }
+  // A live source that could not list Namespaces and found nothing cannot tell a typo from an empty namespace.
+  if (known.size === 0 || known.has(namespace)) return;
+  const near = closest(namespace, known);
+  throw inputError(`namespace "${namespace}" not found in ${opened.origin}`, 'namespace-not-found', [
+    near.length ? `Did you mean ${near.map((n) => `-n ${n}`).join(', ')}?` : `Namespaces: ${[...known].sort().slice(0, 20).join(', ')}`,
+  ]);
 }

@@ -31,6 +31,11 @@ export interface NodeStateSource {
   read(node: string, kind: NodeStateKind): Promise<string | null>;
   /** The output line by line, for outputs too large to hold (conntrack); null when absent. */
   lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null>;
+  /**
+   * The raw bytes in chunks, for outputs filtered before they are decoded (conntrack); null when
+   * absent. Optional: a source without it is read through `lines`.
+   */
+  chunks?(node: string, kind: NodeStateKind): Promise<AsyncIterable<Uint8Array> | null>;
   /** Where the data came from, for messages (a file path, or `debug pod on NODE`). */
   describe(node: string, kind: NodeStateKind): string;
 }

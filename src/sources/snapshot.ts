@@ -1,13 +1,19 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
 import type { KnownKind, KnownObject } from '../model/k8s.js';
-import { inputError } from '../model/errors.js';
+import { KnetError, inputError } from '../model/errors.js';
+import { editDistance, stripBom } from '../model/text.js';
+import { fieldPath, type ObjectOrigin } from '../model/validate.js';
+import { fileErrorReason, isMissingFile, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 
 export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';
+
+/** Alias uses followed per YAML document; kubectl never writes aliases, a "billion laughs" document needs thousands. */
+const MAX_ALIAS_COUNT = 1000;
 
 /** Kinds that live in a namespace: an object without one is in `default`, as kubectl apply would put it. */
 const namespacedKinds = new Set<KnownKind>(['Pod', 'Service', 'Endpoints', 'EndpointSlice', 'NetworkPolicy', 'ConfigMap']);
@@ -30,11 +36,31 @@ interface Origin {
   file: string;
   line?: number;
   what: string;
+  /** The line of a field of this object, by its path, where the file has lines (YAML). */
+  lineOf?: (path: readonly (string | number)[]) => number | undefined;
+}
+
+/** Deeper than any Kubernetes object: past it, input is hostile or broken, and recursion is not safe. */
+export const MAX_DEPTH = 64;
+
+/** The first path deeper than MAX_DEPTH in a parsed document, found without recursion. */
+function tooDeep(value: unknown): (string | number)[] | null {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length > MAX_DEPTH) return path;
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (const [k, x] of entries) if (typeof x === 'object' && x !== null) stack.push({ v: x, path: [...path, k] });
+  }
+  return null;
 }
 
 export interface Snapshot {
   root: string;
   cluster: Cluster;
+  /** Where each object came from (file, and the line of a field where the file has lines), for validation messages. */
+  originOf: (obj: object) => ObjectOrigin;
   nodeState: NodeStateSource;
   /** Files read, relative to root. */
   files: string[];
@@ -53,9 +79,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The known kind an unknown one is a typo of (`service`, `Services`, `Endpoint`), if it is one. */
+function kindTypo(kind: string): string | undefined {
+  const lower = kind.toLowerCase();
+  for (const known of Object.keys(collections)) {
+    const k = known.toLowerCase();
+    if (k === lower || editDistance(k, lower) <= 1) return known;
+  }
+  return undefined;
+}
+
 class Collector {
   readonly cluster = emptyCluster();
   readonly skipped: Record<string, number> = {};
+  /** Unknown kinds that look like a typo of a known one: where each was first seen. */
+  readonly typos: { kind: string; near: string; origin: Origin }[] = [];
+  readonly origins = new WeakMap<object, Origin>();
   private readonly seen = new Map<string, number>();
 
   add(value: unknown, origin: Origin, kindFromList?: string): void {
@@ -64,9 +103,14 @@ class Collector {
     if (!kind) throw malformed(origin, 'has no "kind"');
     const collection = collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined;
     if (!collection) {
+      if (!this.skipped[kind]) {
+        const near = kindTypo(kind);
+        if (near) this.typos.push({ kind, near, origin });
+      }
       this.skipped[kind] = (this.skipped[kind] ?? 0) + 1;
       return;
     }
+    this.origins.set(value, origin);
     const metadata = value.metadata;
     if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
       throw malformed(origin, `(${kind}) has no metadata.name`);
@@ -90,6 +134,8 @@ class Collector {
 
   addDocument(value: unknown, origin: Origin, itemOrigin: (index: number) => Origin): void {
     if (value === null || value === undefined) return; // an empty YAML document
+    const deep = tooDeep(value);
+    if (deep) throw malformed(origin, `is nested more than ${MAX_DEPTH} levels deep (at ${fieldPath(deep.slice(0, 8))}…); no Kubernetes object is`);
     if (isRecord(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
       // `kind: List` from kubectl, or a typed list (PodList) straight from the API whose items carry no kind.
       const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
@@ -103,7 +149,12 @@ class Collector {
 async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string, isTop: boolean): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw inputError(`cannot read the snapshot directory ${dir}: ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
+    }
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       const path = join(dir, entry.name);
@@ -112,6 +163,12 @@ async function listFiles(root: string): Promise<string[]> {
         if ((isTop && entry.name === 'nodes') || entry.name.startsWith('.')) continue;
         await walk(path, false);
       } else if (/\.(ya?ml|json)$/i.test(entry.name) && !(isTop && entry.name === SNAPSHOT_META_FILE)) {
+        // Symbolic links are followed to files only (a link to a directory could loop); a FIFO, socket
+        // or device named *.yaml is refused by readInputFile, never waited on.
+        if (entry.isSymbolicLink()) {
+          const target = await stat(path).catch(() => null);
+          if (target?.isDirectory()) continue;
+        }
         out.push(path);
       }
     }
@@ -129,7 +186,36 @@ function jsonErrorLine(text: string, err: Error): number | undefined {
   return line;
 }
 
+/** Flow brackets nested deeper than this are refused before parsing: the YAML parser's time grows fast with depth. */
+const MAX_BRACKET_DEPTH = 1000;
+
+/**
+ * The line where `{`/`[` nesting first passes MAX_BRACKET_DEPTH, or null. Quotes are not tracked:
+ * brackets inside strings only make the count larger, and no real object comes near the limit.
+ */
+function bracketTooDeep(text: string): number | null {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) {
+      if (++depth > MAX_BRACKET_DEPTH) return line;
+    } else if (c === 125 || c === 93) {
+      if (depth > 0) depth--;
+    } else if (c === 10) line++;
+  }
+  return null;
+}
+
+function refuseDeep(text: string, file: string): void {
+  const line = bracketTooDeep(text);
+  if (line !== null) {
+    throw inputError(`${file}:${line}: nested more than ${MAX_BRACKET_DEPTH} levels deep; no Kubernetes object is`, 'snapshot-malformed', ['Fix or remove that file.']);
+  }
+}
+
 function loadJson(text: string, file: string, into: Collector): void {
+  refuseDeep(text, file);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -146,6 +232,7 @@ function loadJson(text: string, file: string, into: Collector): void {
 }
 
 function loadYaml(text: string, file: string, into: Collector): void {
+  refuseDeep(text, file);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   const asArray = Array.isArray(docs) ? docs : [docs];
@@ -159,18 +246,38 @@ function loadYaml(text: string, file: string, into: Collector): void {
         ['Fix the file, or export it again with `kubectl get … -o yaml`.'],
       );
     }
-    const lineOf = (node: YamlNode | null | undefined): number | undefined =>
-      node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    const lineOf = (node: unknown): number | undefined => {
+      const range = (node as YamlNode | null | undefined)?.range;
+      return range ? lineCounter.linePos(range[0]).line : undefined;
+    };
     const contents = doc.contents;
     const itemsNode = isMap(contents) ? contents.get('items', true) : undefined;
+    const what = asArray.length > 1 ? `document ${d + 1}` : 'the document';
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // The yaml package refuses documents whose aliases expand past the limit (a "billion laughs").
+      throw inputError(`${file}${lineOf(contents) ? `:${lineOf(contents)}` : ''}: ${what} expands its YAML aliases too far (${(err as Error).message.split('\n')[0]})`, 'snapshot-malformed', [
+        `knet follows at most ${MAX_ALIAS_COUNT} alias uses per document; write the object out without aliases (kubectl never writes them).`,
+      ]);
+    }
+    // The line of a field: the node at that path, or the closest enclosing one that exists.
+    const fieldLine = (base: unknown) => (path: readonly (string | number)[]): number | undefined => {
+      for (let n = path.length; n >= 0; n--) {
+        const node: unknown = isMap(base) || isSeq(base) ? base.getIn(path.slice(0, n), true) : undefined;
+        const line = lineOf(node);
+        if (line !== undefined) return line;
+      }
+      return lineOf(base);
+    };
     into.addDocument(
-      doc.toJS({ maxAliasCount: 1000 }),
-      { file, line: lineOf(contents), what: asArray.length > 1 ? `document ${d + 1}` : 'the document' },
-      (i) => ({
-        file,
-        line: isSeq(itemsNode) ? lineOf(itemsNode.items[i] as YamlNode) : undefined,
-        what: `item ${i} of the List`,
-      }),
+      value,
+      { file, line: lineOf(contents), what, lineOf: fieldLine(contents) },
+      (i) => {
+        const item: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
+        return { file, line: lineOf(item), what: `item ${i} of the List`, lineOf: fieldLine(item) };
+      },
     );
   });
 }
@@ -179,9 +286,10 @@ async function loadMeta(root: string): Promise<ClusterMeta> {
   const path = join(root, SNAPSHOT_META_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return {};
+    text = await readInputFile(path, '', 'Check the file and its permissions, or remove it (it only adds what the API does not hold).');
+  } catch (err) {
+    if (isMissingFile(err)) return {};
+    throw err;
   }
   const collector = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: collector });
@@ -225,8 +333,9 @@ export class SnapshotNodeState implements NodeStateSource {
     try {
       const entries = await readdir(join(this.root, 'nodes'), { withFileTypes: true });
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch {
-      return [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw unreadable(join(this.root, 'nodes'), err);
     }
   }
 
@@ -234,8 +343,9 @@ export class SnapshotNodeState implements NodeStateSource {
     let names: string[];
     try {
       names = await readdir(this.dir(node));
-    } catch {
-      return [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw unreadable(this.dir(node), err);
     }
     return (Object.entries(NODE_STATE_FILES) as [NodeStateKind, string][]).filter(([, f]) => names.includes(f)).map(([k]) => k);
   }
@@ -245,42 +355,90 @@ export class SnapshotNodeState implements NodeStateSource {
   }
 
   async read(node: string, kind: NodeStateKind): Promise<string | null> {
+    const path = await this.regularFile(node, kind);
+    if (path === null) return null;
     try {
-      return await readFile(this.describe(node, kind), 'utf8');
+      return stripBom(await readFile(path, 'utf8'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw inputError(`cannot read ${this.describe(node, kind)}: ${(err as Error).message}`, 'snapshot-unreadable');
+      throw unreadable(path, err);
     }
   }
 
   async lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null> {
-    const path = this.describe(node, kind);
-    try {
-      await stat(path);
-    } catch {
-      return null;
-    }
-    return readLines(path);
+    const path = await this.regularFile(node, kind);
+    return path === null ? null : readLines(path);
   }
 
+  async chunks(node: string, kind: NodeStateKind): Promise<AsyncIterable<Uint8Array> | null> {
+    const path = await this.regularFile(node, kind);
+    return path === null ? null : readChunks(path);
+  }
+
+  /** The file's path when it exists; only regular files are read (a FIFO would hang, a directory fail late). */
+  private async regularFile(node: string, kind: NodeStateKind): Promise<string | null> {
+    const path = this.describe(node, kind);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw unreadable(path, err);
+    }
+    if (!info.isFile()) throw notRegular(path);
+    return path;
+  }
+}
+
+const CHUNK_BYTES = 64 * 1024;
+/** Large reads into one reused buffer: a few hundred reads for a million-line file, and nothing for the GC. */
+const RAW_CHUNK_BYTES = 1024 * 1024;
+
+/** The file's bytes; each chunk is valid until the next one is asked for (the buffer is reused). */
+async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(RAW_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, err: unknown): Error {
+  return inputError(`cannot read ${path}: ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions (knet reads snapshots; it needs read access to every file in them).']);
+}
+
+function notRegular(path: string): Error {
+  return inputError(`${path} is not a regular file`, 'snapshot-unreadable', ['A snapshot holds plain files; remove or replace that entry (a FIFO, socket or device is never read).']);
 }
 
 /**
  * The lines of a file, read in 64 KiB chunks and split by hand, without readline's per-line overhead
- * (a million-line conntrack capture is the common case); only one chunk is held at a time (small enough for V8's young generation, which frees it at once).
+ * (a million-line conntrack capture is the common case). Only the unfinished line is carried from one
+ * chunk to the next, as parts, and each chunk is searched once: a line of 50 MB costs what 50 MB costs.
  */
 async function* readLines(path: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
-    const text = rest + (chunk as string);
+  let parts: string[] = [];
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: CHUNK_BYTES })) {
+    const text = chunk as string;
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield text.slice(start, end);
+      let line = text.slice(start, nl);
+      if (parts.length) {
+        parts.push(line);
+        line = parts.join('');
+        parts = [];
+      }
+      yield line.endsWith('\r') ? line.slice(0, -1) : line;
       start = nl + 1;
     }
-    rest = text.slice(start);
+    if (start < text.length) parts.push(text.slice(start));
   }
+  const rest = parts.join('');
   if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
@@ -292,29 +450,42 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
   let info;
   try {
     info = await stat(path);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw inputError(`cannot read snapshot path "${path}": ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
+    }
     throw inputError(`snapshot path "${path}" does not exist`, 'snapshot-not-found', [
       'Give a file or directory of objects, e.g. the output of `kubectl get pods,services,endpoints,endpointslices,networkpolicies,nodes,namespaces -A -o yaml > snap.yaml`,',
       'or one written by `knet snapshot save DIR`.',
     ]);
   }
+  if (!info.isDirectory() && !info.isFile()) {
+    throw inputError(`snapshot path "${path}" is not a regular file or a directory`, 'snapshot-unreadable', ['Give a file or directory of objects; a FIFO, socket or device is never read.']);
+  }
   const root = info.isDirectory() ? path : join(path, '..');
   const files = info.isDirectory() ? await listFiles(path) : [path];
   const collector = new Collector();
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw inputError(`cannot read ${file}: ${(err as Error).message}`, 'snapshot-unreadable', ['Check the path and its permissions.']);
-    }
+    const text = await readInputFile(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch((err: unknown) => {
+      // Inside a snapshot every unreadable file is the snapshot's problem, whatever the reason.
+      if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
+      throw err;
+    });
     const shown = info.isDirectory() ? join(basename(path), relative(path, file)) : file;
     if (/\.json$/i.test(file)) loadJson(text, shown, collector);
     else loadYaml(text, shown, collector);
   }
   const cluster = collector.cluster;
+  const shownRoot = info.isDirectory() ? basename(path) : path;
   const nodeState = new SnapshotNodeState(root);
   const hasNodeState = (await nodeState.listNodes()).length > 0;
+  const typo = collector.typos[0];
+  if (typo) {
+    const n = collector.skipped[typo.kind] ?? 1;
+    throw inputError(`${typo.origin.line ? `${typo.origin.file}:${typo.origin.line}` : typo.origin.file}: ${n} object${n === 1 ? '' : 's'} of kind \`${typo.kind}\` would be ignored; did you mean \`${typo.near}\`?`, 'unknown-kind', [
+      'Kinds are case-sensitive and singular, as the API server writes them (kubectl get -o yaml).',
+    ]);
+  }
   const objectCount = (Object.keys(collections) as KnownKind[]).reduce((n, k) => n + (cluster[collections[k]] as unknown[]).length, 0);
   if (objectCount === 0 && !hasNodeState) {
     throw inputError(`no Kubernetes objects found in "${path}"`, 'snapshot-empty', [
@@ -323,5 +494,10 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
     ]);
   }
   cluster.meta = info.isDirectory() ? await loadMeta(path) : {};
-  return { root, cluster, nodeState, files: files.map((f) => relative(root, f)), skipped: collector.skipped };
+  const originOf = (obj: object): ObjectOrigin => {
+    const o = collector.origins.get(obj);
+    if (!o) return { source: shownRoot };
+    return { source: o.file, lineOf: o.lineOf ?? (() => o.line) };
+  };
+  return { root, cluster, originOf, nodeState, files: files.map((f) => relative(root, f)), skipped: collector.skipped };
 }

@@ -113,6 +113,26 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     expect(live.code).toBe(offline.code);
   });
 
+  it('knet rules diff NODE live names the drift of the rules in the kernel, as the snapshot of the same state does', async () => {
+    const dir = snapshotWith({ 'iptables-save.txt': await lab.must(ns, ['iptables-save']) });
+    dirs.push(dir);
+    type Diff = { sources: string[]; findings: { code: string; endpoint?: string }[] } & Record<string, unknown>;
+    const live = await runKnetJson<Diff>(['rules', 'diff', NODE, '--kubeconfig', kubeconfig]);
+    const offline = await runKnetJson<Diff>(['rules', 'diff', NODE, '--snapshot', dir]);
+    expect(live.stderr).toBe('');
+    expect(live.code).toBe(1);
+    // The kernel holds the demo's kind-worker rules: kube-proxy there is behind the API on legacy-db.
+    expect(live.json.findings.map((f) => [f.code, f.endpoint])).toEqual([
+      ['endpoint-not-programmed', '192.168.50.10:5432'],
+      ['stale-endpoint-rules', '192.168.50.9:5432'],
+    ]);
+    const { sources: liveSources, ...liveRest } = live.json;
+    const { sources: _offline, ...offlineRest } = offline.json;
+    expect(liveRest).toEqual(offlineRest);
+    expect(liveSources.join(' ')).toContain(`debug pod on node ${NODE}`);
+    expect(knetPods(server)).toEqual([]);
+  });
+
   it('snapshot save --nodes NODE: the live node state, replayed offline, gives the same JSON', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'knet-node-save-')), 'snap');
     dirs.push(dirname(dir));

@@ -43,8 +43,10 @@ describe('knet rules trace', () => {
   });
 
   it.each([
-    ['a bad IP', ['--src', 'nope', '--dst', '10.96.0.10'], 'bad-ip', /--src "nope" is not an IP address/],
-    ['a missing file', ['--file', '/nonexistent/dump.txt', '--src', '10.0.0.1', '--dst', '10.96.0.10'], 'file-unreadable', /cannot read --file \/nonexistent\/dump.txt: ENOENT/],
+    ['a bad IP', ['--src', 'nope', '--dst', '10.96.0.10', '--dport', '53'], 'bad-ip', /--src "nope" is not an IP address/],
+    ['a missing file', ['--file', '/nonexistent/dump.txt', '--src', '10.0.0.1', '--dst', '10.96.0.10', '--dport', '53'], 'file-unreadable', /cannot read --file \/nonexistent\/dump.txt: it does not exist/],
+    // It used to say "accepted", exit 0: no Service rule matches a packet without a port.
+    ['no --dport (it said "accepted")', ['--src', '10.244.1.5', '--dst', '10.96.0.10'], 'dport-required', /--dport is required for tcp/],
   ])('exits 2 on %s', async (_name, args, code, message) => {
     const full = args.includes('--file') ? args : ['--file', demoDump, ...args];
     const r = await runKnet(['rules', 'trace', ...full, '--json']);

@@ -112,7 +112,6 @@ describe('knet snapshot save', () => {
   it('replaces a previous knet snapshot only with --force', async () => {
     const dir = join(work, 'again');
     expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
-    await writeFile(join(dir, 'stale.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: gone}\n');
     const refused = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/already holds a knet snapshot\n {2}Add --force/);
@@ -120,6 +119,47 @@ describe('knet snapshot save', () => {
     expect([forced.code, forced.json.replaced]).toEqual([0, true]);
     expect((await readdir(dir)).sort()).toEqual(FILES);
     expect((await readdir(work)).filter((f) => f.startsWith('.'))).toEqual([]);
+    const meta = parse(await readFile(join(dir, 'knet-snapshot.yaml'), 'utf8')) as { files: string[] };
+    expect([...meta.files].sort()).toEqual(FILES);
+  });
+
+  it('--force with files the user added since (node dumps, notes) refuses, names them, and loses nothing', async () => {
+    const dir = join(work, 'added');
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    await mkdir(join(dir, 'nodes', 'kind-worker'), { recursive: true });
+    await writeFile(join(dir, 'nodes', 'kind-worker', 'iptables-save.txt'), '*nat\nCOMMIT\n');
+    await writeFile(join(dir, 'notes.txt'), 'my notes');
+    const before = await readFile(join(dir, 'pods.yaml'), 'utf8');
+    const refused = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--force']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds 2 files knet did not write, which replacing the snapshot would lose: nodes\/kind-worker\/iptables-save\.txt, notes\.txt/);
+    expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('my notes');
+    expect(await readFile(join(dir, 'nodes', 'kind-worker', 'iptables-save.txt'), 'utf8')).toBe('*nat\nCOMMIT\n');
+    expect(await readFile(join(dir, 'pods.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('a knet-snapshot.yaml saying `takenBy: knet` in a home directory cannot make --force wipe it', async () => {
+    const home = join(work, 'home');
+    await mkdir(home);
+    await writeFile(join(home, '.bashrc'), 'export PS1=x');
+    await writeFile(join(home, 'pods.yaml'), 'mine');
+    await writeFile(join(home, 'knet-snapshot.yaml'), 'takenBy: knet 0.1.0\nfiles: [.bashrc, pods.yaml, ../outside]\n');
+    const result = await runKnet(['snapshot', 'save', home, '--kubeconfig', kubeconfig, '--force']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/holds 1 file knet did not write, which replacing the snapshot would lose: \.bashrc/);
+    expect((await readdir(home)).sort()).toEqual(['.bashrc', 'knet-snapshot.yaml', 'pods.yaml']);
+    expect(await readFile(join(home, 'pods.yaml'), 'utf8')).toBe('mine');
+  });
+
+  it('a snapshot from before the manifest is replaced when it holds only the files knet writes', async () => {
+    const dir = join(work, 'old-layout');
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    const metaPath = join(dir, 'knet-snapshot.yaml');
+    await writeFile(metaPath, (await readFile(metaPath, 'utf8')).replace(/^files:[\s\S]*$/m, ''));
+    expect(await readFile(metaPath, 'utf8')).not.toMatch(/files:/);
+    const forced = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--force']);
+    expect(forced.code).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   it('a directory it cannot create is exit 2 naming it', async () => {

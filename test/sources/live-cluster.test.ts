@@ -276,7 +276,8 @@ describe('parseRequestTimeout', () => {
     expect(parseRequestTimeout(text)).toBe(ms);
   });
 
-  it.each(['30 seconds', 's', '1x', '-1s'])('refuses %s with exit 2', (text) => {
+  // --request-timeout 1000h overflowed Node's 32-bit timer: every request timed out at once.
+  it.each(['30 seconds', 's', '1x', '-1s', '1000h', '9999999999'])('refuses %s with exit 2', (text) => {
     expect(() => parseRequestTimeout(text)).toThrow(expect.objectContaining({ exit: 2, code: 'bad-duration' }) as Error);
   });
 });

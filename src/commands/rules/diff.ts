@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { clusterFlags } from '../../cli/flags.js';
+import { clusterFlags, debugPodFlags } from '../../cli/flags.js';
 import { readKubeProxyState } from '../../cli/kube-proxy-state.js';
 import { selectNodes } from '../../cli/node-read.js';
 import { parseServiceRef } from '../../cli/refs.js';
@@ -33,12 +33,14 @@ Services need no rules. Exit 0 when the node is in sync (warnings allowed), 1 on
 
   static override flags = {
     ...clusterFlags,
+    ...debugPodFlags,
     mode: Flags.option({ description: "kube-proxy's mode (default: from its configuration, else from the node state present).", options: ['iptables', 'nftables', 'ipvs'] as const })(),
   };
 
   protected async execute(): Promise<RulesDiffResult> {
     const { args, flags } = this;
-    const opened = await openCluster(flags);
+    // kube-proxy programs the Services of every namespace: read them all, live as in a snapshot.
+    const opened = await openCluster({ ...flags, allNamespaces: true });
     const [node] = await selectNodes(opened, args.node, false, 'rules diff');
     let service: { namespace: string; name: string } | undefined;
     let notFound: Error | undefined;

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
 import { EXIT, closest, inputError, type ExitCode } from '../../model/errors.js';
@@ -7,6 +6,7 @@ import { buildKubeView } from '../../netfilter/iptables/kube-view.js';
 import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { renderRulesShow, type RulesShowReport } from '../../render/rules.js';
 import { openCluster } from '../../sources/cluster.js';
+import { readInputFile } from '../../sources/files.js';
 
 export default class RulesShow extends KnetCommand<typeof RulesShow, RulesShowReport> {
   static override summary = 'Show the Services kube-proxy programmed in an iptables dump';
@@ -31,12 +31,7 @@ its chain-name hashes. Exit 1 when a Service port in the output has no endpoints
 
   protected async execute(): Promise<RulesShowReport> {
     const { flags } = this;
-    let text: string;
-    try {
-      text = await readFile(flags.file, 'utf8');
-    } catch (err) {
-      throw inputError(`cannot read --file ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', ['Check the path; the file is the output of iptables-save.']);
-    }
+    const text = await readInputFile(flags.file, '--file', 'Check the path; the file is the output of iptables-save.');
     const format = detectRulesFormat(text);
     if (format !== 'iptables') {
       throw inputError(`${flags.file} is not iptables-save output (it looks like ${format})`, 'unsupported-format', ['rules show reads iptables-save / ip6tables-save dumps.']);

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
@@ -16,19 +15,12 @@ import { parseIpAddr, parseIpRoute, type NodeRouting } from '../../netfilter/rou
 import type { Packet, SimulateOptions, TraceResult } from '../../netfilter/types.js';
 import type { Finding } from '../../model/finding.js';
 import { renderRulesTrace, type RulesTraceReport } from '../../render/rules.js';
+import { readInputFile } from '../../sources/files.js';
 
 const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
-async function readInput(flag: string, path: string): Promise<string> {
-  try {
-    // One decode of the whole file: a flat string (a stream decoded piece by piece makes a rope that
-    // the first search flattens again).
-    return (await readFile(path)).toString('utf8');
-  } catch (err) {
-    throw inputError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', [
-      'Check the path; --file is the output of iptables-save or nft list ruleset, --ipvs of ipvsadm -Ln, --ipset of ipset list.',
-    ]);
-  }
+function readInput(flag: string, path: string): Promise<string> {
+  return readInputFile(path, flag, 'Check the path; --file is the output of iptables-save or nft list ruleset, --ipvs of ipvsadm -Ln, --ipset of ipset list.');
 }
 
 /**
@@ -67,7 +59,7 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     file: Flags.string({ char: 'f', description: 'The dump: iptables-save / ip6tables-save output, or nft list ruleset (text or -j JSON).', required: true }),
     src: Flags.string({ description: 'Source IP of the packet.', required: true }),
     dst: Flags.string({ description: 'Destination IP of the packet.', required: true }),
-    dport: Flags.integer({ description: 'Destination port.', min: 0, max: 65535 }),
+    dport: Flags.integer({ description: 'Destination port (required: tcp, udp and sctp packets always have one).', min: 0, max: 65535 }),
     sport: Flags.integer({ description: 'Source port (default: unspecified; rules testing it do not match).', min: 0, max: 65535 }),
     proto: Flags.option({ description: 'Protocol.', options: ['tcp', 'udp', 'sctp'] as const, default: 'tcp' })(),
     hook: Flags.option({ description: 'Where the packet enters: from a pod or the wire (prerouting), or sent by the node (output).', options: ['prerouting', 'output'] as const, default: 'prerouting' })(),
@@ -88,6 +80,13 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     const { flags } = this;
     for (const [name, value] of [['--src', flags.src], ['--dst', flags.dst], ...(flags['local-ip'] ?? []).map((ip) => ['--local-ip', ip])] as const) {
       if (!isIP(value)) throw inputError(`${name} "${value}" is not an IP address`, 'bad-ip', [`Give an IPv4 or IPv6 address, e.g. ${name} 10.244.1.5.`]);
+    }
+    if (flags.dport === undefined) {
+      // Every kube-proxy rule for a Service matches on the port: without one, no Service rule matches
+      // and the packet falls through to "accepted", an answer about nothing.
+      throw inputError(`--dport is required for ${flags.proto}: Service rules match on the destination port`, 'dport-required', [
+        `For example: --dport 80 (the Service port, or the NodePort with --dst a node address).`,
+      ]);
     }
     let mark: number | undefined;
     if (flags.mark !== undefined) {

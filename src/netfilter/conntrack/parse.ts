@@ -4,6 +4,8 @@
 // The first src= starts the original tuple, the second src= the reply tuple. Parsing is one
 // left-to-right pass over space-separated words: no regular expressions, no backtracking.
 
+import { sameIP } from '../../model/ip.js';
+
 export type ConntrackFlag = 'ASSURED' | 'UNREPLIED' | 'OFFLOAD' | 'HW_OFFLOAD' | 'SEEN_REPLY';
 
 export interface ConntrackTuple {
@@ -58,81 +60,123 @@ function toInt(s: string): number | undefined {
   return n;
 }
 
+const KEYS = ['src', 'dst', 'sport', 'dport', 'type', 'code', 'id', 'mark', 'zone', 'use'] as const;
+type Key = (typeof KEYS)[number];
+
+/** Which of the keys knet reads is `line[start, eq)`, without slicing it; undefined for the others. */
+function keyAt(line: string, start: number, eq: number): Key | undefined {
+  const len = eq - start;
+  for (const k of KEYS) if (k.length === len && line.startsWith(k, start)) return k;
+  return undefined;
+}
+
+/** The decimal (or 0x hex) number in `line[from, to)`, read in place; undefined when it is not one. */
+function intAt(line: string, from: number, to: number): number | undefined {
+  if (to <= from || to - from > 12) return undefined;
+  let n = 0;
+  for (let j = from; j < to; j++) {
+    const c = line.charCodeAt(j) - 48;
+    if (c < 0 || c > 9) return toInt(line.slice(from, to));
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 /**
  * One line; null for lines that are not entries (blank, the `conntrack v1.4.7 …: N flow entries
  * have been shown.` summary), `{ error }` for a line that should be an entry but is not.
  */
 export function parseConntrackLine(line: string, lineNo: number): ParsedLine {
   if (line.length > MAX_LINE) return { error: `line is ${line.length} characters long` };
-  const words = line.split(' ');
+  // Words are found with indexOf and read in place: no array of words, no key strings (a million
+  // lines are parsed when every entry must be checked for staleness).
+  const n = line.length;
   let i = 0;
-  const nextWord = (): string | undefined => {
-    while (i < words.length && words[i] === '') i++;
-    return words[i++];
+  let start = 0;
+  const nextWord = (): boolean => {
+    while (i < n && line.charCodeAt(i) === 32) i++;
+    if (i >= n) return false;
+    start = i;
+    const sp = line.indexOf(' ', i);
+    i = sp < 0 ? n : sp;
+    return true;
   };
-  let first = nextWord();
-  if (first === undefined) return null;
-  if (first === 'conntrack' || first.startsWith('conntrack')) return null;
+  const word = (): string => line.slice(start, i);
+  if (!nextWord()) return null;
+  let first = word();
+  if (first.startsWith('conntrack')) return null;
   let family: 'ipv4' | 'ipv6' = 'ipv4';
   if (first === 'ipv4' || first === 'ipv6') {
     family = first;
     nextWord(); // the family number
-    first = nextWord();
-    if (first === undefined) return { error: 'truncated after the address family' };
+    if (!nextWord()) return { error: 'truncated after the address family' };
+    first = word();
   }
   const protocol = first;
-  const protocolNumber = toInt(nextWord() ?? '');
-  const timeout = toInt(nextWord() ?? '');
+  const protocolNumber = nextWord() ? toInt(word()) : undefined;
+  const timeout = nextWord() ? toInt(word()) : undefined;
   if (protocolNumber === undefined || timeout === undefined) return { error: 'expected "PROTOCOL NUMBER TIMEOUT" at the start' };
-  const tuples: Partial<ConntrackTuple>[] = [];
+  let original: ConntrackTuple | undefined;
+  let reply: ConntrackTuple | undefined;
   const flags: ConntrackFlag[] = [];
   let state: string | undefined;
   let mark: number | undefined;
   let zone: number | undefined;
   let use: number | undefined;
-  for (let w = nextWord(); w !== undefined; w = nextWord()) {
-    const eq = w.indexOf('=');
-    if (eq < 0) {
+  while (nextWord()) {
+    const eq = line.indexOf('=', start);
+    if (eq < 0 || eq >= i) {
+      const w = word();
       if (FLAGS.has(w)) flags.push(w.slice(1, -1) as ConntrackFlag);
-      else if (tuples.length === 0 && state === undefined && w.length > 0 && w[0]! >= 'A' && w[0]! <= 'Z') state = w;
+      else if (original === undefined && state === undefined) {
+        const c = w.charCodeAt(0);
+        if (c >= 65 && c <= 90) state = w;
+      }
       // other bare words (e.g. secctx labels) are ignored
       continue;
     }
-    const key = w.slice(0, eq);
-    const value = w.slice(eq + 1);
-    if (key === 'src') {
-      if (tuples.length === 2) return { error: 'more than two src= tuples' };
-      tuples.push({ src: value });
-      continue;
-    }
-    const t = tuples[tuples.length - 1];
+    const t = reply ?? original;
+    // The key is compared in place (no string made for it); numbers are read in place too.
+    const key = keyAt(line, start, eq);
     switch (key) {
+      case 'src':
+        if (reply) return { error: 'more than two src= tuples' };
+        if (original) reply = { src: line.slice(eq + 1, i), dst: '' };
+        else original = { src: line.slice(eq + 1, i), dst: '' };
+        break;
       case 'dst':
         if (!t) return { error: 'dst= before src=' };
-        t.dst = value;
+        t.dst = line.slice(eq + 1, i);
         break;
       case 'sport':
+        if (t) t.sport = intAt(line, eq + 1, i);
+        break;
       case 'dport':
+        if (t) t.dport = intAt(line, eq + 1, i);
+        break;
       case 'type':
+        if (t) t.type = intAt(line, eq + 1, i);
+        break;
       case 'code':
+        if (t) t.code = intAt(line, eq + 1, i);
+        break;
       case 'id':
-        if (t) t[key] = toInt(value);
+        if (t) t.id = intAt(line, eq + 1, i);
         break;
       case 'mark':
-        mark = toInt(value);
+        mark = intAt(line, eq + 1, i);
         break;
       case 'zone':
-        zone = toInt(value);
+        zone = intAt(line, eq + 1, i);
         break;
       case 'use':
-        use = toInt(value);
+        use = intAt(line, eq + 1, i);
         break;
       default:
         break; // secctx=, labels=, delta-time=, packets=, bytes=… are not needed
     }
   }
-  const [original, reply] = tuples;
-  if (!original?.dst || !reply?.dst || original.src === undefined || reply.src === undefined) {
+  if (!original?.dst || !reply?.dst) {
     return { error: 'expected an original and a reply tuple (src= dst= … src= dst= …)' };
   }
   if (original.src.includes(':')) family = 'ipv6';
@@ -142,11 +186,12 @@ export function parseConntrackLine(line: string, lineNo: number): ParsedLine {
     protocol,
     protocolNumber,
     timeout,
-    original: original as ConntrackTuple,
-    reply: reply as ConntrackTuple,
+    original,
+    reply,
     flags,
-    isDnat: reply.src !== original.dst,
-    isSnat: reply.dst !== original.src,
+    // Both tuples of one line are printed alike; only a hand-made line mixes forms of one IPv6 address.
+    isDnat: reply.src !== original.dst && (family === 'ipv4' || !sameIP(reply.src, original.dst)),
+    isSnat: reply.dst !== original.src && (family === 'ipv4' || !sameIP(reply.dst, original.src)),
   };
   if (state !== undefined) entry.state = state;
   if (mark !== undefined) entry.mark = mark;

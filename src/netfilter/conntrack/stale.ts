@@ -57,12 +57,24 @@ export function buildServiceEndpointIndex(cluster: Cluster, nodeIPs: readonly st
   return index;
 }
 
-export function findStaleEntry(e: ConntrackEntry, index: ServiceEndpointIndex): Finding | null {
+function staleService(e: ConntrackEntry, index: ServiceEndpointIndex): ServicePortEndpoints | null {
   if (!e.isDnat || e.original.dport === undefined) return null;
   const svc = index.get(frontendKey(e.original.dst, e.original.dport, e.protocol));
+  if (!svc || svc.endpoints.has(canonicalIP(e.reply.src))) return null;
+  return svc;
+}
+
+/**
+ * Whether the entry is stale, given `svc`, the index's entry for its original destination (a Service
+ * frontend, protocol included: one finding code per frontend, so the frontend is the group of findings).
+ */
+export function isStale(e: ConntrackEntry, svc: ServicePortEndpoints): boolean {
+  return e.isDnat && !svc.endpoints.has(canonicalIP(e.reply.src));
+}
+
+export function findStaleEntry(e: ConntrackEntry, index: ServiceEndpointIndex): Finding | null {
+  const svc = staleService(e, index);
   if (!svc) return null;
-  const backend = canonicalIP(e.reply.src);
-  if (svc.endpoints.has(backend)) return null;
   const isUdp = e.protocol === 'udp';
   const deleteCmd = `conntrack -D -p ${e.protocol} --orig-dst ${e.original.dst} --orig-port-dst ${e.original.dport} --reply-src ${e.reply.src}`;
   return {

@@ -31,9 +31,9 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** kube-proxy's 16-character chain-name hash. */
+/** kube-proxy's 16-character chain-name hash: 16 base32 characters are the first 10 bytes of the digest. */
 export function kubeChainHash(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
+  return base32(createHash('sha256').update(text).digest().subarray(0, 10));
 }
 
 export type ServiceChainPrefix = 'KUBE-SVC-' | 'KUBE-SVL-' | 'KUBE-EXT-' | 'KUBE-FW-';
@@ -106,6 +106,12 @@ export interface KubeView {
 export interface KubeViewOptions {
   /** Service port names known from the API (`ns/name:port`), to name chains that carry no comment. */
   knownServicePorts?: readonly { servicePortName: string; protocol: string }[];
+  /**
+   * Whether to check each endpoint chain's name against kube-proxy's hash (default true). Without it,
+   * `isHashVerified` is false and no `kube-chain-hash-mismatch` is reported: for callers that only need
+   * the endpoints, on dumps of a hundred thousand rules.
+   */
+  shouldVerifyEndpointChains?: boolean;
 }
 
 const COMMENT_SUFFIXES: [string, 'cluster' | 'external' | 'loadbalancer' | 'none'][] = [
@@ -158,6 +164,16 @@ function formatHostPort(ip: string, port: number | null): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+const RAW_STATISTIC = /(?:^|\s)-m\s+statistic\s.*?--probability\s+([0-9.eE+-]+)(?:\s|$)/;
+
+/** The statistic probability read from the rule's text; null when it has none (the last, unconditional jump). */
+function probabilityOfRaw(raw: string): number | null {
+  if (!raw.includes('--probability')) return null;
+  const m = RAW_STATISTIC.exec(raw);
+  const p = m ? Number(m[1]) : NaN;
+  return Number.isFinite(p) ? p : null;
+}
+
 function probabilityOf(rule: IptablesRule): number | null {
   for (const m of rule.matches) {
     if (m.kind === 'module' && m.module === 'statistic') {
@@ -182,9 +198,17 @@ function splitServicePortName(spn: string): { servicePortName: string; namespace
 /** Builds the view. Pure: the same dump gives the same view. */
 export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {}): KubeView {
   const findings: Finding[] = [];
+  const shouldVerify = options.shouldVerifyEndpointChains ?? true;
   const byHash = new Map<string, KubeServicePort>();
-  const hashCandidates = new Map<string, { servicePortName: string; protocol: string }>();
-  for (const k of options.knownServicePorts ?? []) hashCandidates.set(kubeChainHash(k.servicePortName + k.protocol.toLowerCase()), k);
+  // Hashes of the known Service port names, computed only when a chain without a comment needs naming.
+  let hashCandidatesCache: Map<string, { servicePortName: string; protocol: string }> | undefined;
+  const hashCandidates = (): Map<string, { servicePortName: string; protocol: string }> => {
+    if (hashCandidatesCache === undefined) {
+      hashCandidatesCache = new Map();
+      for (const k of options.knownServicePorts ?? []) hashCandidatesCache.set(kubeChainHash(k.servicePortName + k.protocol.toLowerCase()), k);
+    }
+    return hashCandidatesCache;
+  };
 
   const portFor = (servicePortName: string | null, protocol: string | null, hash: string | null): KubeServicePort | null => {
     let key = hash;
@@ -198,9 +222,10 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
       let proto = protocol;
       let nameSource: KubeServicePort['nameSource'] = 'unknown';
       if (name !== null && proto !== null) nameSource = kubeChainHash(name + proto) === key ? 'comment+hash' : 'comment';
-      else if (hashCandidates.has(key)) {
-        name = hashCandidates.get(key)!.servicePortName;
-        proto = hashCandidates.get(key)!.protocol.toLowerCase();
+      else if (hashCandidates().has(key)) {
+        const known = hashCandidates().get(key)!;
+        name = known.servicePortName;
+        proto = known.protocol.toLowerCase();
         nameSource = 'hash';
       }
       sp = {
@@ -275,7 +300,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
       if (chain === undefined) continue;
       if (prefix === 'KUBE-SVC-') sp.chains.svc = chain.name;
       else sp.chains.svl = chain.name;
-      readServiceChain(dump, chain, sp, list);
+      readServiceChain(dump, chain, sp, list, shouldVerify);
     }
     const ext = findChain(dump, 'nat', 'KUBE-EXT-' + hash);
     if (ext !== undefined) {
@@ -293,7 +318,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
         if (src !== null && r.target?.name.startsWith('KUBE-EXT-') === true) pushUnique(sp.loadBalancerSourceRanges, src);
       }
     }
-    if (sp.endpoints.length > 0 && !sp.endpoints.every((e) => e.isHashVerified) && sp.nameSource !== 'unknown') {
+    if (shouldVerify && sp.endpoints.length > 0 && !sp.endpoints.every((e) => e.isHashVerified) && sp.nameSource !== 'unknown') {
       findings.push({
         code: 'kube-chain-hash-mismatch',
         severity: 'warning',
@@ -351,20 +376,23 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
 }
 
 /** Reads one KUBE-SVC/KUBE-SVL chain: masquerade rule, affinity, and the statistic ladder to KUBE-SEP chains. */
-function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServicePort, list: KubeEndpoint[]): void {
+function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServicePort, list: KubeEndpoint[], shouldVerify: boolean): void {
   let remaining = 1;
   for (const rule of chain.rules) {
     const target = rule.target?.name ?? '';
     if (target === 'KUBE-MARK-MASQ' && rule.matches.some((m) => m.kind === 'source' && m.isNegated)) sp.masqueradesOffCluster = true;
     if (target === 'KUBE-MARK-MASQ' && rule.matches.every((m) => m.kind !== 'source' && m.kind !== 'in-interface')) sp.masqueradesOffCluster = true;
     if (!target.startsWith('KUBE-SEP-')) continue;
-    const recent = rule.matches.find((m) => m.kind === 'module' && m.module === 'recent');
+    // Most rules here are a plain statistic ladder: their raw text says so without parsing the matches,
+    // which a large dump leaves unparsed until asked.
+    const isPlain = !rule.raw.includes('recent');
+    const recent = isPlain ? undefined : rule.matches.find((m) => m.kind === 'module' && m.module === 'recent');
     if (recent !== undefined && recent.kind === 'module' && optionOf(recent.options, 'rcheck') !== undefined) {
       const seconds = Number(optionOf(recent.options, 'seconds')?.values[0]);
       if (Number.isFinite(seconds)) sp.affinitySeconds = seconds;
       continue;
     }
-    const p = probabilityOf(rule) ?? 1;
+    const p = (isPlain ? probabilityOfRaw(rule.raw) : probabilityOf(rule)) ?? 1;
     const probability = remaining * p;
     remaining -= probability;
     const sep = findChain(dump, 'nat', target);
@@ -372,7 +400,7 @@ function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServ
     for (const r of sep?.rules ?? []) {
       if (r.target?.name === 'DNAT') address = optionOf(r.target.options, 'to-destination')?.values[0] ?? '?';
     }
-    const isHashVerified = servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;
+    const isHashVerified = shouldVerify && servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;
     list.push({ address, chain: target, probability, line: rule.line, isHashVerified });
   }
 }

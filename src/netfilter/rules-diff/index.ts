@@ -22,7 +22,7 @@ import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftRuleset } from '../nft/model.js';
 import { expectServicePorts, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
-import { programmedFromIpvs, programmedFromIptables, programmedFromNft, type ProgrammedEndpoint, type ProgrammedServicePort, type ProgrammedState } from './programmed.js';
+import { programmedFromIpvs, programmedFromIptables, programmedFromNft, whereOf, type ProgrammedEndpoint, type ProgrammedServicePort, type ProgrammedState } from './programmed.js';
 
 export type { ExpectedServicePort, ApiEndpoint } from './expected.js';
 export { expectServicePorts } from './expected.js';
@@ -134,17 +134,31 @@ function describeEndpoint(api: ApiEndpoint | undefined, address: string): string
   return `${address}${api.nodeName ? ` on ${api.nodeName}` : ''}`;
 }
 
+/** Membership of an address in a list: a scan for the few endpoints most Services have, a Set beyond. */
+function indexOfAddresses(list: readonly { address: string }[]): (address: string) => boolean {
+  if (list.length <= 16) return (address) => list.some((x) => x.address === address);
+  const set = new Set(list.map((x) => x.address));
+  return (address) => set.has(address);
+}
+
+/** How many distinct endpoints two lists hold together. */
+function countDistinct(a: readonly { address: string }[] | null, b: readonly { address: string }[] | null): number {
+  if (a === null || a.length === 0) return b?.length ?? 0;
+  if (b === null || b.length === 0) return a.length;
+  return new Set([...a, ...b].map((x) => x.address)).size;
+}
+
 function compareChain(e: ExpectedServicePort, kind: 'cluster' | 'local', expected: ApiEndpoint[] | null, programmed: ProgrammedEndpoint[] | null, ctx: PortContext, isPortMissing: boolean): Finding[] {
   const out: Finding[] = [];
   const base = serviceContext(e, e.servicePortName, e.protocol);
   const chainWord = ctx.mode === 'ipvs' ? 'the virtual servers' : kind === 'cluster' ? `the cluster-wide chain${ctx.mode === 'iptables' ? ' (KUBE-SVC)' : ' (service-…)'}` : `the node-local chain${ctx.mode === 'iptables' ? ' (KUBE-SVL)' : ' (local-…)'}`;
   const wanted = expected ?? [];
   const have = programmed ?? [];
-  const haveSet = new Set(have.map((p) => p.address));
-  const wantSet = new Set(wanted.map((w) => w.address));
+  const hasAddress = indexOfAddresses(have);
+  const wantsAddress = indexOfAddresses(wanted);
   if (!isPortMissing) {
     for (const w of wanted) {
-      if (haveSet.has(w.address)) continue;
+      if (hasAddress(w.address)) continue;
       const state = w.isReady ? 'ready' : 'serving (terminating, and none is ready)';
       out.push({
         code: 'endpoint-not-programmed',
@@ -157,15 +171,15 @@ function compareChain(e: ExpectedServicePort, kind: 'cluster' | 'local', expecte
     }
   }
   for (const h of have) {
-    if (wantSet.has(h.address)) continue;
+    if (wantsAddress(h.address)) continue;
     out.push({
       code: 'stale-endpoint-rules',
       severity: 'error',
-      message: `${e.servicePortName} (${e.protocol}): ${h.where} sends ${percent(h.probability)} of new connections to ${h.address}, which is ${whyNotUsed(h.address, e, kind)}: those connections fail or reach the wrong pod`,
+      message: `${e.servicePortName} (${e.protocol}): ${whereOf(h)} sends ${percent(h.probability)} of new connections to ${h.address}, which is ${whyNotUsed(h.address, e, kind)}: those connections fail or reach the wrong pod`,
       hint: KUBE_PROXY_HINT(ctx.node),
       ...base,
       endpoint: h.address,
-      rule: h.where,
+      rule: whereOf(h),
     });
   }
   out.push(...unevenProbabilities(e, have, chainWord, ctx));
@@ -186,7 +200,7 @@ function unevenProbabilities(e: ExpectedServicePort, have: readonly ProgrammedEn
       message: `${spn}: ${chainWord} on ${ctx.node} split${ctx.mode === 'ipvs' ? '' : 's'} new connections ${have.map((h) => `${h.address} ${percent(h.probability)}`).join(', ')} instead of ${percent(even)} each${rest}`,
       hint: 'kube-proxy writes probabilities 1/n, 1/(n-1) … 1 down its list; uneven ones were edited by hand or are left from another writer.',
       ...serviceContext(e, e.servicePortName, e.protocol),
-      rule: have[0]!.where,
+      rule: whereOf(have[0]!),
     },
   ];
 }
@@ -317,11 +331,15 @@ function stalePort(p: ProgrammedServicePort, ctx: PortContext): Finding {
   };
 }
 
-/** Which kube-proxy mode a node runs: as declared (kube-proxy's configuration), else from the state it has. */
+/**
+ * Which kube-proxy mode a node runs: as declared (kube-proxy's configuration), else from what its state
+ * holds: a `kube-proxy` nftables table, IPVS virtual servers (or iptables rules matching kube-proxy's
+ * ipsets), or kube-proxy's iptables chains. kube-proxy removes the other modes' rules when it starts.
+ */
 export function chooseProxyMode(declared: ProxyMode | undefined, has: { iptables: boolean; nftables: boolean; ipvs: boolean }): ProxyMode | null {
   if (declared !== undefined) return declared;
-  if (has.ipvs) return 'ipvs';
   if (has.nftables) return 'nftables';
+  if (has.ipvs) return 'ipvs';
   if (has.iptables) return 'iptables';
   return null;
 }
@@ -359,7 +377,7 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
         protocol: e.protocol,
         family,
         status: findings.length === 0 ? 'in-sync' : 'drift',
-        endpoints: { expected: new Set([...(e.clusterEndpoints ?? []), ...(e.localEndpoints ?? [])].map((x) => x.address)).size, programmed: new Set([...(p?.clusterEndpoints ?? []), ...(p?.localEndpoints ?? [])].map((x) => x.address)).size },
+        endpoints: { expected: countDistinct(e.clusterEndpoints, e.localEndpoints), programmed: countDistinct(p?.clusterEndpoints ?? null, p?.localEndpoints ?? null) },
         findings,
       });
     }
@@ -374,7 +392,7 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
         protocol: p.protocol,
         family,
         status: 'stale',
-        endpoints: { expected: 0, programmed: new Set([...(p.clusterEndpoints ?? []), ...(p.localEndpoints ?? [])].map((x) => x.address)).size },
+        endpoints: { expected: 0, programmed: countDistinct(p.clusterEndpoints, p.localEndpoints) },
         findings,
       });
     }

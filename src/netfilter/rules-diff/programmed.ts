@@ -12,8 +12,14 @@ export interface ProgrammedEndpoint {
   address: string;
   /** The share of new connections this endpoint gets, 0..1. */
   probability: number;
-  /** Where it is programmed: chain (and line), or virtual server. */
-  where: string;
+  /** Where it is programmed: the chain (or virtual server) and the line of the rule that picks it. */
+  chain: string;
+  line: number;
+}
+
+/** "KUBE-SVC-X line 12": where an endpoint is programmed, for messages. */
+export function whereOf(e: ProgrammedEndpoint): string {
+  return `${e.chain} line ${e.line}`;
 }
 
 export interface ProgrammedBlock {
@@ -81,18 +87,22 @@ function destinationOf(rule: IptablesRule): string | null {
 }
 
 function iptablesEndpoints(list: readonly KubeEndpoint[], chain: string): ProgrammedEndpoint[] {
-  return list.map((e) => ({ address: normalizeAddress(e.address), probability: e.probability, where: `${chain} line ${e.line}` }));
+  return list.map((e) => ({ address: normalizeAddress(e.address), probability: e.probability, chain, line: e.line }));
 }
+
+const CANONICAL_IPV4_PORT = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d):\d+$/;
 
 /** "IP:PORT" / "[IPv6]:PORT" in canonical form. */
 function normalizeAddress(address: string): string {
+  if (CANONICAL_IPV4_PORT.test(address)) return address;
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   return m ? hostPort(m[1]!, Number(m[2])) : address;
 }
 
 /** kube-proxy's iptables mode, read through the kube view (comments and chain hashes). */
 export function programmedFromIptables(dump: IptablesDump, family: IPFamily, known: readonly ExpectedServicePort[]): ProgrammedState {
-  const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })) });
+  // Endpoints are matched by their DNAT address, so their chain names need no hash check here.
+  const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })), shouldVerifyEndpointChains: false });
   const byChain = new Map<string, ProgrammedServicePort>();
   const ports: ProgrammedServicePort[] = [];
   for (const sp of view.servicePorts) {
@@ -152,7 +162,7 @@ function nftChainEndpoints(table: NftTable, chain: NftChain): ProgrammedEndpoint
         for (const r of table.chains.get(target)?.rules ?? []) {
           for (const s of r.statements) if (s.kind === 'dnat') address = s.port === undefined ? canonicalIP(s.address) : hostPort(s.address, s.port);
         }
-        out.push({ address, probability: st.mod > 0 ? count / st.mod : 0, where: `${chain.name} line ${rule.line}` });
+        out.push({ address, probability: st.mod > 0 ? count / st.mod : 0, chain: chain.name, line: rule.line });
       }
     }
   }
@@ -254,7 +264,7 @@ export function programmedFromIpvs(ipvs: IpvsTable, family: IPFamily, expected: 
     else p.nodePorts.set(vs.port, where);
     const active = vs.realServers.filter((r) => r.weight > 0);
     const total = active.reduce((s, r) => s + r.weight, 0);
-    const endpoints = active.map((r) => ({ address: hostPort(r.address, r.port), probability: total > 0 ? r.weight / total : 0, where }));
+    const endpoints = active.map((r) => ({ address: hostPort(r.address, r.port), probability: total > 0 ? r.weight / total : 0, chain: `virtual server ${vs.protocol} ${dest}`, line: r.line }));
     // ClusterIP virtual servers carry the internal policy's endpoints, the others the external policy's.
     const isClusterIP = e !== undefined && e.clusterIPs.includes(dest);
     const policy = e === undefined ? 'Cluster' : isClusterIP ? e.internalTrafficPolicy : (e.externalTrafficPolicy ?? 'Cluster');

@@ -21,8 +21,17 @@ export function parseRequestTimeout(value: string | undefined, flag = '--request
     }
     ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
   }
+  if (ms > MAX_TIMEOUT_MS || !Number.isFinite(ms)) {
+    // Node's timers hold 32-bit milliseconds: a longer delay fires at once, and every request would time out.
+    throw inputError(`--request-timeout "${value}" is longer than knet can wait (24 days)`, 'bad-duration', [
+      'Give a shorter duration, e.g. 30s or 10m, or 0 for no limit.',
+    ]);
+  }
   return ms === 0 ? undefined : Math.max(1, Math.round(ms));
 }
+
+/** The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** How a duration is shown back to the user in messages. */
 export function formatDuration(ms: number): string {

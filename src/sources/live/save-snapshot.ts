@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inputError, KnetError } from '../../model/errors.js';
 import type { Cluster, ClusterMeta } from '../../model/cluster.js';
+import { NODE_STATE_FILES } from '../node-state.js';
 import { SNAPSHOT_META_FILE } from '../snapshot.js';
 
 /** One file per kind, as `kubectl get KIND -A -o yaml` would write it. */
@@ -22,20 +23,56 @@ export const SNAPSHOT_FILES: { collection: keyof Omit<Cluster, 'meta'>; file: st
 /** What is at the target before saving: nothing, an empty directory, or a snapshot knet wrote. */
 export type SnapshotTarget = 'new' | 'empty' | 'previous-snapshot';
 
-async function isKnetSnapshot(dir: string): Promise<boolean> {
+/** The key of knet-snapshot.yaml that lists, relative to DIR, every file knet wrote there. */
+export const MANIFEST_KEY = 'files';
+
+/** Whether a path is one knet writes in a snapshot: a file of SNAPSHOT_FILES, or nodes/<node>/<state file>. */
+export function isKnetLayoutPath(path: string): boolean {
+  if (path === SNAPSHOT_META_FILE || SNAPSHOT_FILES.some((f) => f.file === path)) return true;
+  const parts = path.split('/');
+  return parts.length === 3 && parts[0] === 'nodes' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(parts[1]!) && (Object.values(NODE_STATE_FILES) as string[]).includes(parts[2]!);
+}
+
+/**
+ * The files knet wrote in DIR, from the manifest of its knet-snapshot.yaml; a snapshot from before the
+ * manifest holds the files of SNAPSHOT_FILES. Entries outside knet's layout are not believed (a
+ * hand-written knet-snapshot.yaml in a home directory must not make `.bashrc` knet's to delete).
+ * Null when DIR holds no snapshot knet wrote.
+ */
+async function knetManifest(dir: string): Promise<Set<string> | null> {
+  let meta: unknown;
   try {
-    const meta: unknown = parse(await readFile(join(dir, SNAPSHOT_META_FILE), 'utf8'));
-    const takenBy = (meta as { takenBy?: unknown } | null)?.takenBy;
-    return typeof takenBy === 'string' && takenBy.startsWith('knet ');
+    meta = parse(await readFile(join(dir, SNAPSHOT_META_FILE), 'utf8'));
   } catch {
-    return false;
+    return null;
   }
+  const record = (meta ?? {}) as { takenBy?: unknown; [MANIFEST_KEY]?: unknown };
+  if (typeof record.takenBy !== 'string' || !record.takenBy.startsWith('knet ')) return null;
+  const listed = Array.isArray(record[MANIFEST_KEY]) ? (record[MANIFEST_KEY] as unknown[]) : SNAPSHOT_FILES.map((f) => f.file);
+  const files = new Set<string>([SNAPSHOT_META_FILE]);
+  for (const f of listed) if (typeof f === 'string' && isKnetLayoutPath(f)) files.add(f);
+  return files;
+}
+
+/** Every file under DIR, relative to it, with / as separator (directories are not listed). */
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path);
+      else out.push(path);
+    }
+  }
+  await walk('');
+  return out.sort();
 }
 
 /**
  * Decide, before anything is read from the cluster, whether DIR may be written: a new or empty
- * directory always; a snapshot knet wrote earlier only with --force; anything else never, so that
- * nothing the user had is changed or lost.
+ * directory always; a snapshot knet wrote earlier only with --force, and only when every file in it
+ * is one knet wrote (its manifest): anything else — node dumps added by hand, notes — would be lost
+ * or mixed into the new snapshot, so knet refuses and names them.
  */
 export async function checkSnapshotTarget(dir: string, isForced: boolean): Promise<SnapshotTarget> {
   let info;
@@ -43,20 +80,34 @@ export async function checkSnapshotTarget(dir: string, isForced: boolean): Promi
     info = await stat(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
-    throw inputError(`cannot use ${dir}: ${(err as Error).message}`, 'snapshot-target');
+    throw inputError(`cannot use ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'snapshot-target');
   }
   if (!info.isDirectory()) {
     throw inputError(`${dir} exists and is not a directory`, 'snapshot-target', ['Give a new or empty directory for the snapshot.']);
   }
   const entries = await readdir(dir);
   if (entries.length === 0) return 'empty';
-  if (await isKnetSnapshot(dir)) {
-    if (isForced) return 'previous-snapshot';
-    throw inputError(`${dir} already holds a knet snapshot`, 'snapshot-exists', ['Add --force to replace it, or give another directory.']);
+  const manifest = await knetManifest(dir);
+  if (manifest === null) {
+    throw inputError(`${dir} is not empty and is not a knet snapshot: knet will not write into it`, 'snapshot-target', [
+      'Give a new or empty directory. (--force only replaces a snapshot knet wrote, never other files.)',
+    ]);
   }
-  throw inputError(`${dir} is not empty and is not a knet snapshot: knet will not write into it`, 'snapshot-target', [
-    'Give a new or empty directory. (--force only replaces a snapshot knet wrote, never other files.)',
-  ]);
+  if (!isForced) throw inputError(`${dir} already holds a knet snapshot`, 'snapshot-exists', ['Add --force to replace it, or give another directory.']);
+  const foreign = (await listTree(dir)).filter((f) => !manifest.has(f) && !isTemporary(f));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 20);
+    throw inputError(`${dir} holds ${foreign.length} file${foreign.length === 1 ? '' : 's'} knet did not write, which replacing the snapshot would lose: ${shown.join(', ')}${foreign.length > shown.length ? ', …' : ''}`, 'snapshot-foreign-files', [
+      'Move them out of the snapshot (or save to another directory); --force replaces only the files knet wrote, listed in knet-snapshot.yaml.',
+    ]);
+  }
+  return 'previous-snapshot';
+}
+
+const TEMP_MARK = '.knet-saving-';
+
+function isTemporary(path: string): boolean {
+  return path.includes(TEMP_MARK);
 }
 
 export interface SavedFile {
@@ -65,20 +116,28 @@ export interface SavedFile {
   count: number;
 }
 
+
 function renderList(items: unknown[]): string {
   // The shape of `kubectl get … -o yaml`; lineWidth 0 keeps long strings (Corefile, annotations) unfolded.
   return stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, { lineWidth: 0 });
 }
 
-function renderMeta(meta: ClusterMeta & { namespace?: string }): string {
-  const header = '# What the API does not hold, written by `knet snapshot save`.\n';
-  return header + stringify(Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)), { lineWidth: 0 });
+function renderMeta(meta: ClusterMeta & { namespace?: string }, files: string[]): string {
+  const header = '# What the API does not hold, written by `knet snapshot save`.\n# `files` lists what knet wrote here: `snapshot save --force` replaces those and refuses to touch anything else.\n';
+  return header + stringify({ ...Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)), [MANIFEST_KEY]: files }, { lineWidth: 0 });
 }
 
+/** Writes more files (node state) into the snapshot being made, given its directory; returns what it wrote. */
+export type WriteMore = (dir: string) => Promise<SavedFile[]>;
+
 /**
- * Write the snapshot layout of the CLI contract: one `kind: List` YAML file per kind and
- * knet-snapshot.yaml. Files go to a fresh sibling directory first, which then takes DIR's place,
- * so an interrupted save never leaves half a snapshot where a whole one was.
+ * Write the snapshot layout of the CLI contract: one `kind: List` YAML file per kind, what `writeMore`
+ * adds (node state), and knet-snapshot.yaml with the manifest of every file written. Everything is
+ * written first into a temporary sibling directory. A new DIR is that directory renamed into place. A
+ * previous snapshot is replaced file by file once all are written: each new file renamed over the old
+ * one (the metadata last), then the old files knet wrote and did not write again removed. A save that
+ * fails before then leaves the old snapshot whole, and files knet did not write are never touched
+ * (checkSnapshotTarget refused to go on if there were any).
  */
 export async function writeSnapshot(given: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   try {
@@ -91,13 +150,10 @@ export async function writeSnapshot(given: string, target: SnapshotTarget, clust
   }
 }
 
-/** Writes more files (node state) into the snapshot being made, given its directory; returns what it wrote. */
-export type WriteMore = (dir: string) => Promise<SavedFile[]>;
-
 async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: Cluster, meta: ClusterMeta & { namespace?: string }, writeMore?: WriteMore): Promise<SavedFile[]> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
-  const staging = join(parent, `.${basename(dir)}.knet-saving-${process.pid}`);
+  const staging = join(parent, `.${basename(dir)}${TEMP_MARK}${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
   const saved: SavedFile[] = [];
@@ -108,19 +164,33 @@ async function writeSnapshotFiles(dir: string, target: SnapshotTarget, cluster: 
       saved.push({ file, kind, count: items.length });
     }
     if (writeMore) saved.push(...(await writeMore(staging)));
-    await writeFile(join(staging, SNAPSHOT_META_FILE), renderMeta(meta));
+    const written = await listTree(staging);
+    await writeFile(join(staging, SNAPSHOT_META_FILE), renderMeta(meta, [...written, SNAPSHOT_META_FILE]));
     if (target === 'previous-snapshot') {
-      const old = join(parent, `.${basename(dir)}.knet-replaced-${process.pid}`);
-      await rename(dir, old);
-      await rename(staging, dir);
-      await rm(old, { recursive: true, force: true });
+      await replaceFiles(staging, dir, written);
     } else {
       if (target === 'empty') await rmdir(dir);
       await rename(staging, dir);
     }
-  } catch (err) {
+  } finally {
     await rm(staging, { recursive: true, force: true });
-    throw err;
   }
   return saved;
+}
+
+async function replaceFiles(staging: string, dir: string, written: string[]): Promise<void> {
+  const before = (await knetManifest(dir)) ?? new Set<string>();
+  for (const f of written) {
+    await mkdir(dirname(join(dir, f)), { recursive: true });
+    await rename(join(staging, f), join(dir, f));
+  }
+  // The metadata (with the new manifest) goes last: until then the old one describes the directory.
+  await rename(join(staging, SNAPSHOT_META_FILE), join(dir, SNAPSHOT_META_FILE));
+  const now = new Set([...written, SNAPSHOT_META_FILE]);
+  for (const old of before) {
+    if (now.has(old)) continue;
+    await rm(join(dir, old), { force: true });
+    // nodes/<node>/ of a node no longer saved, once empty.
+    if (old.startsWith('nodes/')) await rmdir(join(dir, dirname(old))).catch(() => undefined);
+  }
 }

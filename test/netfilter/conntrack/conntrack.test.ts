@@ -195,3 +195,81 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'conntrack', 'nft'] 
     }
   });
 });
+
+/** A file's bytes in chunks of `size`, as a read stream hands them over. */
+function chunked(text: string, size: number): Uint8Array[] {
+  const bytes = Buffer.from(text);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+  return out;
+}
+
+describe('raw bytes, filtered before decoding', () => {
+  const text = readFileSync(new URL('conntrack-L.txt', here), 'utf8');
+  const filters = [{}, { ips: ['10.244.0.2'] }, { ips: ['10.244.0.9'] }, { ips: ['10.96.0.10', '10.244.0.9'] }, { ports: [36884] }, { protocol: 'tcp' }] as const;
+  const sizes = [1, 7, 64, 100_000];
+  it.each(filters.flatMap((filter) => sizes.map((size) => ({ filter, size }))))('the same entries and line numbers as line by line: $filter in chunks of $size', async ({ filter, size }) => {
+    // Line by line as the snapshot's line reader gives them: no empty line after the final newline.
+    const byLine = await scanConntrack(text.replace(/\n$/, '').split('\n'), { filter });
+    const byBytes = await scanConntrack(chunked(text, size), { filter });
+    expect(byBytes.entries).toEqual(byLine.entries);
+    expect([byBytes.lines, byBytes.matched, byBytes.findings]).toEqual([byLine.lines, byLine.matched, byLine.findings]);
+  });
+  it('covers every filter and chunk size', () => {
+    expect(filters.length * sizes.length).toBe(24);
+  });
+
+  it('a file without a final newline still counts and reads its last line', async () => {
+    const last = 'udp      17 29 src=10.244.1.5 dst=10.244.0.9 sport=1 dport=53 src=10.244.0.9 dst=10.244.1.5 sport=53 dport=1 mark=0 use=1';
+    const scan = await scanConntrack(chunked(`\n${last}`, 5), { filter: { ips: ['10.244.0.9'] } });
+    expect([scan.lines, scan.entries.map((e) => e.line)]).toEqual([2, [2]]);
+  });
+
+  it('a 50 MB line is one finding, read in bounded memory, and the lines around it still count', async () => {
+    const entry = 'udp      17 29 src=10.244.1.5 dst=10.244.0.9 sport=1 dport=53 src=10.244.0.9 dst=10.244.1.5 sport=53 dport=1 mark=0 use=1';
+    function* stream(): Generator<Uint8Array> {
+      yield Buffer.from(`${entry}\n`);
+      const block = Buffer.alloc(1 << 20, 0x41);
+      for (let i = 0; i < 50; i++) yield block;
+      yield Buffer.from(`\n${entry}\n`);
+    }
+    const scan = await scanConntrack(stream());
+    expect([scan.lines, scan.entries.map((e) => e.line)]).toEqual([3, [1, 3]]);
+    expect(scan.findings.map((f) => [f.code, f.line])).toEqual([['conntrack-line-not-understood', 2]]);
+    expect(scan.findings[0]!.message).toContain(`line is ${50 << 20} bytes long`);
+  });
+});
+
+describe('IPv6 as the kernel prints it', () => {
+  // /proc/net/nf_conntrack prints every IPv6 address in full (the kernel's %pI6), conntrack -L short.
+  const full = 'ipv6     10 udp      17 25 src=fd00:0010:0244:0001:0000:0000:0000:0005 dst=fd00:0010:0096:0000:0000:0000:0000:000a sport=5000 dport=53 src=fd00:0010:0244:0000:0000:0000:0000:0002 dst=fd00:0010:0244:0001:0000:0000:0000:0005 sport=53 dport=5000 mark=0 zone=0 use=2';
+  it.each(['fd00:10:244:1::5', 'FD00:10:244:1:0:0:0:5', 'fd00:0010:0244:0001:0000:0000:0000:0005'])('--ip %s matches the full form in /proc/net/nf_conntrack', async (ip) => {
+    for (const input of [[full], chunked(`${full}\n`, 13)]) {
+      const scan = await scanConntrack(input, { filter: { ips: [ip] } });
+      expect(scan.entries.map((e) => e.line)).toEqual([1]);
+    }
+  });
+
+  it('a stale entry written in full form is found against the short-form EndpointSlice', async () => {
+    const svc: Service = { kind: 'Service', metadata: { name: 'dns', namespace: 'kube-system' }, spec: { clusterIP: 'fd00:10:96::a', ports: [{ port: 53, protocol: 'UDP' }] } };
+    const cluster = { ...emptyCluster(), services: [svc] };
+    const scan = await scanConntrack([full], { services: buildServiceEndpointIndex(cluster) });
+    expect(scan.findings.map((f) => [f.code, f.service])).toEqual([['conntrack-stale-udp', 'kube-system/dns']]);
+  });
+});
+
+describe('a million stale entries', () => {
+  it('fold into one finding per Service and kind, with the count and the first examples', async () => {
+    const svc: Service = { kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 53, protocol: 'UDP' }] } };
+    const services = buildServiceEndpointIndex({ ...emptyCluster(), services: [svc] });
+    const n = 25;
+    const stale = Array.from({ length: n }, (_, i) => `udp      17 29 src=10.244.1.${i} dst=10.96.0.10 sport=4000 dport=53 src=10.244.9.9 dst=10.244.1.${i} sport=53 dport=4000 mark=0 use=1`);
+    const scan = await scanConntrack(stale, { services, limit: 3 });
+    expect(scan.findings).toHaveLength(1);
+    const f = scan.findings[0]!;
+    expect([f.code, f.severity, f.service, f.count]).toEqual(['conntrack-stale-udp', 'error', 'kube-system/kube-dns', n]);
+    expect((f.examples as { line: number }[]).map((e) => e.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(f.message).toMatch(/^25 findings like this one; the first: UDP flow 10\.244\.1\.0:4000/);
+    expect([scan.entries.length, scan.matched, scan.isTruncated]).toEqual([3, n, true]);
+  });
+});

@@ -71,6 +71,28 @@ describe('rules diff: kube-proxy fixtures in sync with their API objects report 
   });
 });
 
+describe('rules diff: terminating endpoints as kube-proxy uses them (TestEndpointSliceWithTerminatingEndpointsTrafficPolicyCluster)', () => {
+  it.each([
+    ['terminating-cluster-ready-exist', 'gate-on-ready-exist', ['10.0.1.1:80', '10.0.1.2:80', '10.0.1.5:80']],
+    ['terminating-cluster-only-terminating', 'gate-on-only-terminating', ['10.0.1.2:80', '10.0.1.3:80', '10.0.1.5:80']],
+    ['terminating-cluster-remote-node', 'gate-on-terminating-on-remote-node', ['10.0.1.5:80']],
+  ])('%s: in sync', async (name, sub, endpoints) => {
+    const text = readFileSync(join(kubeProxy, `iptables-1.26-TestEndpointSliceWithTerminatingEndpointsTrafficPolicyCluster-${sub}/rules.txt`), 'utf8');
+    const r = diffRules({ cluster: await apiOf(name), node: 'test-node', state: iptables(text) });
+    expect(r.findings).toEqual([]);
+    expect(r.services.map((s) => [s.name, s.portName, s.endpoints.programmed])).toEqual([['svc1', '', endpoints.length]]);
+  });
+
+  it('the same dump against the objects of another sub-test names each difference', async () => {
+    // "only terminating" rules while the API already has ready endpoints again.
+    const text = readFileSync(join(kubeProxy, 'iptables-1.26-TestEndpointSliceWithTerminatingEndpointsTrafficPolicyCluster-gate-on-only-terminating/rules.txt'), 'utf8');
+    expect(named(await apiOf('terminating-cluster-ready-exist'), iptables(text))).toEqual([
+      ['endpoint-not-programmed', 'ns1/svc1', '10.0.1.1:80'],
+      ['stale-endpoint-rules', 'ns1/svc1', '10.0.1.3:80'],
+    ]);
+  });
+});
+
 describe('rules diff: planted drifts are named (iptables)', () => {
   it('a Service removed from the API: its rules are stale', async () => {
     const api = withoutService(await apiOf('overall'), 'ns3', 'svc3');

@@ -1,0 +1,34 @@
+// `knet trace` (the whole walk: snapshot of 10,000 Services × 5 endpoints read, references resolved,
+// endpoints, policy, the node's kube-proxy rules parsed and simulated, routes, conntrack) against `knet
+// rules trace` on the same node dump (parse + simulate of the same packet), side by side. Target: the
+// trace takes at most 1.5× the rules trace: composing the engines costs little beyond the rules themselves.
+import { join } from 'node:path';
+import { generateTraceSnapshot, CLIENT_IP, NODE_IP } from '../gen/trace-snapshot.mjs';
+import { dataDir, knet, measure } from '../lib.mjs';
+
+const SERVICES = 10_000;
+const ENDPOINTS = 5;
+const dir = join(dataDir, `trace-snapshot-${SERVICES}x${ENDPOINTS}`);
+// Service 5000 of benchServices: svc5000 in ns0, a ClusterIP in the middle of KUBE-SERVICES.
+const CLUSTER_IP = `172.30.${(5000 >> 8) & 255}.${5000 & 255}`;
+let rulesFile = '';
+
+export default [
+  {
+    name: 'trace-10k',
+    target: `knet trace on a ${SERVICES}-Service snapshot with node state in at most 1.5× knet rules trace on the same node dump`,
+    runs: 5,
+    async setup() {
+      ({ rulesFile } = await generateTraceSnapshot(dir, { services: SERVICES, endpoints: ENDPOINTS }));
+    },
+    baseline: {
+      name: 'knet rules trace (same dump)',
+      run: () => measure(process.execPath, [knet, 'rules', 'trace', '--file', rulesFile, '--src', CLIENT_IP, '--dst', CLUSTER_IP, '--dport', '80', '--local-ip', NODE_IP, '--json']),
+    },
+    subject: {
+      name: 'knet trace ns0/client svc/ns0/svc5000',
+      run: () => measure(process.execPath, [knet, 'trace', 'ns0/client', 'svc/ns0/svc5000', '--snapshot', dir, '--json']),
+    },
+    limit: { ratio: 1.5 },
+  },
+];

@@ -1,0 +1,63 @@
+// Reading one input file the user named (a dump, a snapshot file), with the errors a user can act on.
+// Only regular files are read: a FIFO named like a dump would hang the command, a device never ends.
+// A file too large to become one string in Node is refused before it is read, and a UTF-8 byte order
+// mark is dropped, as every tool that wrote the file meant it to be.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { KnetError } from '../model/errors.js';
+import { stripBom } from '../model/text.js';
+
+/** V8's longest string is just under 512 MiB (UTF-16 code units); past that readFile fails without a word of why. */
+export const MAX_INPUT_BYTES = 512 * 1024 * 1024 - 64;
+
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'it does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    default:
+      return code ?? (err as Error).message;
+  }
+}
+
+/**
+ * The text of `path`, or an input error that names `what` (e.g. `--file`) and says why: it does not
+ * exist, permission denied, not a regular file, too large.
+ */
+export async function readInputFile(path: string, what: string, hint: string): Promise<string> {
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw unreadableFile(path, what, fileErrorReason(err), hint, err);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw unreadableFile(path, what, 'it is not a regular file (a FIFO, socket, device or directory is never read)', hint);
+    if (info.size > MAX_INPUT_BYTES) throw unreadableFile(path, what, `it is ${Math.round(info.size / 1024 / 1024)} MiB, more than knet reads as one file (512 MiB)`, 'Split it, or capture only what you need.');
+    // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
+    return stripBom((await handle.readFile()).toString('utf8'));
+  } catch (err) {
+    if ((err as KnetError).name === 'KnetError') throw err;
+    throw unreadableFile(path, what, fileErrorReason(err), hint);
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadableFile(path: string, what: string, why: string, hint: string, cause?: unknown): KnetError {
+  return new KnetError(`cannot read ${what ? `${what} ` : ''}${path}: ${why}`, { code: 'file-unreadable', exit: 2, suggestions: [hint], cause });
+}
+
+/** Whether readInputFile failed because the file does not exist (for optional files). */
+export function isMissingFile(err: unknown): boolean {
+  return err instanceof KnetError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
