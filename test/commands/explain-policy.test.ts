@@ -204,8 +204,10 @@ describe('knet explain-policy on generated snapshots', () => {
   });
 
   it('gives the e2e truth table for a namespace selector with a named port, through the matrix', async () => {
-    const r = await runKnetJson<Matrix>(['explain-policy', '--snapshot', dir, '--matrix', '-A', '--port', '80']);
-    expect(r.code).toBe(0);
+    const r = await runKnetJson<Matrix & { findings: { code: string; severity: string }[] }>(['explain-policy', '--snapshot', dir, '--matrix', '-A', '--port', '80']);
+    // The snapshot holds two invalid policies: the matrix reports them as error findings, so it exits 1.
+    expect(r.code).toBe(1);
+    expect(r.json.findings.filter((f) => f.severity === 'error').map((f) => f.code).sort()).toEqual(['invalid-cidr', 'invalid-selector']);
     const intoZ = r.json.cells.filter((c) => c.to.startsWith('z/')).filter((c) => c.allowed).map((c) => `${c.from}>${c.to}`);
     expect(intoZ.sort()).toEqual(['x/a>z/a', 'x/a>z/b', 'x/a>z/c', 'x/b>z/a', 'x/b>z/b', 'x/b>z/c', 'x/c>z/a', 'x/c>z/b', 'x/c>z/c']);
     expect(r.json.cells).toHaveLength(72);
