@@ -26,7 +26,7 @@ interface Verdict {
 interface Matrix {
   cells: { from: string; to: string; port: number; protocol: string; allowed: boolean }[];
   pods: string[];
-  findings: { code: string }[];
+  findings: { code: string; severity: string }[];
 }
 
 describe('knet explain-policy on the demo snapshot', () => {
@@ -204,7 +204,7 @@ describe('knet explain-policy on generated snapshots', () => {
   });
 
   it('gives the e2e truth table for a namespace selector with a named port, through the matrix', async () => {
-    const r = await runKnetJson<Matrix & { findings: { code: string; severity: string }[] }>(['explain-policy', '--snapshot', dir, '--matrix', '-A', '--port', '80']);
+    const r = await runKnetJson<Matrix>(['explain-policy', '--snapshot', dir, '--matrix', '-A', '--port', '80']);
     // The snapshot holds two invalid policies: the matrix reports them as error findings, so it exits 1.
     expect(r.code).toBe(1);
     expect(r.json.findings.filter((f) => f.severity === 'error').map((f) => f.code).sort()).toEqual(['invalid-cidr', 'invalid-selector']);

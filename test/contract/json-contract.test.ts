@@ -1,9 +1,10 @@
 // The JSON fields docs/cli.md promises are a contract: users' scripts read them. This test
 // checks the minimum shape of each command's --json output on the demo snapshot and on a kube-proxy
 // fixture, so that removing or renaming a field fails here first.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { examplesDir, fixturesDir, runKnet } from '../support/cli.js';
+import { examplesDir, fixturesDir, repoRoot, runKnet } from '../support/cli.js';
 
 type Shape = 'string' | 'number' | 'boolean' | 'string|null' | 'any' | readonly [Shape] | { [field: string]: Shape } | ((v: unknown) => string | null);
 
@@ -88,5 +89,34 @@ describe('the JSON contract of docs/cli.md', () => {
   it('the checker itself reports a missing or renamed field', () => {
     expect(check({ services: [{ namespace: 'a' }] }, { services: [{ namespace: 'string', name: 'string' }] })).toEqual(['$.services[0].name: missing']);
     expect(check({ verdict: 'maybe' }, { verdict: oneOf('accept', 'drop') })).toHaveLength(1);
+  });
+});
+
+// docs/cli.md is the contract users' scripts are written against: every command it names must exist,
+// and every finding code it lists must be documented in the README.
+describe('docs/cli.md against the built CLI', () => {
+  const doc = readFileSync(join(repoRoot, 'docs/cli.md'), 'utf8');
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'oclif.manifest.json'), 'utf8')) as { commands: Record<string, unknown> };
+
+  it('names only commands the CLI has', () => {
+    const named = new Set<string>();
+    for (const heading of doc.split('\n').filter((l) => l.startsWith('### '))) {
+      for (const m of heading.matchAll(/`knet ([a-z-]+)(?: \(([a-z0-9|]+)\)| ([a-z][a-z-]*))?/g)) {
+        const [, first, alternatives, second] = m;
+        if (alternatives) for (const a of alternatives.split('|')) named.add(`${first}:${a}`);
+        else if (second && `${first}:${second}` in manifest.commands) named.add(`${first}:${second}`);
+        else named.add(first!);
+      }
+    }
+    expect(named.size).toBeGreaterThanOrEqual(16);
+    expect([...named].filter((c) => !(c in manifest.commands))).toEqual([]);
+  });
+
+  it('lists only finding codes the README documents', () => {
+    const codes = new Set<string>();
+    for (const m of doc.matchAll(/Finding codes[^:]*:([\s\S]*?)(?:\n\n|\n###|$)/g)) for (const c of m[1]!.matchAll(/`([a-z0-9]+(?:-[a-z0-9]+)+)`/g)) codes.add(c[1]!);
+    expect(codes.size).toBeGreaterThanOrEqual(25);
+    expect([...codes].filter((c) => !readme.includes(`\`${c}\``))).toEqual([]);
   });
 });
