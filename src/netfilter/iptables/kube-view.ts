@@ -140,12 +140,12 @@ function protocolOf(rule: IptablesRule): string | null {
   return null;
 }
 
-function addressOf(rule: IptablesRule, kind: 'source' | 'destination'): string | null {
+export function addressOf(rule: IptablesRule, kind: 'source' | 'destination'): string | null {
   for (const m of rule.matches) if (m.kind === kind && !m.isNegated) return m.address.replace(/\/(32|128)$/, '');
   return null;
 }
 
-function dportOf(rule: IptablesRule): number | null {
+export function dportOf(rule: IptablesRule): number | null {
   for (const m of rule.matches) {
     if (m.kind !== 'module') continue;
     const o = optionOf(m.options, 'dport') ?? optionOf(m.options, 'destination-port');

@@ -2,8 +2,8 @@
 // the destinations that lead to its chains, the endpoints of its cluster-wide and node-local chains
 // with the probability each is picked, and the REJECT/DROP rules for destinations without endpoints.
 import { canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
-import { buildKubeView, type KubeEndpoint } from '../iptables/kube-view.js';
-import { findChain, optionOf, type IptablesDump, type IptablesRule } from '../iptables/parse.js';
+import { addressOf, buildKubeView, dportOf, type KubeEndpoint } from '../iptables/kube-view.js';
+import { findChain, type IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftChain, NftRuleset, NftTable } from '../nft/model.js';
 import { hostPort, servicePortKey, type ExpectedServicePort } from './expected.js';
@@ -72,20 +72,6 @@ function emptyPort(key: string | null, spn: string, protocol: string, where: str
 
 // ---- iptables ----
 
-function dportOf(rule: IptablesRule): number | null {
-  for (const m of rule.matches) {
-    if (m.kind !== 'module') continue;
-    const o = optionOf(m.options, 'dport') ?? optionOf(m.options, 'destination-port');
-    if (o && !o.isNegated && /^\d+$/.test(o.values[0] ?? '')) return Number(o.values[0]);
-  }
-  return null;
-}
-
-function destinationOf(rule: IptablesRule): string | null {
-  for (const m of rule.matches) if (m.kind === 'destination' && !m.isNegated) return m.address.replace(/\/(32|128)$/, '');
-  return null;
-}
-
 function iptablesEndpoints(list: readonly KubeEndpoint[], chain: string): ProgrammedEndpoint[] {
   return list.map((e) => ({ address: normalizeAddress(e.address), probability: e.probability, chain, line: e.line }));
 }
@@ -123,7 +109,7 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
       const dport = dportOf(rule);
       if (dport === null) continue;
       const where = `nat ${entry} line ${rule.line}`;
-      const dst = destinationOf(rule);
+      const dst = addressOf(rule, 'destination');
       if (entry === 'KUBE-NODEPORTS') {
         // kube-proxy 1.29+ adds a `-d 127.0.0.0/8` copy of each NodePort rule for localhost only; the NodePort is the rule without -d.
         if (dst === null && !p.nodePorts.has(dport)) p.nodePorts.set(dport, where);
