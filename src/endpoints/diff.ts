@@ -479,7 +479,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
       finding(
         'no-ready-endpoints',
         'error',
-        `no ready endpoint${cause}: ${selected.length} podLookup{selected.length === 1 ? '' : 's'} selected (${why.slice(0, 4).join('; ')}${why.length > 4 ? '; …' : ''}); ${usable.some((e) => e.terminating && e.serving) ? 'only terminating pods still answer' : 'connections to this Service are rejected'}`,
+        `no ready endpoint${cause}: ${selected.length} pod${selected.length === 1 ? '' : 's'} selected (${why.slice(0, 4).join('; ')}${why.length > 4 ? '; …' : ''}); ${usable.some((e) => e.terminating && e.serving) ? 'only terminating pods still answer' : 'connections to this Service are rejected'}`,
         targetUnresolvedEverywhere
           ? 'Fix the targetPort (see target-port-unresolved).'
           : 'kubectl describe pod shows why the pods are not Ready (readiness probe, crash loop, image pull).',

@@ -205,47 +205,66 @@ function expected(shape: Shape): string {
   }
 }
 
-function check(value: unknown, shape: Shape, path: (string | number)[], out: (path: (string | number)[], problem: string) => void): void {
-  const bad = (): void => out(path, `must be ${expected(shape)} (found ${describe(value)})`);
+type Report = (path: (string | number)[], problem: string) => void;
+
+/**
+ * Checks `value` against `shape`. `path` is one array pushed and popped on the way down (a snapshot
+ * holds millions of fields); `out` gets its own copy of it, only for a problem.
+ */
+function check(value: unknown, shape: Shape, path: (string | number)[], out: Report): void {
   switch (shape.t) {
     case 'any':
       return;
     case 'string':
-      if (typeof value !== 'string') bad();
+      if (typeof value !== 'string') bad(value, shape, path, out);
       return;
     case 'bool':
-      if (typeof value !== 'boolean') bad();
+      if (typeof value !== 'boolean') bad(value, shape, path, out);
       return;
     case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < shape.min || value > shape.max) bad();
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < shape.min || value > shape.max) bad(value, shape, path, out);
       return;
     case 'intOrString':
-      if (typeof value === 'string' ? value === '' : typeof value !== 'number' || !Number.isInteger(value) || value < shape.min || value > shape.max) bad();
+      if (typeof value === 'string' ? value === '' : typeof value !== 'number' || !Number.isInteger(value) || value < shape.min || value > shape.max) bad(value, shape, path, out);
       return;
     case 'enum':
-      if (typeof value !== 'string' || !shape.values.includes(value)) bad();
+      if (typeof value !== 'string' || !shape.values.includes(value)) bad(value, shape, path, out);
       return;
     case 'stringMap':
-      if (!isMap(value)) return bad();
-      for (const [k, v] of Object.entries(value)) if (typeof v !== 'string') out([...path, k], `must be a string (found ${describe(v)}; quote it in YAML)`);
+      if (!isMap(value)) return bad(value, shape, path, out);
+      for (const k in value) {
+        const v = value[k];
+        if (typeof v !== 'string') out([...path, k], `must be a string (found ${describe(v)}; quote it in YAML)`);
+      }
       return;
     case 'list':
-      if (!Array.isArray(value)) return bad();
-      value.forEach((item, i) => check(item, shape.of, [...path, i], out));
+      if (!Array.isArray(value)) return bad(value, shape, path, out);
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        check(value[i], shape.of, path, out);
+        path.pop();
+      }
       return;
     case 'map':
-      if (!isMap(value)) return bad();
-      for (const [name, field] of Object.entries(shape.fields)) {
+      if (!isMap(value)) return bad(value, shape, path, out);
+      for (const name in shape.fields) {
+        const field = shape.fields[name]!;
         const v = value[name];
         if (v === undefined) {
           if (field.isRequired) out([...path, name], `is required (${expected(field.shape)})`);
           continue;
         }
         if (v === null && (field.isNullable || !field.isRequired)) continue;
-        check(v, field.shape, [...path, name], out);
+        path.push(name);
+        check(v, field.shape, path, out);
+        path.pop();
       }
       return;
   }
+}
+
+function bad(value: unknown, shape: Shape, path: (string | number)[], out: Report): void {
+  out([...path], `must be ${expected(shape)} (found ${describe(value)})`);
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -257,7 +276,7 @@ export function fieldPath(path: readonly (string | number)[]): string {
 }
 
 /** Semantic checks the API server makes and a snapshot may skip: ranges between fields. */
-function checkRanges(obj: Record<string, unknown>, out: (path: (string | number)[], problem: string) => void): void {
+function checkRanges(obj: Record<string, unknown>, out: Report): void {
   if (obj.kind !== 'NetworkPolicy' || !isMap(obj.spec)) return;
   for (const dir of ['ingress', 'egress'] as const) {
     const rules = obj.spec[dir];

@@ -43,17 +43,48 @@ interface Origin {
 /** Deeper than any Kubernetes object: past it, input is hostile or broken, and recursion is not safe. */
 export const MAX_DEPTH = 64;
 
-/** The first path deeper than MAX_DEPTH in a parsed document, found without recursion. */
+/**
+ * The first path deeper than MAX_DEPTH in a parsed document, found without recursion. The scan keeps
+ * only depths (a snapshot holds millions of values); the path is rebuilt only when one is too deep.
+ */
 function tooDeep(value: unknown): (string | number)[] | null {
-  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length) {
+    const v = values.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > MAX_DEPTH) return pathTo(value, v);
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (typeof x === 'object' && x !== null) {
+          values.push(x);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (typeof x === 'object' && x !== null) {
+          values.push(x);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** The path from `root` to `target`, searched no deeper than MAX_DEPTH + 1 (the error path only). */
+function pathTo(root: unknown, target: object): (string | number)[] {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: root, path: [] }];
   while (stack.length) {
     const { v, path } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (path.length > MAX_DEPTH) return path;
+    if (v === target) return path;
+    if (typeof v !== 'object' || v === null || path.length > MAX_DEPTH) continue;
     const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
     for (const [k, x] of entries) if (typeof x === 'object' && x !== null) stack.push({ v: x, path: [...path, k] });
   }
-  return null;
+  return [];
 }
 
 export interface Snapshot {
@@ -215,7 +246,8 @@ function refuseDeep(text: string, file: string): void {
 }
 
 function loadJson(text: string, file: string, into: Collector): void {
-  refuseDeep(text, file);
+  // No bracket pre-scan here, unlike YAML: V8 parses JSON without recursion, and the parsed
+  // document's depth is checked (tooDeep) before anything recursive reads it.
   let value: unknown;
   try {
     value = JSON.parse(text);

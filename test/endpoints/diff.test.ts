@@ -87,6 +87,7 @@ describe('diffEndpoints', () => {
       pods: [aPod('w1', { labels: app, ip: '10.0.0.1', ready: false })],
       slices: [aSlice('web', [{ ip: '10.0.0.1', pod: 'w1', ready: false }])],
       want: ['error:no-ready-endpoints'],
+      check: (f: Finding[]) => expect(f[0]!.message).toMatch(/^no ready endpoint: 1 pod selected \(w1 not Ready \(readiness probe failing\)\); connections to this Service are rejected$/),
     },
     {
       what: 'a terminating pod still serving while nothing is ready',

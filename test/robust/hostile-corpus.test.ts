@@ -123,7 +123,13 @@ describe('hostile files through the snapshot loader (in-process)', () => {
       const dir = await snapshotWith(`deep-${file}`, { [file]: text });
       const err = await inputErrorOf(openCluster({ snapshot: dir }));
       expect(err.exit).toBe(2);
-      expect(err.message).toBe(`deep-${file}/${file}:${file.endsWith('yaml') ? 8 : 1}: nested more than 1000 levels deep; no Kubernetes object is`);
+      // YAML is refused on its brackets before parsing (the parser slows with depth); JSON is parsed
+      // (V8 does it without recursion) and refused on the document's depth.
+      expect(err.message).toBe(
+        file.endsWith('yaml')
+          ? `deep-${file}/${file}:8: nested more than 1000 levels deep; no Kubernetes object is`
+          : `deep-${file}/${file}: the document is nested more than 64 levels deep (at spec.selector.a.a.a.a.a.a…); no Kubernetes object is`,
+      );
     }
   });
 
