@@ -1,6 +1,8 @@
 // Builds dist/ with esbuild (one file per command, shared code split into chunks) and then writes
 // oclif.manifest.json from the built commands, so that a run imports only the command it executes.
 import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { isHelpEnv } from '../bin/help-env.js';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +87,23 @@ const { Plugin } = await import('@oclif/core');
 const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });
 await plugin.load();
 await writeFile(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n');
+
+// Help as oclif renders it into a pipe (80 columns, no colour), for every command and the root, so that
+// bin/run.js can answer `knet COMMAND --help` in a script or a pipe without loading oclif. Rendered by
+// the built CLI itself, in child processes whose stdout is a pipe, never written by hand.
+{
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !isHelpEnv(k)));
+  const ids = ['', ...Object.keys(plugin.manifest.commands).sort()];
+  const help = {};
+  const render = (id) =>
+    new Promise((resolve, reject) => {
+      const args = [join(root, 'bin/run.js'), ...(id ? id.split(':') : []), '--help'];
+      execFile(process.execPath, args, { env: { ...env, KNET_NO_HELP_CACHE: '1' }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+        if (err) reject(new Error(`knet ${id.replaceAll(':', ' ')} --help failed while rendering help: ${err.message}`));
+        else resolve((help[id.replaceAll(':', ' ')] = stdout));
+      });
+    });
+  for (let i = 0; i < ids.length; i += 4) await Promise.all(ids.slice(i, i + 4).map(render));
+  await writeFile(join(root, 'dist/help.json'), JSON.stringify(help));
+}
 console.error(`built dist/ and oclif.manifest.json (${Object.keys(plugin.manifest.commands).length} commands)`);

@@ -9,6 +9,8 @@ import { closeOpenedSources } from '../sources/opened.js';
 /** Whether a result holds an error finding anywhere (depth-bounded: results are knet's own objects). */
 export function hasErrorFinding(value: unknown, depth = 0): boolean {
   if (depth > 64 || typeof value !== 'object' || value === null) return false;
+  // Typed arrays (a matrix's million verdicts) hold numbers only; walking their keys would make a string per index.
+  if (ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some((v) => hasErrorFinding(v, depth + 1));
   const o = value as Record<string, unknown>;
   if (o.severity === 'error' && typeof o.code === 'string' && typeof o.message === 'string') return true;

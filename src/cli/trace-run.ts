@@ -6,7 +6,8 @@ import type { Protocol } from '../model/k8s.js';
 import { openCluster, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
 import { judgeFromApi } from '../dns/index.js';
 import { resolutionFromDns } from '../trace/dns.js';
-import { TraceInputError, traceConnection } from '../trace/trace.js';
+import { applyProbe, parseProbeOutput, probeTargets } from '../trace/probe.js';
+import { TraceInputError, traceConnection, type TraceSource } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
@@ -15,6 +16,8 @@ export interface TraceRequest {
   dst: string;
   port?: number;
   protocol?: string;
+  /** `--probe`: a real connection attempt from the source pod, each connect bounded by this many seconds. */
+  probe?: { connectTimeoutSeconds: number };
 }
 
 export async function runTrace(options: SourceOptions, request: TraceRequest, opened?: OpenedCluster): Promise<TraceReport> {
@@ -39,10 +42,23 @@ export async function runTrace(options: SourceOptions, request: TraceRequest, op
     if (destination.resolution === null) destination.unavailable = `${destination.name} is outside the cluster domain ${cluster.clusterDomain}, and no DNS server was asked: only a server can say what it resolves to`;
   }
   const nodeState = await readTraceNodeState(cluster, source, destination, destinationIPs(cluster, destination));
+  let report: TraceReport;
   try {
-    return traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState });
+    report = traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState });
   } catch (err) {
     if (err instanceof TraceInputError) throw inputError(err.message, 'missing-port', ['For example: --port 80.']);
     throw err;
   }
+  return request.probe ? probe(options, report, source, request.probe.connectTimeoutSeconds) : report;
+}
+
+/** The `probe` hop: the addresses the trace judged, tried for real from inside the source pod (live only). */
+async function probe(options: SourceOptions, report: TraceReport, source: TraceSource, connectTimeoutSeconds: number): Promise<TraceReport> {
+  if (options.snapshot !== undefined) return applyProbe(report, { skipped: '--probe needs a live cluster: a snapshot has no pod to connect from', remedy: 'Trace the live cluster (without --snapshot).' });
+  const targets = probeTargets(report);
+  if (!Array.isArray(targets) || source.kind !== 'pod') return applyProbe(report, Array.isArray(targets) ? { skipped: '--probe connects from inside a source pod', remedy: 'Trace from a pod.' } : targets);
+  const { probeLive } = await import('../sources/live/probe.js');
+  const pod = { namespace: source.pod.metadata.namespace ?? 'default', name: source.pod.metadata.name };
+  const ran = await probeLive(options, pod, targets, connectTimeoutSeconds);
+  return applyProbe(report, { container: ran.container, pod: ran.pod, image: ran.image, attempts: parseProbeOutput(ran.output, targets) });
 }

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { clusterFlags } from '../cli/flags.js';
+import { clusterFlags, debugPodFlags } from '../cli/flags.js';
 import { runTrace } from '../cli/trace-run.js';
-import { EXIT, type ExitCode } from '../model/errors.js';
+import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { renderTraceDot, renderTraceMermaid, renderTraceText } from '../render/trace.js';
 import type { TraceReport } from '../trace/types.js';
 
@@ -15,11 +15,20 @@ pod would resolve it), service (port, targetPort, type), endpoints (what kube-pr
 node, simulated), route (to the endpoint's node), policy-ingress (the endpoint's NetworkPolicies, at its
 target port), conntrack (entries that would capture the flow). A Service with several endpoints branches:
 each endpoint is judged on its own, weighted by kube-proxy's probability. A hop whose state was not read is
-skipped and says what would fill it. Exit 0 when delivered, 1 when dropped, rejected or undecided.`;
+skipped and says what would fill it. Exit 0 when delivered, 1 when dropped, rejected or undecided.
+
+--probe (live only) also makes a real TCP connection attempt from inside the source pod, to the address
+the client dials and to each endpoint, and compares what happened with the trace: the probe hop fails
+with trace-probe-disagrees when reality contradicts the simulation (a CNI's own policy, a node firewall,
+an application that does not listen). knet adds an ephemeral container named knet-probe-<random> to the
+source pod for it (it needs RBAC patch pods/ephemeralcontainers and create pods/exec): only a container
+of the pod shares its network namespace, address and NetworkPolicy identity. Ephemeral containers cannot
+be removed from a pod: it exits once the attempts are made, and stays listed in the pod's spec.`;
 
   static override examples = [
     { description: 'Why does pod-a not reach the xecho Service?', command: '<%= config.bin %> trace pod-a svc/xecho --snapshot examples/demo' },
     { description: 'With every hop\'s evidence (rules, lines, policies)', command: '<%= config.bin %> trace shop/frontend svc/shop/backend --port 8080 -o wide --snapshot examples/demo' },
+    { description: 'The same, live, with a real connection attempt from pod-a compared with the judgement', command: '<%= config.bin %> trace pod-a svc/xecho --probe' },
     { description: 'A picture of the path', command: '<%= config.bin %> trace pod-a svc/xecho --snapshot examples/demo -o dot | dot -Tsvg > path.svg' },
   ];
 
@@ -33,11 +42,17 @@ skipped and says what would fill it. Exit 0 when delivered, 1 when dropped, reje
     output: Flags.option({ char: 'o', options: ['table', 'wide', 'json', 'yaml', 'dot', 'mermaid'] as const, description: 'Output format (dot: Graphviz; mermaid: a Mermaid flowchart).', helpGroup: 'OUTPUT' })(),
     port: Flags.integer({ char: 'p', description: 'Destination port: a Service port, a NodePort (with node/NAME) or a pod port (default: the Service\'s only port).', min: 1, max: 65535 }),
     protocol: Flags.option({ options: ['TCP', 'UDP', 'SCTP', 'tcp', 'udp', 'sctp'] as const, default: 'TCP', description: 'Protocol of the connection.' })(),
+    probe: Flags.boolean({ description: 'Also connect for real from inside the source pod (live only; an ephemeral container, which cannot be removed afterwards) and compare with the trace.', helpGroup: 'PROBE' }),
+    'probe-timeout': Flags.string({ default: '3s', description: 'With --probe: how long one connect may take before it counts as dropped (e.g. 3s).', helpGroup: 'PROBE' }),
+    image: debugPodFlags.image,
+    'pod-timeout': debugPodFlags['pod-timeout'],
+    'exec-timeout': debugPodFlags['exec-timeout'],
   };
 
   protected async execute(): Promise<TraceReport> {
     const { flags, args } = this;
-    return runTrace(flags, { src: args.src, dst: args.dst, ...(flags.port !== undefined ? { port: flags.port } : {}), protocol: flags.protocol });
+    const probe = flags.probe ? { connectTimeoutSeconds: probeSeconds(flags['probe-timeout']) } : undefined;
+    return runTrace(flags, { src: args.src, dst: args.dst, ...(flags.port !== undefined ? { port: flags.port } : {}), protocol: flags.protocol, ...(probe ? { probe } : {}) });
   }
 
   protected renderText(result: TraceReport, ctx: RenderContext): string {
@@ -49,4 +64,12 @@ skipped and says what would fill it. Exit 0 when delivered, 1 when dropped, reje
   protected override exitCodeOf(result: TraceReport): ExitCode {
     return result.verdict === 'delivered' ? EXIT.ok : EXIT.problem;
   }
+}
+
+/** `--probe-timeout` in whole seconds, as timeout(1) in the probe container takes it. */
+function probeSeconds(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!(ms >= 1) || ms > 300_000) throw inputError(`--probe-timeout "${text}" is not a duration between 1s and 5m`, 'bad-duration', ['Give e.g. --probe-timeout 3s.']);
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -15,8 +15,10 @@ export interface EndpointsIndex {
   podsByName: Map<string, Map<string, Pod>>;
   /** namespace → canonical IP → pods (several when a finished pod's IP was reused). */
   podsByIP: Map<string, Map<string, Pod[]>>;
-  slicesByService: Map<string, EndpointSlice[]>;
-  endpointsByService: Map<string, Endpoints>;
+  /** namespace → Service name → its EndpointSlices (by the kubernetes.io/service-name label). */
+  slicesByService: Map<string, Map<string, EndpointSlice[]>>;
+  /** namespace → Service name → its legacy Endpoints object. */
+  endpointsByService: Map<string, Map<string, Endpoints>>;
   /** Whether the source holds any EndpointSlice at all (a snapshot may hold only Endpoints). */
   hasSlices: boolean;
 }
@@ -39,6 +41,9 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
     endpointsByService: new Map(),
     hasSlices: cluster.endpointSlices.length > 0,
   };
+  // Only label keys some Service selects on are indexed: pod-template-hash and the like never are.
+  const selectorKeys = new Set<string>();
+  for (const svc of cluster.services) for (const k in svc.spec?.selector ?? {}) selectorKeys.add(k);
   let ns = '';
   let byName = new Map<string, Pod>();
   let byLabel = new Map<string, Map<string, Pod[]>>();
@@ -59,6 +64,7 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
     byName.set(pod.metadata.name, pod);
     const labels = pod.metadata.labels ?? {};
     for (const k in labels) {
+      if (!selectorKeys.has(k)) continue;
       let byValue = byLabel.get(k);
       if (!byValue) byLabel.set(k, (byValue = new Map<string, Pod[]>()));
       push(byValue, labels[k]!, pod);
@@ -69,10 +75,17 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
   }
   for (const slice of cluster.endpointSlices) {
     const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (service) push(index.slicesByService, `${slice.metadata.namespace ?? 'default'}/${service}`, slice);
+    if (service) push(inner(index.slicesByService, slice.metadata.namespace ?? 'default'), service, slice);
   }
-  for (const ep of cluster.endpoints) index.endpointsByService.set(`${ep.metadata.namespace ?? 'default'}/${ep.metadata.name}`, ep);
+  for (const ep of cluster.endpoints) inner(index.endpointsByService, ep.metadata.namespace ?? 'default').set(ep.metadata.name, ep);
   return index;
+}
+
+/** The inner map of `outer` at `key`, made when missing. */
+function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let map = outer.get(key);
+  if (!map) outer.set(key, (map = new Map()));
+  return map;
 }
 
 /** Pods in `namespace` whose labels carry every pair of a Service selector (a non-empty map). */

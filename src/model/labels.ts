@@ -9,10 +9,17 @@ export type Labels = Readonly<Record<string, string>>;
  */
 export function matchesSelector(selector: LabelSelector, labels: Labels | undefined): boolean {
   const have = labels ?? {};
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (have[key] !== value) return false;
+  // for…in rather than Object.entries: a matrix matches selectors millions of times, and selectors are
+  // plain JSON objects (no inherited enumerable keys).
+  const matchLabels = selector.matchLabels;
+  if (matchLabels) {
+    for (const key in matchLabels) {
+      if (have[key] !== matchLabels[key]) return false;
+    }
   }
-  for (const req of selector.matchExpressions ?? []) {
+  const expressions = selector.matchExpressions;
+  if (!expressions) return true;
+  for (const req of expressions) {
     const value = have[req.key];
     const has = value !== undefined;
     switch (req.operator) {

@@ -21,7 +21,7 @@ type Shape =
   | { t: 'intOrString'; min: number; max: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'list'; of: Shape }
-  | { t: 'map'; fields: Record<string, Field> }
+  | { t: 'map'; fields: Record<string, Field>; required: string[] }
   | { t: 'stringMap' }
   | { t: 'any' };
 
@@ -36,10 +36,10 @@ const bool: Shape = { t: 'bool' };
 const int = (min: number, max: number): Shape => ({ t: 'int', min, max });
 const port: Shape = int(1, 65535);
 const list = (of: Shape): Shape => ({ t: 'list', of });
-const map = (fields: Record<string, Shape | Field>): Shape => ({
-  t: 'map',
-  fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, 'shape' in v ? v : { shape: v }])),
-});
+const map = (fields: Record<string, Shape | Field>): Shape => {
+  const all: Record<string, Field> = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, 'shape' in v ? v : { shape: v }]));
+  return { t: 'map', fields: all, required: Object.keys(all).filter((k) => all[k]!.isRequired) };
+};
 const required = (shape: Shape): Field => ({ shape, isRequired: true });
 const nullable = (shape: Shape): Field => ({ shape, isNullable: true });
 const protocol: Shape = { t: 'enum', values: ['TCP', 'UDP', 'SCTP'] };
@@ -207,13 +207,19 @@ function expected(shape: Shape): string {
 
 type Report = (path: (string | number)[], problem: string) => void;
 
+/** Deeper than any Kubernetes object: past it, input is hostile or broken, and recursion is not safe. */
+export const MAX_DEPTH = 64;
+
 /**
  * Checks `value` against `shape`. `path` is one array pushed and popped on the way down (a snapshot
- * holds millions of fields); `out` gets its own copy of it, only for a problem.
+ * holds millions of fields); `out` gets its own copy of it, only for a problem. Fields the shape does
+ * not name, and `any` values, are not checked but their depth is bounded (scanDepth): past
+ * MAX_DEPTH, nothing that walks a whole object (output, a YAML or JSON writer) is safe.
  */
 function check(value: unknown, shape: Shape, path: (string | number)[], out: Report): void {
   switch (shape.t) {
     case 'any':
+      scanDepth(value, path, out);
       return;
     case 'string':
       if (typeof value !== 'string') bad(value, shape, path, out);
@@ -245,22 +251,59 @@ function check(value: unknown, shape: Shape, path: (string | number)[], out: Rep
         path.pop();
       }
       return;
-    case 'map':
+    case 'map': {
       if (!isMap(value)) return bad(value, shape, path, out);
-      for (const name in shape.fields) {
-        const field = shape.fields[name]!;
+      const fields = shape.fields;
+      for (const name in value) {
         const v = value[name];
-        if (v === undefined) {
-          if (field.isRequired) out([...path, name], `is required (${expected(field.shape)})`);
-          continue;
-        }
-        if (v === null && (field.isNullable || !field.isRequired)) continue;
+        const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
         path.push(name);
-        check(v, field.shape, path, out);
+        if (field === undefined) scanDepth(v, path, out);
+        else if (v !== undefined && !(v === null && (field.isNullable || !field.isRequired))) check(v, field.shape, path, out);
         path.pop();
       }
+      for (const name of shape.required) {
+        if (value[name] === undefined) out([...path, name], `is required (${expected(fields[name]!.shape)})`);
+      }
       return;
+    }
   }
+}
+
+/** Reports `value` (at `path`) if it nests deeper than MAX_DEPTH; without recursion, keeping depths only. */
+function scanDepth(value: unknown, path: (string | number)[], out: Report): void {
+  if (typeof value !== 'object' || value === null) return;
+  const values: object[] = [value];
+  const depths: number[] = [path.length];
+  while (values.length) {
+    const v = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > MAX_DEPTH) {
+      const below = pathTo(value, v);
+      out([...path, ...below.slice(0, 8)], `is nested more than ${MAX_DEPTH} levels deep; no Kubernetes object is`);
+      return;
+    }
+    const children: unknown[] = Array.isArray(v) ? v : Object.values(v);
+    for (const x of children) {
+      if (typeof x === 'object' && x !== null) {
+        values.push(x);
+        depths.push(depth + 1);
+      }
+    }
+  }
+}
+
+/** The path from `root` to `target`, searched no deeper than MAX_DEPTH + 1 (for the message only). */
+function pathTo(root: object, target: object): (string | number)[] {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: root, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (v === target) return path;
+    if (typeof v !== 'object' || v === null || path.length > MAX_DEPTH) continue;
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (const [k, x] of entries) if (typeof x === 'object' && x !== null) stack.push({ v: x, path: [...path, k] });
+  }
+  return [];
 }
 
 function bad(value: unknown, shape: Shape, path: (string | number)[], out: Report): void {
@@ -318,6 +361,8 @@ export function validateCluster(cluster: Cluster, originOf: (obj: object) => Obj
       const found = validateObject(obj);
       if (found.length === 0) continue;
       total += found.length;
+      // Past the problems shown only the count matters; finding an origin is a search (sources keep none per object).
+      if (problems.length >= MAX_PROBLEMS) continue;
       const origin = originOf(obj);
       const meta = isMap(obj.metadata) ? obj.metadata : {};
       const name = typeof meta.name === 'string' ? meta.name : '?';

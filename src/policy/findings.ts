@@ -56,15 +56,15 @@ function selectorProblems(selector: LabelSelector | null | undefined, where: str
   return problems.length === 0;
 }
 
-function podsMatching(scope: Scope, peer: NetworkPolicyPeer, policyNs: string): number {
-  const namespaces = peer.namespaceSelector
-    ? scope.namespaces.filter((ns) => matchesSelector(peer.namespaceSelector!, scope.ctx.namespaceLabels(ns)))
-    : [policyNs];
-  let n = 0;
-  for (const ns of namespaces) {
-    for (const p of scope.podsByNamespace.get(ns) ?? []) if (matchesSelector(peer.podSelector ?? {}, p.labels)) n++;
+/** Whether the peer matches any pod: stops at the first (a finding needs only none or some). */
+function hasPodMatching(scope: Scope, peer: NetworkPolicyPeer, policyNs: string): boolean {
+  const podSelector = peer.podSelector ?? {};
+  const namespaceSelector = peer.namespaceSelector;
+  for (const ns of namespaceSelector ? scope.namespaces : [policyNs]) {
+    if (namespaceSelector && !matchesSelector(namespaceSelector, scope.ctx.namespaceLabels(ns))) continue;
+    for (const p of scope.podsByNamespace.get(ns) ?? []) if (matchesSelector(podSelector, p.labels)) return true;
   }
-  return n;
+  return false;
 }
 
 function checkNetworkPolicy(np: NetworkPolicy, policy: NormalizedPolicy, scope: Scope, out: Finding[]): void {
@@ -117,7 +117,7 @@ function checkNetworkPolicy(np: NetworkPolicy, policy: NormalizedPolicy, scope: 
           out.push(finding('peer-selects-no-namespaces', ref, `${key}: ${where}.namespaceSelector (${formatSelector(peer.namespaceSelector)}) matches no namespace, so the peer never matches.`, 'Check namespace labels with kubectl get ns --show-labels.'));
           return;
         }
-        if (podsMatching(scope, peer, policy.namespace) === 0) {
+        if (!hasPodMatching(scope, peer, policy.namespace)) {
           const inNs = peer.namespaceSelector ? `namespaces with ${formatSelector(peer.namespaceSelector)}` : `namespace ${policy.namespace}`;
           out.push(finding('peer-selects-no-pods', ref, `${key}: ${where} matches no pod: no pod in ${inNs} has ${formatSelector(peer.podSelector ?? {})}.`, 'Check the labels against kubectl get pods --show-labels.'));
         }

@@ -51,7 +51,8 @@ export function renderTraceText(r: TraceReport, style: Style, isWide: boolean): 
     out.push('', style.c.gray(`Not judged: ${skipped.map((h) => h.stage).join(', ')}.`));
     for (const h of skipped) if (h.remedy) out.push(style.c.gray(`  ${h.stage}: ${h.remedy}`));
   }
-  const other = r.findings.filter((f) => !f.code.startsWith('trace-'));
+  // The verdict's own findings are the lines above; a probe that disagrees is news and is shown.
+  const other = r.findings.filter((f) => !f.code.startsWith('trace-') || f.code === 'trace-probe-disagrees');
   if (other.length > 0) out.push('', renderFindings(other, style));
   if (!isWide && r.hops.some((h) => h.evidence.length > 0)) out.push('', style.c.gray('Evidence for each hop: -o wide, or --json.'));
   return out.join('\n');

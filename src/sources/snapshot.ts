@@ -6,7 +6,7 @@ import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '..
 import type { KnownKind, KnownObject } from '../model/k8s.js';
 import { KnetError, inputError } from '../model/errors.js';
 import { editDistance, stripBom } from '../model/text.js';
-import { fieldPath, type ObjectOrigin } from '../model/validate.js';
+import type { ObjectOrigin } from '../model/validate.js';
 import { fileErrorReason, isMissingFile, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 
@@ -38,53 +38,6 @@ interface Origin {
   what: string;
   /** The line of a field of this object, by its path, where the file has lines (YAML). */
   lineOf?: (path: readonly (string | number)[]) => number | undefined;
-}
-
-/** Deeper than any Kubernetes object: past it, input is hostile or broken, and recursion is not safe. */
-export const MAX_DEPTH = 64;
-
-/**
- * The first path deeper than MAX_DEPTH in a parsed document, found without recursion. The scan keeps
- * only depths (a snapshot holds millions of values); the path is rebuilt only when one is too deep.
- */
-function tooDeep(value: unknown): (string | number)[] | null {
-  const values: unknown[] = [value];
-  const depths: number[] = [0];
-  while (values.length) {
-    const v = values.pop() as object;
-    const depth = depths.pop()!;
-    if (depth > MAX_DEPTH) return pathTo(value, v);
-    if (Array.isArray(v)) {
-      for (const x of v) {
-        if (typeof x === 'object' && x !== null) {
-          values.push(x);
-          depths.push(depth + 1);
-        }
-      }
-    } else {
-      for (const k in v) {
-        const x = (v as Record<string, unknown>)[k];
-        if (typeof x === 'object' && x !== null) {
-          values.push(x);
-          depths.push(depth + 1);
-        }
-      }
-    }
-  }
-  return null;
-}
-
-/** The path from `root` to `target`, searched no deeper than MAX_DEPTH + 1 (the error path only). */
-function pathTo(root: unknown, target: object): (string | number)[] {
-  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: root, path: [] }];
-  while (stack.length) {
-    const { v, path } = stack.pop()!;
-    if (v === target) return path;
-    if (typeof v !== 'object' || v === null || path.length > MAX_DEPTH) continue;
-    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
-    for (const [k, x] of entries) if (typeof x === 'object' && x !== null) stack.push({ v: x, path: [...path, k] });
-  }
-  return [];
 }
 
 export interface Snapshot {
@@ -125,38 +78,57 @@ class Collector {
   readonly skipped: Record<string, number> = {};
   /** Unknown kinds that look like a typo of a known one: where each was first seen. */
   readonly typos: { kind: string; near: string; origin: Origin }[] = [];
-  readonly origins = new WeakMap<object, Origin>();
-  private readonly seen = new Map<string, number>();
+  /**
+   * Every document read, to find where an object came from. Only a message asks (validation names at
+   * most a few objects), so nothing is recorded per object: 100,000 objects cost no map entries.
+   */
+  private readonly documents: { value: unknown; origin: Origin; items?: unknown[]; itemOrigin: (index: number) => Origin }[] = [];
+  /** kind → namespace → name → index in its list. */
+  private readonly seen = new Map<string, Map<string, Map<string, number>>>();
 
-  add(value: unknown, origin: Origin, kindFromList?: string): void {
-    if (!isRecord(value)) throw malformed(origin, `is not an object (found ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value})`);
+  /** Where `obj` was read from (a linear search: for messages only). */
+  originOf(obj: object): Origin | undefined {
+    for (const d of this.documents) {
+      if (d.value === obj) return d.origin;
+      const i = d.items?.indexOf(obj) ?? -1;
+      if (i >= 0) return d.itemOrigin(i);
+    }
+    return undefined;
+  }
+
+  add(value: unknown, originOf: () => Origin, kindFromList?: string): void {
+    if (!isRecord(value)) throw malformed(originOf(), `is not an object (found ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value})`);
     const kind = typeof value.kind === 'string' ? value.kind : kindFromList;
-    if (!kind) throw malformed(origin, 'has no "kind"');
+    if (!kind) throw malformed(originOf(), 'has no "kind"');
     const collection = collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined;
     if (!collection) {
       if (!this.skipped[kind]) {
         const near = kindTypo(kind);
-        if (near) this.typos.push({ kind, near, origin });
+        if (near) this.typos.push({ kind, near, origin: originOf() });
       }
       this.skipped[kind] = (this.skipped[kind] ?? 0) + 1;
       return;
     }
-    this.origins.set(value, origin);
     const metadata = value.metadata;
     if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
-      throw malformed(origin, `(${kind}) has no metadata.name`);
+      throw malformed(originOf(), `(${kind}) has no metadata.name`);
     }
     if (value.spec !== undefined && value.spec !== null && !isRecord(value.spec)) {
-      throw malformed(origin, `(${kind} ${metadata.name}) has a spec that is not an object`);
+      throw malformed(originOf(), `(${kind} ${metadata.name}) has a spec that is not an object`);
     }
     if (namespacedKinds.has(kind as KnownKind) && typeof metadata.namespace !== 'string') metadata.namespace = 'default';
-    value.kind = kind;
-    const key = `${kind}/${(metadata.namespace as string | undefined) ?? ''}/${metadata.name}`;
+    if (value.kind !== kind) value.kind = kind;
     const list = this.cluster[collection] as KnownObject[];
-    const at = this.seen.get(key);
+    // Nested maps on the strings the parser made (their hashes are cached), not a key string built per object.
+    let byNamespace = this.seen.get(kind);
+    if (!byNamespace) this.seen.set(kind, (byNamespace = new Map()));
+    const ns = (metadata.namespace as string | undefined) ?? '';
+    let byName = byNamespace.get(ns);
+    if (!byName) byNamespace.set(ns, (byName = new Map()));
+    const at = byName.get(metadata.name);
     // The same object in two files (or twice in one List): the later one wins, as kubectl apply would.
     if (at === undefined) {
-      this.seen.set(key, list.length);
+      byName.set(metadata.name, list.length);
       list.push(value as unknown as KnownObject);
     } else {
       list[at] = value as unknown as KnownObject;
@@ -165,15 +137,18 @@ class Collector {
 
   addDocument(value: unknown, origin: Origin, itemOrigin: (index: number) => Origin): void {
     if (value === null || value === undefined) return; // an empty YAML document
-    const deep = tooDeep(value);
-    if (deep) throw malformed(origin, `is nested more than ${MAX_DEPTH} levels deep (at ${fieldPath(deep.slice(0, 8))}…); no Kubernetes object is`);
+    // No depth scan here: validation (src/model/validate.ts) bounds the depth of every object it
+    // passes to the engines, in the same walk that checks the fields' shapes.
     if (isRecord(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
       // `kind: List` from kubectl, or a typed list (PodList) straight from the API whose items carry no kind.
       const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
-      value.items.forEach((item, i) => this.add(item, itemOrigin(i), itemKind));
+      const items = value.items as unknown[];
+      this.documents.push({ value, origin, items, itemOrigin });
+      for (let i = 0; i < items.length; i++) this.add(items[i], () => itemOrigin(i), itemKind);
       return;
     }
-    this.add(value, origin);
+    this.documents.push({ value, origin, itemOrigin });
+    this.add(value, () => origin);
   }
 }
 
@@ -527,7 +502,7 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
   }
   cluster.meta = info.isDirectory() ? await loadMeta(path) : {};
   const originOf = (obj: object): ObjectOrigin => {
-    const o = collector.origins.get(obj);
+    const o = collector.originOf(obj);
     if (!o) return { source: shownRoot };
     return { source: o.file, lineOf: o.lineOf ?? (() => o.line) };
   };

@@ -46,13 +46,6 @@ export type TraceDestination =
   | { kind: 'ip'; ip: string }
   | { kind: 'dns'; name: string; resolution: NameResolution | null; unavailable?: string };
 
-/** What a real connection attempt from the source saw (`--probe`). */
-export interface ProbeOutcome {
-  result: 'connected' | 'refused' | 'timeout' | 'error';
-  detail: string;
-  evidence: string[];
-}
-
 export interface TraceInput {
   cluster: Cluster;
   source: TraceSource;
@@ -64,7 +57,6 @@ export interface TraceInput {
   nodeState?: TraceNodeState | null;
   /** A prebuilt policy engine, to trace many connections against one cluster. */
   policy?: PolicyEngine;
-  probe?: ProbeOutcome | null;
 }
 
 // ---- where things are --------------------------------------------------------------------------------------
@@ -621,18 +613,12 @@ function conntrackHop(input: TraceInput, state: TraceNodeState | null, ip: strin
   return hop('conntrack', 'ok', `${flows.length} conntrack entr${flows.length === 1 ? 'y' : 'ies'} on ${state.node} for ${hostPort(dst, port)}/${proto}, none stale`, flows.slice(0, 5).map((e) => `line ${e.line}: ${e.original.src}:${e.original.sport ?? ''} → ${e.original.dst}:${e.original.dport ?? ''} replied by ${e.reply.src}:${e.reply.sport ?? ''}`));
 }
 
-function probeHop(probe: ProbeOutcome): Hop {
-  const status: HopStatus = probe.result === 'connected' ? 'ok' : probe.result === 'error' ? 'warn' : 'fail';
-  return hop('probe', status, probe.detail, probe.evidence, status === 'fail' ? { fate: probe.result === 'refused' ? 'rejected' : 'dropped' } : {});
-}
-
 function fateVerdict(f: Fate | undefined): TraceVerdict {
   return f === 'rejected' ? 'rejected' : f === 'dropped' ? 'dropped' : 'unknown';
 }
 
 function finish(input: TraceInput, src: TraceEnd, dst: TraceEnd, hops: Hop[], branches: Branch[], findings: Finding[], notJudged: Stage[], conntrack?: Hop | null): TraceReport {
   if (conntrack) hops.push(conntrack);
-  if (input.probe) hops.push(probeHop(input.probe));
   hops.sort((a, b) => STAGES.indexOf(a.stage) - STAGES.indexOf(b.stage));
   const protocol = input.protocol ?? 'TCP';
   // Probabilities: kube-proxy's when the rules were read, else an even split; a headless Service's client chooses.
@@ -661,9 +647,6 @@ function finish(input: TraceInput, src: TraceEnd, dst: TraceEnd, hops: Hop[], br
   }
   const ct = hops.find((h) => h.stage === 'conntrack' && h.status === 'fail');
   if (ct && verdict === 'delivered') verdict = 'dropped';
-  const probe = hops.find((h) => h.stage === 'probe');
-  if (probe?.status === 'fail') verdict = fateVerdict(probe.fate);
-  else if (probe?.status === 'ok' && verdict !== 'delivered') findings.push({ code: 'trace-probe-disagrees', severity: 'warning', message: `a real connection from ${src.name} succeeded, but knet's judgement is ${verdict}: its view of the cluster is incomplete or stale`, hint: 'Trace live (not from a snapshot), and read the hop that failed: its state may have changed.' });
 
   let firstFailure: TraceReport['firstFailure'] = null;
   const firstFail = hops.find((h) => h.status === 'fail') ?? (verdict !== 'delivered' ? hops.find((h) => h.status === 'warn' && h.stage !== 'endpoints') : undefined);

@@ -2,6 +2,7 @@
 // are the contract of docs/cli.md; renderers only format these, they never re-derive a verdict.
 import type { Finding } from '../model/finding.js';
 import type { Protocol } from '../model/k8s.js';
+import type { ProbeRun } from './probe.js';
 
 /** The stages, in the order a packet meets them. */
 export const STAGES = ['resolve', 'service', 'endpoints', 'policy-egress', 'node-rules', 'route', 'policy-ingress', 'conntrack', 'probe'] as const;
@@ -74,4 +75,6 @@ export interface TraceReport {
   /** Hops judged without the state they need, e.g. `node-rules` without node state. */
   notJudged: Stage[];
   findings: Finding[];
+  /** With --probe: the real connection attempts from the source pod, or why none was made. */
+  probe?: ProbeRun;
 }

@@ -97,6 +97,15 @@ describe('knet trace (built CLI) on the demo snapshot', () => {
     expect(json.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'fail', fate: 'rejected' });
   });
 
+  it('--probe on a snapshot: the probe hop is skipped, saying it needs a live cluster', async () => {
+    const { json, code } = await runKnetJson<TraceReport>(['trace', 'shop/frontend', 'svc/shop/backend', '--probe', '--snapshot', demo]);
+    expect(code).toBe(0);
+    expect(json.verdict).toBe('delivered');
+    expect(json.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'skip', summary: '--probe needs a live cluster: a snapshot has no pod to connect from' });
+    expect(json.notJudged).toContain('probe');
+    expect(json.probe).toEqual({ skipped: '--probe needs a live cluster: a snapshot has no pod to connect from', remedy: 'Trace the live cluster (without --snapshot).' });
+  });
+
   it('-o dot and -o mermaid draw the path with every branch', async () => {
     const dot = await runKnet(['trace', 'pod-a', 'svc/xecho', '--snapshot', demo, '-o', 'dot']);
     expect(dot.code).toBe(1);

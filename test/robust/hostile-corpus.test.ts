@@ -124,13 +124,20 @@ describe('hostile files through the snapshot loader (in-process)', () => {
       const err = await inputErrorOf(openCluster({ snapshot: dir }));
       expect(err.exit).toBe(2);
       // YAML is refused on its brackets before parsing (the parser slows with depth); JSON is parsed
-      // (V8 does it without recursion) and refused on the document's depth.
+      // (V8 does it without recursion) and validated: a selector's values must be strings.
       expect(err.message).toBe(
         file.endsWith('yaml')
           ? `deep-${file}/${file}:8: nested more than 1000 levels deep; no Kubernetes object is`
-          : `deep-${file}/${file}: the document is nested more than 64 levels deep (at spec.selector.a.a.a.a.a.a…); no Kubernetes object is`,
+          : `deep-${file}/${file}: Service default/web: spec.selector.a must be a string (found a map; quote it in YAML)`,
       );
     }
+  });
+
+  it('a field knet does not read, nested 100,000 levels deep, is exit 2 naming the field, not a stack overflow later', async () => {
+    const deepJson = JSON.stringify({ kind: 'Service', metadata: { name: 'web' }, spec: { extra: {} } }).replace('{}', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
+    const dir = await snapshotWith('deep-unknown', { 'deep.json': deepJson });
+    const err = await inputErrorOf(openCluster({ snapshot: dir }));
+    expect([err.exit, err.message]).toEqual([2, 'deep-unknown/deep.json: Service default/web: spec.extra.a.a.a.a.a.a.a.a is nested more than 64 levels deep; no Kubernetes object is']);
   });
 
   it('a YAML alias bomb is exit 2', async () => {

@@ -159,6 +159,11 @@ export interface TestApiServer {
   setPodBehaviour(behaviour: (pod: StoredObject) => PodBehaviour): void;
   /** Which verbs the user may use, for access reviews, creates and exec (default: all). */
   setAccess(check: AccessCheck): void;
+  /**
+   * The status the kubelet reports for an ephemeral container added to a pod (default: running at
+   * once). The container itself never runs here: exec into it runs whatever the test's handler runs.
+   */
+  setEphemeralBehaviour(behaviour: (pod: StoredObject, container: Record<string, unknown>) => Record<string, unknown>): void;
   /** Writes a kubeconfig for this server into the certs directory and returns its path. */
   writeKubeconfig(options?: KubeconfigOptions): Promise<string>;
   close(): Promise<void>;
@@ -186,6 +191,7 @@ const REASONS: Record<number, string> = {
   404: 'NotFound',
   409: 'Conflict',
   410: 'Expired',
+  415: 'UnsupportedMediaType',
   429: 'TooManyRequests',
   500: 'InternalError',
   503: 'ServiceUnavailable',
@@ -272,6 +278,7 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
   let faults: Fault[] = [];
   let podBehaviour: (pod: StoredObject) => PodBehaviour = () => POD_BEHAVIOURS.running;
   let access: AccessCheck = () => true;
+  let ephemeralState: (pod: StoredObject, container: Record<string, unknown>) => Record<string, unknown> = () => ({ running: { startedAt: '2026-01-01T00:00:00Z' } });
   const timers = new Set<NodeJS.Timeout>();
   let created = 0;
   const later = (ms: number, fn: () => void): void => {
@@ -361,6 +368,35 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     if (!info || (isAnp && !servesAnp)) return send(res, 404, status(404, 'the server could not find the requested resource'));
     // A real RBAC setup for knet never grants Secrets; a test asserts nobody asked.
     if (req.resource === 'secrets') return send(res, 403, status(403, forbiddenMessage(req)));
+    if (raw.method === 'PATCH') {
+      if (req.resource !== 'pods' || req.subresource !== 'ephemeralcontainers' || req.name === undefined) return send(res, 405, status(405, 'only pods/NAME/ephemeralcontainers can be patched here'));
+      if (!access({ verb: 'patch', resource: 'pods', subresource: 'ephemeralcontainers', namespace: req.namespace! })) {
+        return send(res, 403, status(403, `pods "${req.name}" is forbidden: User "system:serviceaccount:default:knet" cannot patch resource "pods/ephemeralcontainers" in API group "" in the namespace "${req.namespace!}"`));
+      }
+      // As kube-apiserver: a PATCH names its patch type, and plain JSON is not one.
+      const type = String(raw.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (!['application/strategic-merge-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'].includes(type)) return send(res, 415, status(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got ${type}`));
+      const pod = store.get('pods')!.find((o) => o.metadata.name === req.name && o.metadata.namespace === req.namespace);
+      if (!pod) return send(res, 404, status(404, `pods "${req.name}" not found`, { name: req.name, kind: 'pods' }));
+      let patch: { spec?: { ephemeralContainers?: Record<string, unknown>[] } };
+      try {
+        patch = JSON.parse(await readBody(raw)) as typeof patch;
+      } catch {
+        return send(res, 400, status(400, 'the body is not JSON'));
+      }
+      req.body = patch as unknown as StoredObject;
+      // Strategic merge: ephemeralContainers merge by name; existing ones cannot change or go away.
+      const spec = ((pod as Record<string, unknown>).spec ??= {}) as { ephemeralContainers?: Record<string, unknown>[] };
+      const list = (spec.ephemeralContainers ??= []);
+      const podStatus = ((pod as Record<string, unknown>).status ??= {}) as { ephemeralContainerStatuses?: Record<string, unknown>[] };
+      for (const c of patch.spec?.ephemeralContainers ?? []) {
+        if (list.some((e) => e.name === c.name)) continue;
+        list.push(c);
+        // The kubelet's part, which cannot run here: it starts the container and reports its state.
+        (podStatus.ephemeralContainerStatuses ??= []).push({ name: c.name, image: c.image, ready: false, state: ephemeralState(pod, c) });
+      }
+      return send(res, 200, objectFor(info, pod));
+    }
     if (req.verb === 'create') {
       let body: StoredObject;
       try {
@@ -500,6 +536,9 @@ export async function startTestApiServer(options: TestApiServerOptions = {}): Pr
     },
     setAccess: (check) => {
       access = check;
+    },
+    setEphemeralBehaviour: (behaviour) => {
+      ephemeralState = behaviour;
     },
     clearFaults: () => {
       faults = [];

@@ -8,6 +8,7 @@ import { parseConntrackLine } from '../../src/netfilter/conntrack/parse.js';
 import type { Service } from '../../src/model/k8s.js';
 import { parseTraceNodeState, type NodeStateTexts, type TraceNodeState } from '../../src/trace/node-state.js';
 import { traceConnection, type NameResolution, type TraceDestination } from '../../src/trace/trace.js';
+import { applyProbe, parseProbeOutput, probeTargets, type ProbeAttempt, type ProbeRun, type ProbeTarget } from '../../src/trace/probe.js';
 import type { Hop, TraceReport } from '../../src/trace/types.js';
 import { aCluster, aNetworkPolicy, aNode, aPod, aService, aSlice } from '../support/builders.js';
 
@@ -200,15 +201,71 @@ describe('traceConnection', () => {
   });
 });
 
-describe('traceConnection with a probe', () => {
-  it('a refused real connection overrides a delivered judgement; a connection that works flags a stale judgement', () => {
+describe('the probe stage: real connection attempts judged against the trace', () => {
+  const attempt = (t: ProbeTarget, result: ProbeAttempt['result']): ProbeAttempt => ({ ...t, result, detail: result });
+  const run = (targets: ProbeTarget[], result: (t: ProbeTarget) => ProbeAttempt['result']): ProbeRun => ({ container: 'knet-probe-abc123', pod: 'default/client', image: 'netshoot', attempts: targets.map((t) => attempt(t, result(t))) });
+  const delivered = (): TraceReport => {
     const c = cluster();
-    const refused = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, probe: { result: 'refused', detail: 'connection refused', evidence: [] } });
-    expect(refused.verdict).toBe('rejected');
-    expect(refused.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'fail' });
-    const deny = aNetworkPolicy('closed', { podSelector: {}, policyTypes: ['Ingress'] });
-    const c2 = cluster({ networkPolicies: [deny] });
-    const worked = traceConnection({ cluster: c2, source: client(c2), destination: toWeb(c2), port: 80, probe: { result: 'connected', detail: 'connected', evidence: [] } });
-    expect(worked.findings.map((f) => f.code)).toContain('trace-probe-disagrees');
+    return traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+  };
+
+  it('tries the ClusterIP as the client dials it and each endpoint directly, each with what the trace expects', () => {
+    const targets = probeTargets(delivered()) as ProbeTarget[];
+    expect(targets.map((t) => [t.role, `${t.ip}:${t.port}`, t.expect])).toEqual([
+      ['front', '10.96.0.100:80', 'connected'],
+      ['endpoint', '10.244.1.5:8080', 'connected'],
+      ['endpoint', '10.244.2.6:8080', 'connected'],
+    ]);
+  });
+
+  it('attempts that connect where the trace delivers: ok, no finding', () => {
+    const r = delivered();
+    const probed = applyProbe(r, run(probeTargets(r) as ProbeTarget[], () => 'connected'));
+    expect(probed.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'ok' });
+    expect(probed.hops.at(-1)!.evidence[0]).toMatch(/^ephemeral container knet-probe-abc123 .*cannot be removed/);
+    expect(probed.findings.map((f) => f.code)).not.toContain('trace-probe-disagrees');
+    expect(probed.verdict).toBe('delivered');
+  });
+
+  it('an endpoint refused where the trace delivers: fail, trace-probe-disagrees (error), the simulation missed something', () => {
+    const r = delivered();
+    const probed = applyProbe(r, run(probeTargets(r) as ProbeTarget[], (t) => (t.ip === '10.244.2.6' ? 'refused' : 'connected')));
+    expect(probed.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'fail', fate: 'rejected' });
+    expect(probed.hops.at(-1)!.summary).toBe('a real connection from default/client to 10.244.2.6:8080 was refused, but the trace expects a connection: the simulation missed something');
+    expect(probed.findings[0]).toMatchObject({ code: 'trace-probe-disagrees', severity: 'error', target: '10.244.2.6:8080', expected: 'connected', actual: 'refused' });
+    expect(probed.firstFailure).toMatchObject({ stage: 'probe' });
+    // The verdict stays knet's judgement; the finding (exit 1) says reality differs.
+    expect(probed.verdict).toBe('delivered');
+  });
+
+  it('a connection where a policy denies it: fail, the policy is not enforced', () => {
+    const c = cluster({ networkPolicies: [aNetworkPolicy('closed', { podSelector: {}, policyTypes: ['Ingress'] })] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('dropped');
+    const targets = probeTargets(r) as ProbeTarget[];
+    expect(targets.map((t) => t.expect)).toEqual(['dropped', 'dropped', 'dropped']);
+    const probed = applyProbe(r, run(targets, () => 'connected'));
+    expect(probed.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'fail' });
+    expect(probed.findings.find((f) => f.code === 'trace-probe-disagrees')?.hint).toMatch(/NetworkPolicy/);
+    // And when the attempts time out, as a dropping policy makes them: ok.
+    expect(applyProbe(r, run(targets, () => 'timeout')).hops.at(-1)).toMatchObject({ stage: 'probe', status: 'ok' });
+    // Refused where a drop was expected: the same answer to "does it connect", said as a warning.
+    expect(applyProbe(r, run(targets, () => 'refused')).hops.at(-1)).toMatchObject({ stage: 'probe', status: 'warn' });
+  });
+
+  it('reads the probe script\'s lines: exit 0 connected, "Connection refused", timeout(1)\'s 124, a missing line', () => {
+    const targets: ProbeTarget[] = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map((ip) => ({ ip, port: 80, role: 'endpoint', expect: 'connected', because: 'x' }));
+    const out = ['knet-probe 10.0.0.1 80 0 ', 'knet-probe 10.0.0.2 80 1 bash: connect: Connection refused bash: line 1: /dev/tcp/10.0.0.2/80: Connection refused ', 'knet-probe 10.0.0.3 80 124 '].join('\n');
+    expect(parseProbeOutput(out, targets).map((a) => a.result)).toEqual(['connected', 'refused', 'timeout', 'error']);
+  });
+
+  it('skips a UDP trace and a source that is no pod, saying why', () => {
+    const c = cluster();
+    const udp = { ...delivered(), protocol: 'UDP' as const };
+    expect(probeTargets(udp)).toMatchObject({ skipped: expect.stringMatching(/TCP connections only/) as unknown });
+    const fromNode = traceConnection({ cluster: c, source: { kind: 'node', node: c.nodes[0]! }, destination: toWeb(c), port: 80 });
+    const skipped = applyProbe(fromNode, probeTargets(fromNode) as { skipped: string; remedy: string });
+    expect(skipped.hops.at(-1)).toMatchObject({ stage: 'probe', status: 'skip' });
+    expect(skipped.notJudged).toContain('probe');
   });
 });

@@ -16,12 +16,14 @@ interface ApiStatus {
   details?: { retryAfterSeconds?: number };
 }
 
-export type HttpVerb = 'GET' | 'POST' | 'DELETE';
+export type HttpVerb = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** What a request is for, so that a failure can say which verb on which resource failed. */
 export interface RequestIntent {
-  verb: 'get' | 'list' | 'delete' | 'create';
+  verb: 'get' | 'list' | 'delete' | 'create' | 'patch';
   spec: ResourceSpec;
+  /** A subresource (`ephemeralcontainers`), as RBAC names it after a slash. */
+  subresource?: string;
   namespace?: string;
   name?: string;
 }
@@ -55,7 +57,9 @@ const TLS_CODES = new Set([
 ]);
 
 function describeIntent(intent: RequestIntent): string {
-  const what = `${intent.verb} ${resourceName(intent.spec)}${intent.name !== undefined ? `/${intent.name}` : ''}`;
+  const what = intent.subresource !== undefined
+    ? `${intent.verb} ${resourceName(intent.spec)}/${intent.subresource}${intent.name !== undefined ? ` of ${intent.spec.kind} ${intent.name}` : ''}`
+    : `${intent.verb} ${resourceName(intent.spec)}${intent.name !== undefined ? `/${intent.name}` : ''}`;
   if (!intent.spec.isNamespaced) return what;
   return intent.namespace === undefined ? `${what} cluster-wide` : `${what} in namespace ${intent.namespace}`;
 }
@@ -113,13 +117,13 @@ export class ApiClient {
   }
 
   /** One HTTP exchange through client-node, bounded by the request timeout. */
-  private async send(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown): Promise<RawResponse> {
+  private async send(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown, contentType = 'application/json'): Promise<RawResponse> {
     const client = await import('@kubernetes/client-node');
     const ctx = this.server.makeRequestContext(path, client.HttpMethod[method]);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, v);
     ctx.setHeaderParam('Accept', 'application/json');
     if (body !== undefined) {
-      ctx.setHeaderParam('Content-Type', 'application/json');
+      ctx.setHeaderParam('Content-Type', contentType);
       ctx.setBody(JSON.stringify(body));
     }
     try {
@@ -191,7 +195,7 @@ export class ApiClient {
     const status = parseStatus(response.text);
     const said = status?.message ? `: ${status.message}` : '';
     const what = describeIntent(intent);
-    const name = resourceName(intent.spec);
+    const name = `${resourceName(intent.spec)}${intent.subresource !== undefined ? `/${intent.subresource}` : ''}`;
     switch (response.status) {
       case 401:
         return environmentError(`${what}: the API server rejected the credentials of context "${this.contextName}" (401 Unauthorized)${said}`, 'api-unauthorized', [
@@ -200,7 +204,7 @@ export class ApiClient {
         ]);
       case 403: {
         const scope = intent.spec.isNamespaced && intent.namespace === undefined;
-        const rule = `apiGroups: ["${intent.spec.group}"], resources: ["${intent.spec.plural}"], verbs: ["${intent.verb}"]`;
+        const rule = `apiGroups: ["${intent.spec.group}"], resources: ["${intent.spec.plural}${intent.subresource !== undefined ? `/${intent.subresource}` : ''}"], verbs: ["${intent.verb}"]`;
         return environmentError(`RBAC forbids "${intent.verb} ${name}"${intent.spec.isNamespaced ? (scope ? ' cluster-wide' : ` in namespace ${intent.namespace}`) : ''} (403 Forbidden)${said}`, 'api-forbidden', [
           ...(scope ? ['Run with -n NAMESPACE instead of -A to read one namespace only.'] : []),
           `Or ask for a ${scope || !intent.spec.isNamespaced ? 'ClusterRole (with a ClusterRoleBinding)' : `Role in namespace ${intent.namespace}`} with the rule { ${rule} }.`,
@@ -233,9 +237,9 @@ export class ApiClient {
    * A request with kubectl's retry rule: 429, and 5xx answers that carry Retry-After, are retried
    * after the time the server asks for (bounded), a bounded number of times.
    */
-  async request(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown): Promise<RawResponse> {
+  async request(method: HttpVerb, path: string, query: Record<string, string | undefined>, intent: RequestIntent, body?: unknown, contentType?: string): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.send(method, path, query, intent, body);
+      const response = await this.send(method, path, query, intent, body, contentType);
       if (response.status >= 200 && response.status < 300) return response;
       const status = parseStatus(response.text);
       const wait = retryAfterMs(response.headers, status);
@@ -311,6 +315,16 @@ export class ApiClient {
   async create(spec: ResourceSpec, namespace: string | undefined, body: unknown): Promise<ApiObject> {
     const intent: RequestIntent = { verb: 'create', spec, namespace };
     const response = await this.request('POST', resourcePath(spec, namespace), {}, intent, body);
+    return this.parseBody<ApiObject>(response, intent);
+  }
+
+  /**
+   * A strategic merge patch of one object's subresource; knet patches only `pods/NAME/ephemeralcontainers`
+   * (the connection probe of `knet trace --probe`), the one way to add a container to a running pod.
+   */
+  async patchSubresource(spec: ResourceSpec, namespace: string, name: string, subresource: string, patch: unknown): Promise<ApiObject> {
+    const intent: RequestIntent = { verb: 'patch', spec, namespace, name, subresource };
+    const response = await this.request('PATCH', `${resourcePath(spec, namespace, name)}/${subresource}`, {}, intent, patch, 'application/strategic-merge-patch+json');
     return this.parseBody<ApiObject>(response, intent);
   }
 

@@ -94,7 +94,7 @@ interface PodStatus {
 }
 
 /** Waiting reasons from which a container does not recover by itself. */
-const STUCK = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'CrashLoopBackOff']);
+export const STUCK_WAITING_REASONS: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'CrashLoopBackOff']);
 
 /** Running, or why it never will be (null: still starting). */
 export function podOutcome(status: PodStatus | undefined): { isRunning: true } | { isRunning: false; reason: string } | null {
@@ -106,7 +106,7 @@ export function podOutcome(status: PodStatus | undefined): { isRunning: true } |
     return { isRunning: false, reason: `it ended (${status.phase}${status.reason ? `, ${status.reason}` : ''})${status.message ? `: ${status.message}` : t?.reason ? `: ${t.reason}${t.message ? ` ${t.message}` : ''}` : ''}` };
   }
   const waiting = container?.waiting;
-  if (waiting?.reason !== undefined && STUCK.has(waiting.reason)) return { isRunning: false, reason: `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` };
+  if (waiting?.reason !== undefined && STUCK_WAITING_REASONS.has(waiting.reason)) return { isRunning: false, reason: `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` };
   const scheduled = status.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return { isRunning: false, reason: `Unschedulable${scheduled.message ? `: ${scheduled.message}` : ''}` };
   return null;
@@ -304,7 +304,7 @@ function podSecurityError(namespace: string, level: string, detail?: string): Kn
 }
 
 /** One SelfSubjectAccessReview; undefined when the review itself cannot be asked (then the create will tell). */
-async function canI(session: LiveSession, namespace: string, verb: string, subresource?: string): Promise<boolean | undefined> {
+export async function canI(session: LiveSession, namespace: string, verb: string, subresource?: string): Promise<boolean | undefined> {
   try {
     const review = await session.api.create(DEBUG_RESOURCES.accessReviews, undefined, {
       apiVersion: 'authorization.k8s.io/v1',
