@@ -49,5 +49,10 @@ export const debugPodFlags = {
   'pod-timeout': Flags.string({ description: 'How long a debug pod may take to start, image pull included (e.g. 2m).', default: '2m', helpGroup: 'NODE STATE' }),
   'exec-timeout': Flags.string({ description: 'How long a command in a debug pod may stay silent before knet gives up (e.g. 1m).', default: '1m', helpGroup: 'NODE STATE' }),
   daemonset: Flags.boolean({ description: 'Read the nodes through one short-lived DaemonSet instead of a pod per node (for fleets).', helpGroup: 'NODE STATE', exclusive: ['local'] }),
+  'daemonset-deadline': Flags.string({
+    description: 'With --daemonset: how long the DaemonSet may live (e.g. 10m; default 15m, a debug pod\'s activeDeadlineSeconds); past it knet deletes it, names the nodes not read, exits 3.',
+    helpGroup: 'NODE STATE',
+    dependsOn: ['daemonset'],
+  }),
   local: Flags.boolean({ description: 'Read node state on the machine knet runs on (run on the node itself), not through a pod.', helpGroup: 'NODE STATE' }),
 };

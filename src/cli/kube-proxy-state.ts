@@ -93,7 +93,7 @@ export async function readKubeProxyState(opened: OpenedCluster, node: string, re
   for (const family of [4, 6] as const) {
     const read = family === 4 && detected?.iptables ? detected.iptables : await readIptables(opened, node, family);
     if (read === null || (family === 6 && !hasIPv6Services && !read.text.includes(':KUBE-'))) continue;
-    const dump = parseIptablesSave(read.text, { mode: 'lenient' });
+    const dump = parseIptablesSave(read.text, { mode: 'lenient', isLazy: true, shouldCheckAll: true });
     dumps.push({ family, dump });
     sources.push(read.source);
     findings.push(...dump.findings);

@@ -9,7 +9,10 @@ import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter
 import { isIP } from '../model/ip.js';
 import type { OpenedCluster } from '../sources/cluster.js';
 import { NODE_STATE_COMMANDS, NODE_STATE_FILES, type NodeStateKind } from '../sources/node-state.js';
-import type { Finding } from '../model/finding.js';
+import { hasErrors, type Finding } from '../model/finding.js';
+import { EXIT, KnetError, type ExitCode } from '../model/errors.js';
+import { stripControl } from '../model/text.js';
+import type { FailedNode } from '../render/node.js';
 
 /** The command that produces each kind of node state, to tell the user how to capture a missing one. */
 export const CAPTURE_COMMANDS = Object.fromEntries(Object.entries(NODE_STATE_COMMANDS).map(([k, argv]) => [k, argv.join(' ')])) as Record<NodeStateKind, string>;
@@ -70,30 +73,61 @@ export async function readNodeText(opened: OpenedCluster, node: string, kinds: N
  */
 export async function presentEachNode<T extends { node: string; source: string; findings: Finding[] }>(
   opened: OpenedCluster,
-  selection: { node: string | undefined; isAllNodes: boolean; isRaw: boolean; command: string; concurrency?: number },
+  selection: { node: string | undefined; isAllNodes: boolean; isRaw: boolean; command: string; concurrency?: number; failed?: FailedNode[] },
   kinds: NodeStateKind[],
   present: (text: string, source: string, node: string) => T,
 ): Promise<(T | { node: string; source: string; raw: string; findings: Finding[] })[]> {
   const nodes = await selectNodes(opened, selection.node, selection.isAllNodes, selection.command, kinds);
-  return forEachNode(nodes, selection.concurrency ?? 1, async (node) => {
-    const { text, source } = await readNodeText(opened, node, kinds);
-    return selection.isRaw ? { node, source, raw: text, findings: [] } : present(text, source, node);
-  });
+  return forEachNode(
+    nodes,
+    selection.concurrency ?? 1,
+    async (node) => {
+      const { text, source } = await readNodeText(opened, node, kinds);
+      return selection.isRaw ? { node, source, raw: text, findings: [] } : present(text, source, node);
+    },
+    selection.failed,
+  );
+}
+
+/**
+ * Errors that concern one node only (its debug pod never ran, an exec into it failed, timed out or
+ * lost its connection, or the --daemonset deadline passed before it answered): with --all-nodes the other nodes are still read. Anything else (RBAC, Pod
+ * Security, an interrupt, bad input) is the same for every node and ends the command.
+ */
+const NODE_FAILURES = new Set(['debug-pod-failed', 'debug-pod-gone', 'debug-exec-timeout', 'debug-exec-failed', 'debug-exec-lost', 'daemonset-deadline']);
+
+/**
+ * The exit code of a `knet node …` report: 1 when a node read holds an error finding (a problem found
+ * outranks an incomplete read), else 3 when --all-nodes could not read some node, else 0.
+ */
+export function nodeReportExitCode(report: { nodes: readonly { findings: Finding[] }[]; failedNodes?: readonly FailedNode[] }): ExitCode {
+  if (report.nodes.some((n) => hasErrors(n.findings))) return EXIT.problem;
+  return (report.failedNodes?.length ?? 0) > 0 ? EXIT.environment : EXIT.ok;
 }
 
 /**
  * Reads nodes with at most `concurrency` at once (each live node is a debug pod and a few execs), in
  * the order given whatever order they finish in, with a counter on stderr when it is a terminal.
+ * Given `failed` (--all-nodes), a node that cannot be read (NODE_FAILURES) is recorded there and named
+ * on stderr, and the others are still read; its result is left out.
  */
-export async function forEachNode<R>(nodes: readonly string[], concurrency: number, fn: (node: string) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(nodes.length);
+export async function forEachNode<R>(nodes: readonly string[], concurrency: number, fn: (node: string) => Promise<R>, failed?: FailedNode[]): Promise<R[]> {
+  const out = new Array<R | undefined>(nodes.length);
+  const failures: (FailedNode | undefined)[] = new Array<FailedNode | undefined>(nodes.length);
   const isTty = process.stderr.isTTY && nodes.length > 1;
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
     while (next < nodes.length) {
       const i = next++;
-      out[i] = await fn(nodes[i]!);
+      try {
+        out[i] = await fn(nodes[i]!);
+      } catch (err) {
+        if (failed === undefined || !(err instanceof KnetError) || !NODE_FAILURES.has(err.code)) throw err;
+        failures[i] = { node: nodes[i]!, code: err.code, reason: err.message, suggestions: err.suggestions };
+        if (isTty) process.stderr.write('\r\x1b[K');
+        process.stderr.write(stripControl(`Error: node ${nodes[i]!} not read: ${err.message}`) + '\n' + err.suggestions.map((s) => `  ${stripControl(s)}\n`).join(''));
+      }
       done++;
       if (isTty) process.stderr.write(`\r\x1b[KRead ${done}/${nodes.length} nodes`);
     }
@@ -103,7 +137,9 @@ export async function forEachNode<R>(nodes: readonly string[], concurrency: numb
   } finally {
     if (isTty) process.stderr.write('\r\x1b[K');
   }
-  return out;
+  // In the order the nodes were given, whatever order they failed in.
+  for (const f of failures) if (f !== undefined) failed?.push(f);
+  return out.filter((r, i) => failures[i] === undefined) as R[];
 }
 
 /** The output of one kind as a stream: raw chunks where the source has them (filtered before decoding), else lines. */

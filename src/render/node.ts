@@ -21,11 +21,22 @@ export interface NodeResultBase {
   findings: Finding[];
 }
 
+/** A node --all-nodes could not read (its debug pod never ran, an exec failed or timed out): the others are still read. */
+export interface FailedNode {
+  node: string;
+  /** The error's code, e.g. `debug-pod-failed`, `debug-exec-timeout`. */
+  code: string;
+  reason: string;
+  suggestions: string[];
+}
+
 export interface NodeReport<T extends NodeResultBase> {
   kind: string;
   /** The --service/--ip/--port filter in words; absent when nothing is filtered. */
   filter?: string;
   nodes: T[];
+  /** With --all-nodes: the nodes that could not be read, with why (empty when every node was read). */
+  failedNodes?: FailedNode[];
 }
 
 export type IptablesNodeResult = NodeResultBase & Partial<IptablesView> & { format?: 'iptables' };
@@ -51,8 +62,14 @@ function withFindings(body: string, r: NodeResultBase, style: Style): string {
 
 /** Renders every node; with --raw, only the command outputs, one after the other. */
 export function renderNodeReport<T extends NodeResultBase>(report: NodeReport<T>, style: Style, renderOne: (r: T) => string): string {
-  if (report.nodes.every((n) => n.raw !== undefined)) return report.nodes.map((n) => n.raw ?? '').join('');
-  return report.nodes.map((n) => withFindings(renderOne(n), n, style)).join('\n\n');
+  // Raw output is the nodes' command output only; the failed nodes were named on stderr.
+  if (report.nodes.length > 0 && report.nodes.every((n) => n.raw !== undefined)) return report.nodes.map((n) => n.raw ?? '').join('');
+  const parts = report.nodes.map((n) => withFindings(renderOne(n), n, style));
+  const failed = report.failedNodes ?? [];
+  if (failed.length > 0) {
+    parts.push([style.c.red(`Not read: ${failed.length} node${failed.length === 1 ? '' : 's'}`), ...failed.map((f) => `  ${style.c.bold(f.node)}: ${f.reason}`)].join('\n'));
+  }
+  return parts.join('\n\n');
 }
 
 export function renderIptablesNode(r: IptablesNodeResult, style: Style, filter: string | undefined): string {

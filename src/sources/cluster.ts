@@ -30,6 +30,7 @@ export interface SourceOptions {
   'pod-timeout'?: string;
   'exec-timeout'?: string;
   daemonset?: boolean;
+  'daemonset-deadline'?: string;
   /** Node state from the machine knet runs on (a node), whatever the cluster objects come from. */
   local?: boolean;
 }

@@ -72,3 +72,25 @@ export function netnsExec(options: NetnsExecOptions): { protocols: string[]; han
 export function silentExec(): { protocols: string[]; handle: SubresourceHandler } {
   return { protocols: EXEC_PROTOCOLS, handle: () => undefined };
 }
+
+/** What a scripted exec answers for one command: its output and exit code, or null to never answer. */
+export type ScriptedAnswer = { code: number; stdout?: string; stderr?: string } | null;
+
+/**
+ * An exec that answers from a script instead of running anything (no root, no kernel): the same
+ * frames and status a real API server sends. `answer` sees the argv and the request (its `name` is the
+ * pod's, which names the node it runs on).
+ */
+export function scriptedExec(answer: (argv: string[], req: RecordedRequest) => ScriptedAnswer): { protocols: string[]; handle: SubresourceHandler } {
+  return {
+    protocols: EXEC_PROTOCOLS,
+    handle(req: RecordedRequest, ws: WebSocket) {
+      const argv = req.query.getAll('command');
+      const a = answer(argv, req);
+      if (a === null) return;
+      if (a.stdout) ws.send(frame(1, a.stdout));
+      if (a.stderr) ws.send(frame(2, a.stderr));
+      ws.send(frame(3, JSON.stringify(execStatus(a.code, argv))), () => ws.close(1000));
+    },
+  };
+}

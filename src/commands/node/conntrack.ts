@@ -1,12 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../model/errors.js';
+import type { ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { buildServiceEndpointIndex, scanConntrack, type ConntrackFilter } from '../../netfilter/conntrack/index.js';
-import { renderConntrackNode, renderNodeReport, type ConntrackNodeResult, type NodeReport } from '../../render/node.js';
+import { renderConntrackNode, renderNodeReport, type ConntrackNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, forEachNode, nodeCommandFlags, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
+import { filterFromFlags, forEachNode, nodeCommandFlags, nodeReportExitCode, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeConntrack extends KnetCommand<typeof NodeConntrack, NodeReport<ConntrackNodeResult>> {
   static override summary = "Show a node's conntrack entries, and find flows stuck on endpoints that are gone";
@@ -48,6 +47,7 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
     if (flags.state !== undefined) filter.state = flags.state;
     if (flags.dnat) filter.isDnatOnly = true;
     const selected = await selectNodes(opened, this.args.node, flags['all-nodes'], 'conntrack', ['conntrack']);
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
     const nodes: ConntrackNodeResult[] = await forEachNode(selected, flags.concurrency, async (node): Promise<ConntrackNodeResult> => {
       if (flags.raw) {
         const { text, source } = await readNodeText(opened, node, ['conntrack']);
@@ -59,8 +59,8 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
       const { lines, source } = await readNodeLines(opened, node, 'conntrack');
       const scan = await scanConntrack(lines, { filter, limit: flags.limit, ...(services ? { services } : {}) });
       return { node, source, lines: scan.lines, matched: scan.matched, dnatMatched: scan.dnatMatched, isTruncated: scan.isTruncated, entries: scan.entries, findings: scan.findings };
-    });
-    return { kind: 'conntrack', ...(nodeFilter.description ? { filter: nodeFilter.description } : {}), nodes };
+    }, failed);
+    return { kind: 'conntrack', ...(nodeFilter.description ? { filter: nodeFilter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<ConntrackNodeResult>, ctx: RenderContext): string {
@@ -68,6 +68,6 @@ finding with the \`conntrack -D\` command that clears it. Exit 1 when there is s
   }
 
   protected override exitCodeOf(result: NodeReport<ConntrackNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

@@ -1,13 +1,12 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../model/errors.js';
+import type { ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { parseIpset } from '../../netfilter/ipset/index.js';
 import { viewIpset } from '../../netfilter/ipset/view.js';
-import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type NodeReport } from '../../render/node.js';
+import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
+import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIpset extends KnetCommand<typeof NodeIpset, NodeReport<IpsetNodeResult>> {
   static override summary = "Show a node's ipsets (kube-proxy's IPVS mode), filtered by Service, IP or port";
@@ -28,11 +27,12 @@ matches with \`-m set\`.`;
     // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpsetNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipset', concurrency: flags.concurrency }, ['ipset'], (text, source, node) => {
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
+    const nodes: IpsetNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipset', concurrency: flags.concurrency, ...(failed ? { failed } : {}) }, ['ipset'], (text, source, node) => {
       const parsed = parseIpset(text, { mode: 'lenient' });
       return { node, source, sets: viewIpset(parsed.sets, filter), findings: parsed.findings };
     });
-    return { kind: 'ipset', ...(filter.description ? { filter: filter.description } : {}), nodes };
+    return { kind: 'ipset', ...(filter.description ? { filter: filter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<IpsetNodeResult>, ctx: RenderContext): string {
@@ -40,6 +40,6 @@ matches with \`-m set\`.`;
   }
 
   protected override exitCodeOf(result: NodeReport<IpsetNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

@@ -1,13 +1,12 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../model/errors.js';
+import type { ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { parseIptablesSave } from '../../netfilter/iptables/parse.js';
 import { viewIptables } from '../../netfilter/node-filter.js';
-import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type NodeReport } from '../../render/node.js';
+import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
+import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIptables extends KnetCommand<typeof NodeIptables, NodeReport<IptablesNodeResult>> {
   static override summary = "Show a node's iptables rules (iptables-save), filtered by Service, IP or port";
@@ -35,11 +34,12 @@ mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, e
     const filter = filterFromFlags(opened, flags);
     const kinds = this.family === 4 ? (['iptables-save', 'iptables-nft-save', 'iptables-legacy-save'] as const) : (['ip6tables-save', 'ip6tables-nft-save', 'ip6tables-legacy-save'] as const);
     const command = this.family === 4 ? 'iptables' : 'ip6tables';
-    const nodes: IptablesNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: command, concurrency: flags.concurrency }, [...kinds], (text, source, node) => {
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
+    const nodes: IptablesNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: command, concurrency: flags.concurrency, ...(failed ? { failed } : {}) }, [...kinds], (text, source, node) => {
       const view = viewIptables(parseIptablesSave(text, { mode: 'lenient' }), filter);
       return { node, source, format: 'iptables' as const, ...view, findings: view.findings };
     });
-    return { kind: command, ...(filter.description ? { filter: filter.description } : {}), nodes };
+    return { kind: command, ...(filter.description ? { filter: filter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<IptablesNodeResult>, ctx: RenderContext): string {
@@ -47,6 +47,6 @@ mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, e
   }
 
   protected override exitCodeOf(result: NodeReport<IptablesNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

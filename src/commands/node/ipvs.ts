@@ -1,13 +1,12 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, type ExitCode } from '../../model/errors.js';
+import type { ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { findEmptyVirtualServer, parseIpvsadm } from '../../netfilter/ipvs/index.js';
 import { viewIpvs } from '../../netfilter/ipvs/view.js';
-import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type NodeReport } from '../../render/node.js';
+import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
+import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeIpvs extends KnetCommand<typeof NodeIpvs, NodeReport<IpvsNodeResult>> {
   static override summary = "Show a node's IPVS virtual and real servers (kube-proxy's IPVS mode), filtered by Service, IP or port";
@@ -28,12 +27,13 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
     // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: IpvsNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipvs', concurrency: flags.concurrency }, ['ipvsadm'], (text, source, node) => {
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
+    const nodes: IpvsNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'ipvs', concurrency: flags.concurrency, ...(failed ? { failed } : {}) }, ['ipvsadm'], (text, source, node) => {
       const ipvs = parseIpvsadm(text, { mode: 'lenient' });
       const virtualServers = viewIpvs(ipvs, filter);
       return { node, source, virtualServerCount: ipvs.virtualServers.length, virtualServers, findings: [...ipvs.findings, ...virtualServers.flatMap(findEmptyVirtualServer)] };
     });
-    return { kind: 'ipvs', ...(filter.description ? { filter: filter.description } : {}), nodes };
+    return { kind: 'ipvs', ...(filter.description ? { filter: filter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<IpvsNodeResult>, ctx: RenderContext): string {
@@ -41,6 +41,6 @@ without real servers, or with only weight-0 (draining) ones, gets a finding: new
   }
 
   protected override exitCodeOf(result: NodeReport<IpvsNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

@@ -1,13 +1,12 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
+import { inputError, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { NftParseError, parseNftRuleset } from '../../netfilter/nft/index.js';
 import { viewNft } from '../../netfilter/nft/view.js';
-import { renderNftNode, renderNodeReport, type NftNodeResult, type NodeReport } from '../../render/node.js';
+import { renderNftNode, renderNodeReport, type NftNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { filterFromFlags, nodeCommandFlags, presentEachNode } from '../../cli/node-read.js';
+import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
 
 export default class NodeNft extends KnetCommand<typeof NodeNft, NodeReport<NftNodeResult>> {
   static override summary = "Show a node's nftables ruleset (kube-proxy's nftables mode), filtered by Service, IP or port";
@@ -30,7 +29,8 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
     // A node's rules and flows are for the Services of every namespace: read them all, live as in a snapshot.
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const filter = filterFromFlags(opened, flags);
-    const nodes: NftNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'nft', concurrency: flags.concurrency }, ['nft-ruleset-json', 'nft-ruleset'], (text, source, node) => {
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
+    const nodes: NftNodeResult[] = await presentEachNode(opened, { node: this.args.node, isAllNodes: flags['all-nodes'], isRaw: flags.raw, command: 'nft', concurrency: flags.concurrency, ...(failed ? { failed } : {}) }, ['nft-ruleset-json', 'nft-ruleset'], (text, source, node) => {
       let ruleset;
       try {
         ruleset = parseNftRuleset(text, { mode: 'lenient' });
@@ -41,7 +41,7 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
       const view = viewNft(ruleset, filter);
       return { node, source, format: ruleset.format, ...view, findings: view.findings };
     });
-    return { kind: 'nft', ...(filter.description ? { filter: filter.description } : {}), nodes };
+    return { kind: 'nft', ...(filter.description ? { filter: filter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<NftNodeResult>, ctx: RenderContext): string {
@@ -49,6 +49,6 @@ Service (service-…, endpoint-…, external-…, firewall-…) and the set elem
   }
 
   protected override exitCodeOf(result: NodeReport<NftNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

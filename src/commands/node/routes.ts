@@ -1,12 +1,11 @@
 import { Args } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../../cli/base.js';
-import { EXIT, inputError, type ExitCode } from '../../model/errors.js';
+import { inputError, type ExitCode } from '../../model/errors.js';
 import { clusterFlags } from '../../cli/flags.js';
-import { hasErrors } from '../../model/finding.js';
 import { parseIpAddr, parseIpRoute, viewRoutes } from '../../netfilter/routes/index.js';
-import { renderNodeReport, renderRoutesNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
+import { renderNodeReport, renderRoutesNode, type FailedNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
-import { captureHint, filterFromFlags, forEachNode, nodeCommandFlags, selectNodes } from '../../cli/node-read.js';
+import { captureHint, filterFromFlags, forEachNode, nodeCommandFlags, nodeReportExitCode, selectNodes } from '../../cli/node-read.js';
 
 export default class NodeRoutes extends KnetCommand<typeof NodeRoutes, NodeReport<RoutesNodeResult>> {
   static override summary = "Show a node's routes and addresses, and where it sends a given IP";
@@ -29,6 +28,7 @@ route the node would use for that address (longest prefix), or that the address 
     const filter = filterFromFlags(opened, flags);
     const targets = [...(filter.service?.endpointIPs ?? []), ...(flags.ip !== undefined ? [flags.ip] : [])];
     const selected = await selectNodes(opened, this.args.node, flags['all-nodes'], 'routes', ['ip-route', 'ip-addr']);
+    const failed: FailedNode[] | undefined = flags['all-nodes'] ? [] : undefined;
     const nodes: RoutesNodeResult[] = await forEachNode(selected, flags.concurrency, async (node): Promise<RoutesNodeResult> => {
       const routeText = await opened.nodeState.read(node, 'ip-route');
       const addrText = await opened.nodeState.read(node, 'ip-addr');
@@ -40,8 +40,8 @@ route the node would use for that address (longest prefix), or that the address 
       const r = routeText === null ? null : parseIpRoute(routeText);
       const a = addrText === null ? null : parseIpAddr(addrText);
       return { node, source, findings: [...(r?.findings ?? []), ...(a?.findings ?? [])], ...viewRoutes(r, a, targets, filter.groups.length > 0) };
-    });
-    return { kind: 'routes', ...(filter.description ? { filter: filter.description } : {}), nodes };
+    }, failed);
+    return { kind: 'routes', ...(filter.description ? { filter: filter.description } : {}), nodes, ...(failed ? { failedNodes: failed } : {}) };
   }
 
   protected renderText(result: NodeReport<RoutesNodeResult>, ctx: RenderContext): string {
@@ -49,6 +49,6 @@ route the node would use for that address (longest prefix), or that the address 
   }
 
   protected override exitCodeOf(result: NodeReport<RoutesNodeResult>): ExitCode {
-    return result.nodes.some((n) => hasErrors(n.findings)) ? EXIT.problem : EXIT.ok;
+    return nodeReportExitCode(result);
   }
 }

@@ -17,6 +17,12 @@ export interface ParseOptions {
    * missing chains or loops only where the walk meets them, so whole-dump checks need the default.
    */
   isLazy?: boolean;
+  /**
+   * With isLazy: read every rule once, at the end of the parse, and check every jump, so that the dump
+   * has the findings a full read gives (in line order), while each rule is still tokenized only once
+   * (a full read tokenizes a rule twice: to validate it, then when it is used).
+   */
+  shouldCheckAll?: boolean;
 }
 
 /** The tables iptables knows; anything else is reported (strict: an error, lenient: a finding). */
@@ -422,6 +428,8 @@ class ParsedRule implements IptablesRule {
 /** A rule of a lazily read dump: only its text and line are held until it is first used. */
 class LazyRule implements IptablesRule {
   private spec: ParsedSpec | undefined;
+  /** The target alone, read without building the matches: most rules of a dump are only asked where they jump. */
+  private head: ParsedSpec | undefined;
 
   constructor(
     readonly table: string,
@@ -437,8 +445,7 @@ class LazyRule implements IptablesRule {
 
   counters?: Counters;
 
-  private parsed(): ParsedSpec {
-    if (this.spec !== undefined) return this.spec;
+  private read(isCollecting: boolean): ParsedSpec {
     const tokens = tokenizeRule(this.raw);
     if (tokens === null) {
       this.spec = { matches: [], target: null };
@@ -446,18 +453,26 @@ class LazyRule implements IptablesRule {
       return this.spec;
     }
     try {
-      this.spec = parseRuleSpec(tokens, this.specStart);
+      const spec = parseRuleSpec(tokens, this.specStart, isCollecting);
+      if (isCollecting) this.spec = spec;
+      return spec;
     } catch (err) {
       if (!(err instanceof RuleSyntaxError)) throw err;
       // Lenient: the rule is read as one that matches nothing (it was skipped by an eager read).
       this.spec = { matches: [NEVER_MATCH], target: null };
       this.onProblem('iptables-bad-rule', err.message, this.line, this.raw);
+      return this.spec;
     }
-    return this.spec;
+  }
+
+  private parsed(): ParsedSpec {
+    return this.spec ?? this.read(true);
   }
 
   get target(): RuleTarget | null {
-    return this.parsed().target;
+    if (this.spec !== undefined) return this.spec.target;
+    this.head ??= this.read(false);
+    return this.head.target;
   }
 
   get matches(): RuleMatch[] {
@@ -517,7 +532,7 @@ const V6_HINT = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d+)?$/;
  */
 export function parseIptablesSave(text: string, options: ParseOptions = { mode: 'strict' }): IptablesDump {
   if (options.isLazy === true) {
-    const lazy = readLazily(text, options.mode);
+    const lazy = readLazily(text, options.mode, options.shouldCheckAll === true);
     if (lazy !== null) return lazy;
   }
   const isStrict = options.mode === 'strict';
@@ -1034,7 +1049,7 @@ function familyOfText(text: string): 4 | 6 | null {
  * rule unparsed. Returns null for anything else (`-I`, `-X`, `-F`, a table given twice, a malformed
  * structure): the full reader then handles and reports it.
  */
-function readLazily(text: string, mode: ParseMode): IptablesDump | null {
+function readLazily(text: string, mode: ParseMode, shouldCheckAll: boolean): IptablesDump | null {
   const findings: Finding[] = [];
   const isStrict = mode === 'strict';
   const problem: ProblemReport = (code, message, line, raw) => {
@@ -1106,6 +1121,13 @@ function readLazily(text: string, mode: ParseMode): IptablesDump | null {
     return null;
   }
   if (table !== null && !table.isCommitted) return null;
+  if (shouldCheckAll) {
+    // Reading each rule's target parses it (a malformed one is reported then); the full reader reports
+    // those in line order, then the jumps to missing chains and the loops.
+    for (const t of tables) for (const c of t.chains) for (const r of c.rules) void r.target;
+    findings.sort((a, b) => (a.line as number) - (b.line as number));
+    checkJumps(tables, problem);
+  }
   return { tables, family: familyOfText(text), ruleCount, findings };
 }
 

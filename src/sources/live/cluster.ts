@@ -240,6 +240,7 @@ export function debugPodOptions(session: LiveSession, options: SourceOptions): D
     deadlineSeconds: DEBUG_POD_DEADLINE_SECONDS,
     startTimeoutMs: parseRequestTimeout(options['pod-timeout'] ?? '2m', '--pod-timeout') ?? 2 * 60_000,
     execTimeoutMs: parseRequestTimeout(options['exec-timeout'] ?? '1m', '--exec-timeout') ?? 60_000,
+    daemonSetDeadlineMs: parseRequestTimeout(options['daemonset-deadline'] ?? `${DEBUG_POD_DEADLINE_SECONDS}s`, '--daemonset-deadline') ?? DEBUG_POD_DEADLINE_SECONDS * 1000,
   };
 }
 

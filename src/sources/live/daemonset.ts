@@ -1,6 +1,9 @@
 // --daemonset: the debug pod spec as one short-lived DaemonSet, so that the cluster starts a pod on
 // every node at once (the cluster is the engine that scales, not the laptop); knet then execs into
 // the pod of each node it reads, with its own bounded concurrency, and deletes the DaemonSet at the end.
+// A DaemonSet's pods cannot carry activeDeadlineSeconds as a lone debug pod does, so the run has a
+// deadline of knet's own (--daemonset-deadline): past it, knet deletes the DaemonSet, and every node
+// not read by then fails with `daemonset-deadline` (named, with --all-nodes, among the failed nodes).
 import { randomBytes } from 'node:crypto';
 import { environmentError, KnetError } from '../../model/errors.js';
 import type { CommandResult, NodeCommandRunner } from '../command-node-state.js';
@@ -21,6 +24,9 @@ export class DebugDaemonSet implements NodeCommandRunner {
   private isClosing = false;
   private listing: Promise<ApiObject[]> | undefined;
   private isInterrupted = false;
+  private readonly expiry = new AbortController();
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deleting: Promise<void> | undefined;
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     const code = signal === 'SIGTERM' ? 143 : 130;
     if (this.isInterrupted) {
@@ -58,6 +64,8 @@ export class DebugDaemonSet implements NodeCommandRunner {
           },
         });
         this.isCreated = true;
+        // Not holding the process open: the reads in flight do, and the deadline ends those.
+        this.deadlineTimer = setTimeout(() => this.expire(), this.options.daemonSetDeadlineMs).unref();
       } catch (err) {
         if (err instanceof KnetError && err.code === 'api-forbidden') {
           throw environmentError(`RBAC forbids "create daemonsets.apps" in namespace ${this.options.namespace}, which --daemonset needs`, 'debug-pod-forbidden', [
@@ -68,6 +76,31 @@ export class DebugDaemonSet implements NodeCommandRunner {
       }
     })();
     return this.created;
+  }
+
+  /** The deadline has passed: delete the DaemonSet now, and end every read still waiting or running. */
+  private expire(): void {
+    this.expiry.abort(environmentError('the --daemonset deadline passed', 'daemonset-deadline'));
+    this.deleting ??= this.deleteDaemonSet();
+  }
+
+  private get isExpired(): boolean {
+    return this.expiry.signal.aborted;
+  }
+
+  private deadlineError(node: string): Error {
+    return environmentError(
+      `node ${node} did not answer before the --daemonset deadline of ${formatDuration(this.options.daemonSetDeadlineMs)}: DaemonSet ${this.options.namespace}/${this.name} was deleted`,
+      'daemonset-deadline',
+      [`Raise --daemonset-deadline, or read that node without --daemonset (knet node … ${node}).`],
+    );
+  }
+
+  private async deleteDaemonSet(): Promise<void> {
+    if (!this.isCreated) return;
+    this.isCreated = false;
+    // Background propagation: the garbage collector deletes the pods the DaemonSet owns.
+    await this.session.api.delete(DEBUG_RESOURCES.daemonSets, this.options.namespace, this.name, { propagationPolicy: 'Background' });
   }
 
   /** One list of the DaemonSet's pods, shared by every node waiting at the moment. */
@@ -84,6 +117,7 @@ export class DebugDaemonSet implements NodeCommandRunner {
     await this.create();
     const deadline = Date.now() + this.options.startTimeoutMs;
     for (;;) {
+      if (this.isExpired) throw this.deadlineError(node);
       if (this.isClosing) throw environmentError('interrupted while the debug DaemonSet was starting', 'interrupted');
       const pod = (await this.pods()).find((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node);
       const outcome = podOutcome(pod?.status as Parameters<typeof podOutcome>[0]);
@@ -104,18 +138,22 @@ export class DebugDaemonSet implements NodeCommandRunner {
   }
 
   async run(node: string, argv: readonly string[], onStdout: (chunk: Buffer) => void): Promise<CommandResult> {
+    if (this.isExpired) throw this.deadlineError(node);
     const pod = await this.podOn(node);
-    return execInPod(this.session.kubeConfig.kubeConfig, { namespace: this.options.namespace, pod, container: DEBUG_CONTAINER }, argv, onStdout, this.options.execTimeoutMs);
+    try {
+      return await execInPod(this.session.kubeConfig.kubeConfig, { namespace: this.options.namespace, pod, container: DEBUG_CONTAINER }, argv, onStdout, this.options.execTimeoutMs, this.expiry.signal);
+    } catch (err) {
+      if (this.isExpired) throw this.deadlineError(node);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
     this.isClosing = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     await this.created?.catch(() => undefined);
-    if (this.isCreated) {
-      // Background propagation: the garbage collector deletes the pods the DaemonSet owns.
-      await this.session.api.delete(DEBUG_RESOURCES.daemonSets, this.options.namespace, this.name, { propagationPolicy: 'Background' });
-      this.isCreated = false;
-    }
+    this.deleting ??= this.deleteDaemonSet();
+    await this.deleting;
     if (!this.isInterrupted) {
       process.off('SIGINT', this.onSignal);
       process.off('SIGTERM', this.onSignal);

@@ -35,6 +35,8 @@ export interface DebugPodOptions {
   startTimeoutMs: number;
   /** How long an exec may stay silent. */
   execTimeoutMs: number;
+  /** --daemonset: how long the DaemonSet may live before knet deletes it and gives up on the nodes not read. */
+  daemonSetDeadlineMs: number;
   /** How often a starting pod's status is read. */
   pollMs?: number;
 }

@@ -43,7 +43,8 @@ export function execPath(target: ExecTarget, argv: readonly string[]): string {
 /**
  * Runs argv in the container; stdout chunks go to `onStdout` as they arrive. Resolves with the exit
  * code once the status channel says the command ended; rejects when the exec cannot start (403, the pod
- * is gone), when the connection ends without a status, or when nothing arrives for `idleTimeoutMs`.
+ * is gone), when the connection ends without a status, when nothing arrives for `idleTimeoutMs`, or
+ * with the signal's reason when `signal` aborts (the connection is then closed).
  */
 export async function execInPod(
   kubeConfig: KubeConfig,
@@ -51,7 +52,9 @@ export async function execInPod(
   argv: readonly string[],
   onStdout: (chunk: Buffer) => void,
   idleTimeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<CommandResult> {
+  if (signal?.aborted === true) throw signal.reason;
   // Not re-exported by the package's index in 1.4; the package has no exports map, so the file is public.
   const { WebSocketHandler } = await import('@kubernetes/client-node/dist/web-socket-handler.js');
   // The handler ends these streams on a v5 close frame; they are knet's own, never process.stdout.
@@ -64,6 +67,8 @@ export async function execInPod(
   const ended = new Promise<CommandResult>((resolve, reject) => {
     settle = { resolve, reject };
   });
+  // Settled early (a timeout or an abort while connecting) before anything awaits it: not unhandled.
+  ended.catch(() => undefined);
   let isSettled = false;
   const finish = (outcome: CommandResult | Error): void => {
     if (isSettled) return;
@@ -83,6 +88,11 @@ export async function execInPod(
   };
   let socket: Awaited<ReturnType<typeof handler.connect>> | undefined;
   idle();
+  const onAbort = (): void => {
+    finish(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    socket?.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     socket = await handler.connect(execPath(target, argv), null, (channel: number, data: Buffer) => {
       idle();
@@ -105,6 +115,9 @@ export async function execInPod(
     });
   } catch (err) {
     if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    // Aborted while connecting: the abort's reason, not the connection's error.
+    if (isSettled) return ended;
     const message = (err as { message?: string }).message ?? String(err);
     const code = /Unexpected server response: (\d+)/.exec(message)?.[1];
     if (code === '403') {
@@ -126,6 +139,7 @@ export async function execInPod(
     return await ended;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close();
   }
 }

@@ -180,6 +180,18 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
     expect(lenient.findings).toEqual([expect.objectContaining({ code: 'iptables-bad-rule', line: 4 })]);
   });
 
+  it('with shouldCheckAll, reports what a full read reports: bad rules in line order, then missing chains and loops', () => {
+    const text = [
+      '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]',
+      '-A FORWARD -j B', '-A INPUT -p tcp --dport', '-A INPUT -j KUBE-NOWHERE', '-A A -j B', '-A B -j A', '-A FORWARD -m "bad',
+      'COMMIT', '',
+    ].join('\n');
+    const full = parseIptablesSave(text, { mode: 'lenient' }).findings;
+    expect(full.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 7], ['iptables-bad-rule', 11], ['iptables-missing-chain', 8], ['iptables-jump-loop', 9]]);
+    expect(parseIptablesSave(text, { mode: 'lenient', isLazy: true, shouldCheckAll: true }).findings).toEqual(full);
+    expect(parseIptablesSave(text, { mode: 'lenient', isLazy: true }).findings).toEqual([]);
+  });
+
   it('falls back to the full read for -N, -I, -X, -F and a table given twice', () => {
     const text = ['*filter', ':INPUT ACCEPT [0:0]', '-N A', '-A A -j RETURN', '-I A -j ACCEPT', 'COMMIT', '*filter', '-A INPUT -j A', 'COMMIT', ''].join('\n');
     const dump = parseIptablesSave(text, { mode: 'strict', isLazy: true });
