@@ -153,6 +153,9 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     // The attempts ran in that container, over exec.
     const execs = mine.filter((r) => r.subresource === 'exec' && r.query.get('container') === added.name);
     expect(execs).toHaveLength(1);
+    // It cannot be removed; knet cleanup names it.
+    const cleanup = await runKnetJson<{ probeContainers: { pod: string; container: string }[] }>(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(cleanup.json.probeContainers).toContainEqual(expect.objectContaining({ pod: 'client', container: added.name }));
   });
 
   it('a DNS name: asked of the kube-dns pod through a port-forward, as the API implies, then probed at the address it resolved to', async () => {
