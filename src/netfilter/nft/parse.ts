@@ -373,7 +373,11 @@ class TextParser {
       case 'comment':
         set.comment = words[1];
         return;
-      case 'timeout':
+      case 'timeout': {
+        const seconds = parseNftDuration(words[1] ?? '');
+        if (seconds !== null) set.timeoutSeconds = seconds;
+        return;
+      }
       case 'size':
       case 'policy':
       case 'gc-interval':
@@ -476,4 +480,11 @@ export function checkReferences(ruleset: NftRuleset, options: ParseNftOptions): 
 function report(ruleset: NftRuleset, options: ParseNftOptions, line: number, message: string, code: string): void {
   if (options.mode === 'strict') throw new NftParseError(message, line);
   ruleset.findings.push({ code, severity: 'warning', message: `line ${line}: ${message}`, line });
+}
+
+/** An nft duration, `10800s` as knftables writes it or `3h` / `1d2h3m4s` as `nft list` prints it, in seconds. */
+export function parseNftDuration(text: string): number | null {
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (m === null || text === '') return null;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
 }
