@@ -128,7 +128,7 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
         result = simulateIptables(dump, packet, options);
         result.findings.unshift(...dump.findings);
       } else if (format === 'nftables' || format === 'nft-json') {
-        result = simulateNft(parseNftRuleset(text, { mode }), packet, options);
+        result = simulateNft(parseNftRuleset(text, { mode, isLazy: true }), packet, options);
       } else {
         throw inputError(`${flags.file} is neither iptables-save nor nft list ruleset output`, 'unknown-format', ['Capture it with: iptables-save > FILE, or nft list ruleset > FILE (nft -j list ruleset for JSON).']);
       }

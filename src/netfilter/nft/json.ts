@@ -2,8 +2,8 @@
 // parser as the text form, so that both inputs give one model and the raw text shown in a path
 // reads as `nft list ruleset` would print it. Lines are positions of objects in the `nftables` array.
 import type { Finding } from '../../model/finding.js';
-import { NftParseError, type NftElement, type NftFamily, type NftHook, type NftRuleset, type NftTable, type NftVerdict, type ParseNftOptions } from './model.js';
-import { buildRule, checkReferences } from './parse.js';
+import { LazyNftChain, NftParseError, type NftChain, type NftElement, type NftFamily, type NftRule, type NftHook, type NftRuleset, type NftTable, type NftVerdict, type ParseNftOptions } from './model.js';
+import { buildRule, checkReferences, checkRuleReferences, referenceReporter } from './parse.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -29,7 +29,10 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
     if (options.mode === 'strict') throw new NftParseError(message, index + 1);
     findings.push({ code: 'nft-line-not-understood', severity: 'warning', message: `entry ${index + 1}: ${message}`, line: index + 1 });
   };
+  // The table of the previous entry: a dump lists each table's objects together.
+  let last: NftTable | null = null;
   const tableOf = (o: JsonObject, index: number): NftTable | null => {
+    if (last !== null && o.table === last.name && o.family === last.family) return last;
     const family = str(o.family ?? '');
     const name = str(o.table ?? o.name ?? '');
     const key = `${family} ${name}`;
@@ -42,11 +45,23 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
       t = { family: family as NftFamily, name, line: index + 1, chains: new Map(), sets: new Map() };
       tables.set(key, t);
     }
+    last = t;
     return t;
   };
+  const isLazy = options.isLazy === true;
+  /** A chain as first met (its declaration, or a rule of it): lazily read chains keep their rules' JSON. */
+  const newChain = (t: NftTable, name: string, line: number): NftChain =>
+    isLazy
+      ? new LazyNftChain<JsonObject>(name, line, readRule, (chain, rules) => checkRuleReferences(t, chain, rules, referenceReporter(findings, options)))
+      : { name, line, rules: [] };
   list.forEach((entry, index) => {
     if (!isObject(entry)) return problem(index, 'an entry that is not an object');
-    const [kind] = Object.keys(entry);
+    // The entry's one key (`table`, `chain`, `rule`…), without an array of keys per entry.
+    let kind: string | undefined;
+    for (const k in entry) {
+      kind = k;
+      break;
+    }
     const o = kind === undefined ? undefined : entry[kind];
     if (!isObject(o) || kind === 'metainfo') return;
     switch (kind) {
@@ -59,7 +74,7 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
         const t = tableOf(o, index);
         if (!t) return;
         const name = str(o.name);
-        const chain = t.chains.get(name) ?? { name, line: index + 1, rules: [] };
+        const chain = t.chains.get(name) ?? newChain(t, name, index + 1);
         if (typeof o.hook === 'string') {
           chain.base = {
             type: typeof o.type === 'string' ? o.type : 'filter',
@@ -104,12 +119,11 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
         const chainName = str(o.chain);
         let chain = t.chains.get(chainName);
         if (!chain) {
-          chain = { name: chainName, line: index + 1, rules: [] };
+          chain = newChain(t, chainName, index + 1);
           t.chains.set(chainName, chain);
         }
-        const exprs = Array.isArray(o.expr) ? o.expr : [];
-        const text = exprs.map(renderStatement).filter(Boolean).join(' ') + (typeof o.comment === 'string' ? ` comment ${JSON.stringify(o.comment)}` : '');
-        chain.rules.push(buildRule(text, index + 1));
+        if (chain instanceof LazyNftChain) (chain as LazyNftChain<JsonObject>).add(o, index + 1, Array.isArray(o.expr) && o.expr.some((x) => isObject(x) && x.set !== undefined));
+        else chain.rules.push(readRule(o, index + 1));
         return;
       }
       default:
@@ -120,6 +134,13 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
   const ruleset: NftRuleset = { format: 'json', tables: [...tables.values()], findings };
   checkReferences(ruleset, options);
   return ruleset;
+}
+
+/** A rule object, rendered back to nft syntax and parsed as the text form is. */
+function readRule(o: JsonObject, line: number): NftRule {
+  const exprs = Array.isArray(o.expr) ? o.expr : [];
+  const text = exprs.map(renderStatement).filter(Boolean).join(' ') + (typeof o.comment === 'string' ? ` comment ${JSON.stringify(o.comment)}` : '');
+  return buildRule(text, line);
 }
 
 function element(e: Json): NftElement {

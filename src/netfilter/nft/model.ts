@@ -105,6 +105,76 @@ export interface NftRuleset {
 export interface ParseNftOptions {
   /** strict: the first problem is an error quoting its line; lenient: a finding, and parsing goes on. */
   mode: 'strict' | 'lenient';
+  /**
+   * Read each chain's rules only when the chain is first used: tables, chains (with their hooks) and sets
+   * are read, each rule is kept as it was written until then. A simulator that walks one packet parses
+   * only the chains the packet reaches. Jumps to missing chains and lookups of missing sets are then
+   * reported for the rules read (strict: thrown, lenient: findings appended to the ruleset's), so
+   * whole-dump checks need the default.
+   */
+  isLazy?: boolean;
+}
+
+/**
+ * A chain of a lazily read ruleset: its rules are kept as written (a line of text, or a JSON object) and
+ * read when `rules` is first asked for; `onRead` then checks what they refer to.
+ */
+export class LazyNftChain<T> implements NftChain {
+  base?: NftBaseChain;
+  comment?: string;
+  /**
+   * Whether a rule of the chain may add to or update a named set, judged from the unread rules: a
+   * session-affinity lookup reads only such chains to find the endpoint that records a client.
+   */
+  mayUpdateSet = false;
+  private items: T[] = [];
+  private itemLines: number[] = [];
+  private made: NftRule[] | null = null;
+
+  constructor(
+    readonly name: string,
+    public line: number,
+    private readonly read: (item: T, line: number) => NftRule,
+    private readonly onRead: (chain: NftChain, rules: NftRule[]) => void,
+  ) {}
+
+  /** Appends a rule as written; it is read with the others when the chain is first used. */
+  add(item: T, line: number, mayUpdateSet: boolean): void {
+    if (mayUpdateSet) this.mayUpdateSet = true;
+    if (this.made !== null) {
+      const rule = this.read(item, line);
+      this.made.push(rule);
+      this.onRead(this, [rule]);
+      return;
+    }
+    this.items.push(item);
+    this.itemLines.push(line);
+  }
+
+  get rules(): NftRule[] {
+    if (this.made === null) {
+      const made = this.items.map((item, i) => this.read(item, this.itemLines[i]!));
+      this.made = made;
+      this.items = [];
+      this.itemLines = [];
+      this.onRead(this, made);
+    }
+    return this.made;
+  }
+
+  set rules(rules: NftRule[]) {
+    this.made = rules;
+    this.items = [];
+    this.itemLines = [];
+  }
+
+  toJSON(): NftChain {
+    // The key order of an eagerly read chain.
+    const out: NftChain = { name: this.name, line: this.line, rules: this.rules };
+    if (this.base !== undefined) out.base = this.base;
+    if (this.comment !== undefined) out.comment = this.comment;
+    return out;
+  }
 }
 
 /** A parse problem in strict mode, with the line it is on. */

@@ -6,6 +6,7 @@
 import type { Finding } from '../../model/finding.js';
 import { braceDepth, tokenize, type Token } from './lexer.js';
 import {
+  LazyNftChain,
   NftParseError,
   type NftBaseChain,
   type NftChain,
@@ -41,6 +42,9 @@ class TextParser {
 
   constructor(private readonly options: ParseNftOptions) {}
 
+  /** What a lazily read chain reports when its rules are read: the chains and sets they refer to. */
+  private readonly onRead = (table: NftTable) => (chain: NftChain, rules: NftRule[]) => checkRuleReferences(table, chain, rules, referenceReporter(this.findings, this.options));
+
   problem(line: number, message: string, raw: string): void {
     if (this.options.mode === 'strict') throw new NftParseError(`${message}: ${clip(raw)}`, line);
     this.findings.push({ code: 'nft-line-not-understood', severity: 'warning', message: `line ${line}: ${message}`, line, text: clip(raw) });
@@ -60,10 +64,16 @@ class TextParser {
   chain(table: NftTable, name: string, line: number): NftChain {
     let c = table.chains.get(name);
     if (!c) {
-      c = { name, line, rules: [] };
+      c = this.options.isLazy === true ? new LazyNftChain(name, line, buildRule, this.onRead(table)) : { name, line, rules: [] };
       table.chains.set(name, c);
     }
     return c;
+  }
+
+  /** Appends a rule to a chain: as written to a lazily read chain, parsed to any other. */
+  private append(chain: NftChain, raw: string, line: number): void {
+    if (chain instanceof LazyNftChain) (chain as LazyNftChain<string>).add(raw, line, mayUpdateSet(raw));
+    else chain.rules.push(buildRule(raw, line));
   }
 
   parse(text: string): void {
@@ -138,9 +148,9 @@ class TextParser {
         const table = this.table(w[2]!, w[3]!, line);
         const c = table.chains.get(w[4]!);
         if (!c) throw new RuleSyntaxError(`rule for chain "${w[4]!}", which was not added before`);
-        const rule = buildRule(text.slice(w.slice(0, 5).join(' ').length + 1), line);
-        if (w[0] === 'insert') c.rules.unshift(rule);
-        else c.rules.push(rule);
+        const raw = text.slice(w.slice(0, 5).join(' ').length + 1);
+        if (w[0] === 'insert') c.rules.unshift(buildRule(raw, line));
+        else this.append(c, raw, line);
         return;
       }
     }
@@ -220,9 +230,8 @@ class TextParser {
         let at = 5;
         if (['position', 'index', 'handle'].includes(w[5] ?? '')) at = 7;
         const rest = tokens[at] ? text.slice(tokens[at]!.start) : '';
-        const rule = buildRule(rest, line);
-        if (verb === 'insert') c.rules.unshift(rule);
-        else c.rules.push(rule);
+        if (verb === 'insert') c.rules.unshift(buildRule(rest, line));
+        else this.append(c, rest, line);
         return;
       }
       case 'set':
@@ -297,7 +306,7 @@ class TextParser {
   private inChainRule(chain: NftChain, text: string, line: number): void {
     // `nft -a` appends `# handle N`; the tokenizer drops it as a comment, and so does the raw text.
     const raw = text.includes('# handle') ? text.replace(/\s+# handle \d+\s*$/, '') : text;
-    chain.rules.push(buildRule(raw, line));
+    this.append(chain, raw, line);
   }
 
   private inSet(set: NftSet, tokens: Token[], line: number): void {
@@ -420,6 +429,14 @@ export function parsePriority(words: string[]): number | null {
   return Number.isFinite(glued) ? base + glued : null;
 }
 
+/**
+ * Whether a rule as written may add to or update a named set (`update @set { ip saddr }`): a cheap look
+ * at the text that never misses one (it may say yes to a rule that does not).
+ */
+export function mayUpdateSet(raw: string): boolean {
+  return raw.includes('@') && /\b(update|add)\s+@/.test(raw);
+}
+
 export function buildRule(raw: string, line: number): NftRule {
   const text = raw.trim();
   try {
@@ -444,42 +461,52 @@ export function parseNftText(text: string, options: ParseNftOptions): NftRuleset
   return ruleset;
 }
 
-/** Jumps to chains and lookups of sets that do not exist: an error in strict mode, a finding otherwise. */
+type ReferenceReport = (line: number, message: string, code: 'nft-missing-chain' | 'nft-missing-set') => void;
+
+/** A reference problem: thrown in strict mode, a finding appended to `findings` otherwise. */
+export function referenceReporter(findings: Finding[], options: ParseNftOptions): ReferenceReport {
+  return (line, message, code) => {
+    if (options.mode === 'strict') throw new NftParseError(message, line);
+    findings.push({ code, severity: 'warning', message: `line ${line}: ${message}`, line });
+  };
+}
+
+/**
+ * Jumps to chains and lookups of sets that do not exist: an error in strict mode, a finding otherwise.
+ * In a lazily read ruleset, the rules of a chain are checked when they are read.
+ */
 export function checkReferences(ruleset: NftRuleset, options: ParseNftOptions): void {
+  const problem = referenceReporter(ruleset.findings, options);
   for (const t of ruleset.tables) {
-    const missingChain = (target: string, line: number, where: string): void => {
-      if (!t.chains.has(target)) report(ruleset, options, line, `${where} "${target}", which does not exist in table ${t.family} ${t.name}`, 'nft-missing-chain');
-    };
-    const checkVerdict = (v: NftVerdict | undefined, line: number, where: string): void => {
-      if (v && 'target' in v) missingChain(v.target, line, where);
-    };
-    for (const c of t.chains.values()) {
-      for (const r of c.rules) {
-        for (const s of r.statements) {
-          const where = `chain ${c.name} jumps to`;
-          if (s.kind === 'verdict') checkVerdict(s.verdict, r.line, where);
-          else if (s.kind === 'numgen') for (const e of s.elements) checkVerdict(e.verdict, r.line, where);
-          else if (s.kind === 'vmap') {
-            if (s.map.kind === 'set-ref') {
-              if (!t.sets.has(s.map.name)) report(ruleset, options, r.line, `chain ${c.name} looks up @${s.map.name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
-            } else for (const e of s.map.elements) checkVerdict(e.verdict, r.line, where);
-          } else if (s.kind === 'match' && s.right.kind === 'set-ref' && !t.sets.has(s.right.name)) {
-            report(ruleset, options, r.line, `chain ${c.name} looks up @${s.right.name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
-          }
-        }
-      }
-    }
+    for (const c of t.chains.values()) if (!(c instanceof LazyNftChain)) checkRuleReferences(t, c, c.rules, problem);
     for (const s of t.sets.values()) {
       for (const e of s.elements) {
-        if (e.verdict && 'target' in e.verdict) missingChain(e.verdict.target, s.line, `map ${s.name} sends ${e.key.join(' . ')} to`);
+        if (e.verdict && 'target' in e.verdict && !t.chains.has(e.verdict.target)) {
+          problem(s.line, `map ${s.name} sends ${e.key.join(' . ')} to "${e.verdict.target}", which does not exist in table ${t.family} ${t.name}`, 'nft-missing-chain');
+        }
       }
     }
   }
 }
 
-function report(ruleset: NftRuleset, options: ParseNftOptions, line: number, message: string, code: string): void {
-  if (options.mode === 'strict') throw new NftParseError(message, line);
-  ruleset.findings.push({ code, severity: 'warning', message: `line ${line}: ${message}`, line });
+/** The jumps and set lookups of some rules of chain `c` that lead nowhere in table `t`. */
+export function checkRuleReferences(t: NftTable, c: NftChain, rules: readonly NftRule[], problem: ReferenceReport): void {
+  const checkVerdict = (v: NftVerdict | undefined, line: number): void => {
+    if (v && 'target' in v && !t.chains.has(v.target)) problem(line, `chain ${c.name} jumps to "${v.target}", which does not exist in table ${t.family} ${t.name}`, 'nft-missing-chain');
+  };
+  const checkSet = (name: string, line: number): void => {
+    if (!t.sets.has(name)) problem(line, `chain ${c.name} looks up @${name}, which does not exist in table ${t.family} ${t.name}`, 'nft-missing-set');
+  };
+  for (const r of rules) {
+    for (const s of r.statements) {
+      if (s.kind === 'verdict') checkVerdict(s.verdict, r.line);
+      else if (s.kind === 'numgen') for (const e of s.elements) checkVerdict(e.verdict, r.line);
+      else if (s.kind === 'vmap') {
+        if (s.map.kind === 'set-ref') checkSet(s.map.name, r.line);
+        else for (const e of s.map.elements) checkVerdict(e.verdict, r.line);
+      } else if (s.kind === 'match' && s.right.kind === 'set-ref') checkSet(s.right.name, r.line);
+    }
+  }
 }
 
 /** An nft duration, `10800s` as knftables writes it or `3h` / `1d2h3m4s` as `nft list` prints it, in seconds. */

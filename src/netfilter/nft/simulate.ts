@@ -8,7 +8,7 @@ import { canonicalIP, cidrContains, ipFamily, parseIP } from '../../model/ip.js'
 import type { Outcome, Packet, PathStep, SimulateOptions, TraceResult } from '../types.js';
 import { overallVerdict } from '../types.js';
 import type { NftChain, NftElement, NftHook, NftRule, NftRuleset, NftSelector, NftSet, NftStatement, NftTable, NftVerdict } from './model.js';
-import { tableId } from './model.js';
+import { LazyNftChain, tableId } from './model.js';
 import { parseNumber } from './rule.js';
 import { inputInterfaceOf, outputInterfaceOf } from '../routes/index.js';
 
@@ -590,6 +590,8 @@ function affinityEndpointOf(table: NftTable, setName: string): string | null | u
   if (!index) {
     index = new Map();
     for (const chain of table.chains.values()) {
+      // A lazily read chain is read only when its text may update a set.
+      if (chain instanceof LazyNftChain && !chain.mayUpdateSet) continue;
       const updated = chain.rules.flatMap((r) => r.statements.flatMap((st) => (st.kind === 'set-update' ? [st.set] : [])));
       if (updated.length === 0) continue;
       const dnat = chain.rules.flatMap((r) => r.statements).find((st): st is Extract<NftStatement, { kind: 'dnat' }> => st.kind === 'dnat');

@@ -52,6 +52,57 @@ describe.each(Object.entries(forms))('TestOverallNFTablesRules as %s', (_form, t
   });
 });
 
+describe.each(Object.entries(forms))('TestOverallNFTablesRules as %s, read lazily', (_form, text) => {
+  const eager = parseNftRuleset(text, { mode: 'strict' });
+  const lazy = parseNftRuleset(text, { mode: 'strict', isLazy: true });
+
+  it.each(cases)('$name: the same trace as the eager read, path and assumptions included', (c) => {
+    const packet = { src: c.sourceIP, dst: c.destIP, dport: c.destPort, protocol: (c.protocol ?? 'tcp') as 'tcp', hook: 'prerouting' as const };
+    expect(simulateNft(lazy, packet, { localIPs: meta.nodeIPs })).toEqual(simulateNft(eager, packet, { localIPs: meta.nodeIPs }));
+  });
+
+  it('has no findings and the same tables, chains, hooks and sets', () => {
+    expect(lazy.findings).toEqual([]);
+    expect(JSON.parse(JSON.stringify(lazy))).toEqual(JSON.parse(JSON.stringify(eager)));
+  });
+});
+
+describe('reading lazily', () => {
+  // A chain no packet of the test reaches jumps to a chain that does not exist.
+  const dump = [
+    'table ip kube-proxy {',
+    '  chain pre {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    ip daddr 10.96.0.1 jump broken',
+    '    ip daddr 10.96.0.2 jump fine',
+    '  }',
+    '  chain broken {',
+    '    jump nowhere',
+    '  }',
+    '  chain fine {',
+    '    meta l4proto tcp dnat to 10.244.0.2:80',
+    '  }',
+    '}',
+  ].join('\n');
+  const packet = (dst: string) => ({ src: '10.0.0.2', dst, dport: 80, protocol: 'tcp' as const, hook: 'prerouting' as const });
+
+  it('reports a jump to a missing chain only when the packet reaches it (strict: thrown)', () => {
+    expect(() => parseNftRuleset(dump, { mode: 'strict' })).toThrow(/chain broken jumps to "nowhere", which does not exist/);
+    const ruleset = parseNftRuleset(dump, { mode: 'strict', isLazy: true });
+    expect(simulateNft(ruleset, packet('10.96.0.2'), { localIPs: [] }).outcomes.map((o) => o.dnat)).toEqual(['10.244.0.2:80']);
+    expect(() => simulateNft(ruleset, packet('10.96.0.1'), { localIPs: [] })).toThrow(/line 8: chain broken jumps to "nowhere", which does not exist/);
+  });
+
+  it('reports it as a finding of the trace in lenient mode, as the eager read does', () => {
+    const eager = parseNftRuleset(dump, { mode: 'lenient' });
+    const lazy = parseNftRuleset(dump, { mode: 'lenient', isLazy: true });
+    expect(simulateNft(lazy, packet('10.96.0.2'), { localIPs: [] }).findings).toEqual([]);
+    const r = simulateNft(lazy, packet('10.96.0.1'), { localIPs: [] });
+    expect(r.findings).toEqual(eager.findings);
+    expect(r).toEqual(simulateNft(eager, packet('10.96.0.1'), { localIPs: [] }));
+  });
+});
+
 describe('paths and probabilities', () => {
   const ruleset = parseNftRuleset(forms['nft list ruleset'], { mode: 'strict' });
   it('splits numgen mod 2 into two outcomes of 1/2, each naming the endpoint chain and the DNAT rule', () => {

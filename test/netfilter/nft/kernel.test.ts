@@ -82,6 +82,9 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'nft', 'conntrack'] 
       script: parseNftRuleset(script, { mode: 'strict' }),
       'nft list ruleset': parseNftRuleset(text, { mode: 'strict' }),
       'nft -j list ruleset': parseNftRuleset(json, { mode: 'strict' }),
+      // What `rules trace` reads: chains parsed only when the packet reaches them.
+      'nft list ruleset, read lazily': parseNftRuleset(text, { mode: 'strict', isLazy: true }),
+      'nft -j list ruleset, read lazily': parseNftRuleset(json, { mode: 'strict', isLazy: true }),
     };
     const count = (r: NftRuleset): number => r.tables.reduce((n, t) => n + [...t.chains.values()].reduce((m, c) => m + c.rules.length, 0), 0);
     expect(count(forms['nft list ruleset'])).toBe(count(forms.script));
