@@ -84,7 +84,7 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
 /** The inner map of `outer` at `key`, made when missing. */
 function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
   let map = outer.get(key);
-  if (!map) outer.set(key, (map = new Map()));
+  if (!map) outer.set(key, (map = new Map<string, V>()));
   return map;
 }
 

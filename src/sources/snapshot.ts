@@ -121,10 +121,10 @@ class Collector {
     const list = this.cluster[collection] as KnownObject[];
     // Nested maps on the strings the parser made (their hashes are cached), not a key string built per object.
     let byNamespace = this.seen.get(kind);
-    if (!byNamespace) this.seen.set(kind, (byNamespace = new Map()));
+    if (!byNamespace) this.seen.set(kind, (byNamespace = new Map<string, Map<string, number>>()));
     const ns = (metadata.namespace as string | undefined) ?? '';
     let byName = byNamespace.get(ns);
-    if (!byName) byNamespace.set(ns, (byName = new Map()));
+    if (!byName) byNamespace.set(ns, (byName = new Map<string, number>()));
     const at = byName.get(metadata.name);
     // The same object in two files (or twice in one List): the later one wins, as kubectl apply would.
     if (at === undefined) {
