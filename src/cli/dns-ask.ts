@@ -4,7 +4,8 @@
 // judged from the records the API implies. Servers are opened on first need, once per command.
 import { buildDnsIndex, planResolver, resolveName, type RecordType } from '../dns/index.js';
 import type { AskOptions } from '../dns/judge.js';
-import type { DnsReport } from '../dns/types.js';
+import type { DnsAllReport, DnsReport } from '../dns/types.js';
+import { environmentError } from '../model/errors.js';
 import type { Pod } from '../model/k8s.js';
 import type { OpenedCluster, SourceOptions } from '../sources/cluster.js';
 import type { OpenedDnsServers } from '../sources/dns-servers.js';
@@ -47,5 +48,19 @@ export async function resolveNameFor(opened: OpenedCluster, asker: DnsAsker, o: 
   const index = buildDnsIndex(opened.cluster, { clusterDomain: opened.clusterDomain });
   const plan = planResolver(opened.cluster, { clusterDomain: opened.clusterDomain, namespace: o.namespace, ...(o.pod ? { pod: o.pod } : {}) });
   const ask = await asker.ask(opened);
-  return resolveName({ name: o.name, type: o.type ?? 'A', plan, index, ...(ask ? { ask } : {}) });
+  const report = await resolveName({ name: o.name, type: o.type ?? 'A', plan, index, ...(ask ? { ask } : {}) });
+  // A server nobody reached says nothing about the name: that is the environment, not a DNS verdict.
+  if (ask) checkSomeServerAnswered(report, ask.servers);
+  return report;
+}
+
+/** No server answered at all (unreachable, wrong port, refused port-forward): an environment problem, not a DNS verdict. */
+export function checkSomeServerAnswered(result: DnsReport | DnsAllReport, servers: readonly string[]): void {
+  const queries = ('names' in result && Array.isArray(result.names) ? result.names : [result as DnsReport]).flatMap((r) => r.tried).filter((q) => q.server !== null);
+  if (!queries.length || !queries.every((q) => q.rcode === 'TIMEOUT' || q.rcode === 'ERROR')) return;
+  const why = [...new Set(queries.map((q) => `${q.server}: ${q.error ?? q.rcode}`))].slice(0, 4);
+  throw environmentError(`no DNS server answered (${servers.join(', ')})`, 'dns-no-answer', [
+    ...why,
+    'Check the address and port (--server IP:PORT), that the server runs, and that nothing filters port 53 on the way.',
+  ]);
 }

@@ -4,12 +4,13 @@ import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
 import { parseRef } from '../cli/refs.js';
 import { resolvePod } from '../cli/resolve.js';
 import { buildDnsIndex, defaultSourcePod, formatZones, planResolver, recordTypes, resolveAll, resolveName, reverseName, type DnsAllReport, type DnsReport, type RecordType } from '../dns/index.js';
-import { EXIT, environmentError, inputError, type ExitCode } from '../model/errors.js';
+import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { hasErrors } from '../model/finding.js';
 import { isIP } from '../model/ip.js';
 import { renderDnsAll, renderDnsReport } from '../render/dns.js';
 import { openCluster } from '../sources/cluster.js';
 import { openDnsServers, parseQueryTimeout } from '../sources/dns-servers.js';
+import { checkSomeServerAnswered } from '../cli/dns-ask.js';
 import { writeZones, type WrittenZones } from '../sources/dns-zones.js';
 
 type Result = DnsReport | DnsAllReport | WrittenZones;
@@ -117,13 +118,3 @@ Exit 1 on any error finding, 3 when no server answers at all.`;
   }
 }
 
-/** No server answered at all (unreachable, wrong port, refused port-forward): an environment problem, not a DNS verdict. */
-function checkSomeServerAnswered(result: DnsReport | DnsAllReport, servers: string[]): void {
-  const queries = (isAll(result) ? result.names : [result]).flatMap((r) => r.tried).filter((q) => q.server !== null);
-  if (!queries.length || !queries.every((q) => q.rcode === 'TIMEOUT' || q.rcode === 'ERROR')) return;
-  const why = [...new Set(queries.map((q) => `${q.server}: ${q.error ?? q.rcode}`))].slice(0, 4);
-  throw environmentError(`no DNS server answered (${servers.join(', ')})`, 'dns-no-answer', [
-    ...why,
-    'Check the address and port (--server IP:PORT), that the server runs, and that nothing filters port 53 on the way.',
-  ]);
-}

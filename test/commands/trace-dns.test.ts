@@ -13,7 +13,7 @@ import type { CheckReport } from '../../src/trace/checks.js';
 import type { TraceReport } from '../../src/trace/types.js';
 import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
 import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
-import { examplesDir, runKnetJson } from '../support/cli.js';
+import { examplesDir, runKnet, runKnetJson } from '../support/cli.js';
 import { describeNeeding } from '../support/needs.js';
 import { portForwardHandler, type PortForwardLog } from '../support/portforward.js';
 
@@ -151,5 +151,15 @@ describeNeeding({ check: bind9Missing }, 'trace and check ask a real DNS server,
     expect(bad.json.checks[0]).toMatchObject({ status: 'fail' });
     expect(bad.json.checks[0]!.reason).toContain('dns-record-missing');
     expect(bad.code).toBe(1);
+    // No server reached at all (RBAC refuses the port-forward): the environment (exit 3), not a name that fails.
+    api.addFault({ match: (req) => req.subresource === 'portforward', status: 403 });
+    try {
+      const refused = await runKnet(['check', '-f', file, '--kubeconfig', kubeconfig]);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('no DNS server answered');
+      expect(refused.stderr).toMatch(/refused \(HTTP 403\).*pods\/portforward/);
+    } finally {
+      api.clearFaults();
+    }
   });
 });
