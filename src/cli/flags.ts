@@ -56,3 +56,17 @@ export const debugPodFlags = {
   }),
   local: Flags.boolean({ description: 'Read node state on the machine knet runs on (run on the node itself), not through a pod.', helpGroup: 'NODE STATE' }),
 };
+
+/**
+ * `--server` as `knet dns` has it: the DNS servers a DNS name is asked of. Also `--dns-server`, which says
+ * what it is where the command is not about DNS (trace, check).
+ */
+export const dnsServerFlag = {
+  server: Flags.string({
+    char: 's',
+    aliases: ['dns-server'],
+    multiple: true,
+    description: 'A DNS server to ask for DNS names, IP[:PORT] (repeatable: each is a replica; also --dns-server). Default, live: every ready kube-dns endpoint, through a port-forward; on a snapshot: none, names are judged from the API\'s records.',
+    helpGroup: 'DNS',
+  }),
+};

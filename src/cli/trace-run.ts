@@ -4,11 +4,11 @@
 import { inputError } from '../model/errors.js';
 import type { Protocol } from '../model/k8s.js';
 import { openCluster, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
-import { judgeFromApi } from '../dns/index.js';
 import { resolutionFromDns } from '../trace/dns.js';
 import { applyProbe, parseProbeOutput, probeTargets } from '../trace/probe.js';
 import { TraceInputError, traceConnection, type TraceSource } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
+import { DnsAsker, resolveNameFor } from './dns-ask.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
 export interface TraceRequest {
@@ -18,9 +18,11 @@ export interface TraceRequest {
   protocol?: string;
   /** `--probe`: a real connection attempt from the source pod, each connect bounded by this many seconds. */
   probe?: { connectTimeoutSeconds: number };
+  /** `--server IP[:PORT]`: the DNS servers a DNS name is asked of (default live: each kube-dns pod). */
+  servers?: string[];
 }
 
-export async function runTrace(options: SourceOptions, request: TraceRequest, opened?: OpenedCluster): Promise<TraceReport> {
+export async function runTrace(options: SourceOptions, request: TraceRequest, opened?: OpenedCluster, dns?: DnsAsker): Promise<TraceReport> {
   const { src: srcRef, dst: dstRef } = parseTraceRefs(request.src, request.dst);
   const protocol: Protocol = parseProtocol(request.protocol);
   // Policies are read cluster-wide: a peer's namespaceSelector may pick pods anywhere.
@@ -34,10 +36,17 @@ export async function runTrace(options: SourceOptions, request: TraceRequest, op
   }
   const port = request.port ?? resolved.port;
   if (destination.kind === 'dns') {
-    // As the source pod's resolver would walk its search list, judged from the records the API implies
-    // (no DNS server is asked: the output says so).
+    // As the source pod's resolver would walk its search list: asked of the DNS servers (live, each
+    // kube-dns pod; or --server), each answer compared with the records the API implies; on a snapshot
+    // without --server, judged from those records alone (the output says that no server was asked).
     const pod = source.kind === 'pod' ? source.pod : undefined;
-    const report = judgeFromApi(cluster.cluster, { name: destination.name, clusterDomain: cluster.clusterDomain, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });
+    const asker = dns ?? new DnsAsker(options, request.servers ?? []);
+    let report;
+    try {
+      report = await resolveNameFor(cluster, asker, { name: destination.name, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });
+    } finally {
+      if (!dns) asker.close();
+    }
     destination.resolution = resolutionFromDns(report, cluster.cluster, cluster.clusterDomain);
     if (destination.resolution === null) destination.unavailable = `${destination.name} is outside the cluster domain ${cluster.clusterDomain}, and no DNS server was asked: only a server can say what it resolves to`;
   }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { runChecks } from '../cli/check-run.js';
-import { clusterFlags } from '../cli/flags.js';
+import { clusterFlags, dnsServerFlag } from '../cli/flags.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { renderChecks } from '../render/checks.js';
 import { renderJunit } from '../render/junit.js';
@@ -18,10 +18,15 @@ connect (from, to, port: expect allow|deny, judged as knet trace judges it: allo
 connection is delivered), dns (name, from: expect resolves|nxdomain), endpoints (service: expect healthy,
 at least one ready endpoint and no error finding), rules (node: expect in-sync, no error finding from
 rules diff). A malformed file is exit 2 with its line; any failed check is exit 1. --junit writes JUnit
-XML (one testcase per check) for CI systems.`;
+XML (one testcase per check) for CI systems.
+
+dns checks (and connect checks to a DNS name) ask real DNS servers: live, each ready kube-dns pod through
+a port-forward; or each --server. An answer that is not what the API implies fails the check, whatever it
+expects. On a snapshot without --server, names are judged from the API's records alone.`;
 
   static override examples = [
     { description: 'The demo checks, on the demo snapshot', command: '<%= config.bin %> check -f examples/knet-checks.yaml --snapshot examples/demo' },
+    { description: 'The same, asking a DNS server that serves the snapshot\'s records (knet dns --zones)', command: '<%= config.bin %> check -f examples/knet-checks.yaml --snapshot examples/demo --server 127.0.0.1:5353' },
     { description: 'In CI, with a JUnit report', command: '<%= config.bin %> check -f knet-checks.yaml --junit reports/knet.xml' },
   ];
 
@@ -29,6 +34,7 @@ XML (one testcase per check) for CI systems.`;
     ...clusterFlags,
     file: Flags.string({ char: 'f', description: 'The checks file.', default: 'knet-checks.yaml' }),
     junit: Flags.string({ description: 'Also write the results as JUnit XML to this file.' }),
+    ...dnsServerFlag,
   };
 
   protected async execute(): Promise<CheckReport> {
@@ -48,7 +54,7 @@ XML (one testcase per check) for CI systems.`;
     }
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const started = new Date();
-    const results = await runChecks(opened, flags, specs, () => performance.now());
+    const results = await runChecks(opened, flags, specs, () => performance.now(), flags.server ?? []);
     const report = summarizeChecks(flags.file, opened.origin, results);
     if (flags.junit !== undefined) {
       try {

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
-import { clusterFlags, debugPodFlags } from '../cli/flags.js';
+import { clusterFlags, debugPodFlags, dnsServerFlag } from '../cli/flags.js';
 import { runTrace } from '../cli/trace-run.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { renderTraceDot, renderTraceMermaid, renderTraceText } from '../render/trace.js';
@@ -17,6 +17,11 @@ target port), conntrack (entries that would capture the flow). A Service with se
 each endpoint is judged on its own, weighted by kube-proxy's probability. A hop whose state was not read is
 skipped and says what would fill it. Exit 0 when delivered, 1 when dropped, rejected or undecided.
 
+A DNS name as DST is asked of real DNS servers as the source pod's resolver would ask (live: each ready
+kube-dns pod through a port-forward; or each --server), and each answer is compared with the records the
+API implies: the resolve hop shows both and fails (dns-record-missing, dns-record-stale, ...) when they
+differ. On a snapshot without --server, the name is judged from the API's records alone.
+
 --probe (live only) also makes a real TCP connection attempt from inside the source pod, to the address
 the client dials and to each endpoint, and compares what happened with the trace: the probe hop fails
 with trace-probe-disagrees when reality contradicts the simulation (a CNI's own policy, a node firewall,
@@ -29,6 +34,7 @@ be removed from a pod: it exits once the attempts are made, and stays listed in 
     { description: 'Why does pod-a not reach the xecho Service?', command: '<%= config.bin %> trace pod-a svc/xecho --snapshot examples/demo' },
     { description: 'With every hop\'s evidence (rules, lines, policies)', command: '<%= config.bin %> trace shop/frontend svc/shop/backend --port 8080 -o wide --snapshot examples/demo' },
     { description: 'The same, live, with a real connection attempt from pod-a compared with the judgement', command: '<%= config.bin %> trace pod-a svc/xecho --probe' },
+    { description: 'A DNS name, asked of a DNS server that serves the snapshot\'s records (knet dns --zones)', command: '<%= config.bin %> trace shop/frontend backend.shop --snapshot examples/demo --server 127.0.0.1:5353' },
     { description: 'A picture of the path', command: '<%= config.bin %> trace pod-a svc/xecho --snapshot examples/demo -o dot | dot -Tsvg > path.svg' },
   ];
 
@@ -42,6 +48,7 @@ be removed from a pod: it exits once the attempts are made, and stays listed in 
     output: Flags.option({ char: 'o', options: ['table', 'wide', 'json', 'yaml', 'dot', 'mermaid'] as const, description: 'Output format (dot: Graphviz; mermaid: a Mermaid flowchart).', helpGroup: 'OUTPUT' })(),
     port: Flags.integer({ char: 'p', description: 'Destination port: a Service port, a NodePort (with node/NAME) or a pod port (default: the Service\'s only port).', min: 1, max: 65535 }),
     protocol: Flags.option({ options: ['TCP', 'UDP', 'SCTP', 'tcp', 'udp', 'sctp'] as const, default: 'TCP', description: 'Protocol of the connection.' })(),
+    ...dnsServerFlag,
     probe: Flags.boolean({ description: 'Also connect for real from inside the source pod (live only; an ephemeral container, which cannot be removed afterwards) and compare with the trace.', helpGroup: 'PROBE' }),
     'probe-timeout': Flags.string({ default: '3s', description: 'With --probe: how long one connect may take before it counts as dropped (e.g. 3s).', helpGroup: 'PROBE' }),
     image: debugPodFlags.image,
@@ -52,7 +59,7 @@ be removed from a pod: it exits once the attempts are made, and stays listed in 
   protected async execute(): Promise<TraceReport> {
     const { flags, args } = this;
     const probe = flags.probe ? { connectTimeoutSeconds: probeSeconds(flags['probe-timeout']) } : undefined;
-    return runTrace(flags, { src: args.src, dst: args.dst, ...(flags.port !== undefined ? { port: flags.port } : {}), protocol: flags.protocol, ...(probe ? { probe } : {}) });
+    return runTrace(flags, { src: args.src, dst: args.dst, ...(flags.port !== undefined ? { port: flags.port } : {}), protocol: flags.protocol, ...(probe ? { probe } : {}), ...(flags.server ? { servers: flags.server } : {}) });
   }
 
   protected renderText(result: TraceReport, ctx: RenderContext): string {

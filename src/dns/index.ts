@@ -44,7 +44,7 @@ export {
   type ServiceDns,
 } from './records.js';
 export { clusterDnsIPs, defaultSourcePod, planResolver, searchSequence, type PlanOptions, type ResolverPlan } from './resolver.js';
-export { askServers, judgeName, namesToCheck, subdomainProblem, type AskOptions, type JudgeInput, type ServerRun } from './judge.js';
+export { askServers, judgeName, namesToCheck, SERVER_DISAGREES_CODES, subdomainProblem, type AskOptions, type JudgeInput, type ServerRun } from './judge.js';
 export { formatZones, type ZoneFile } from './zone.js';
 export { decodeReply, encodeQuery, queryServer, type DnsExchange, type DnsTransport, type QueryOptions, type TransportReply } from './wire.js';
 

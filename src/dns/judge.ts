@@ -16,6 +16,9 @@ export interface ServerRun {
 
 const answered = new Set(['NOERROR', 'NXDOMAIN']);
 
+/** The codes of findings that say a server's answer is not what the API implies (trace and check fail on them). */
+export const SERVER_DISAGREES_CODES: ReadonlySet<string> = new Set(['dns-record-missing', 'dns-record-stale', 'dns-replicas-disagree']);
+
 /** Whether a query got answers for its question: records of the type, or a CNAME at that name. */
 function relevantAnswers(q: Pick<TriedQuery, 'fqdn' | 'answers'>, type: RecordType): DnsAnswer[] {
   return q.answers.filter((a) => a.name === q.fqdn && (a.type === type || a.type === 'CNAME'));

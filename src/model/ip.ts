@@ -129,6 +129,12 @@ export function cidrContains(cidr: string, ip: string): boolean {
   return c !== null && i !== null && cidrContainsIP(c, i);
 }
 
+/** A CIDR as kube-proxy writes it (Go's net.IPNet String()): host bits cleared, a bare address as /32 or /128; null when it does not parse. */
+export function canonicalCIDR(text: string): string | null {
+  const c = parseCIDR(text.trim());
+  return c === null ? null : `${formatIP({ family: c.family, value: c.network })}/${c.prefix}`;
+}
+
 export function formatIP(ip: ParsedIP): string {
   if (ip.family === 4) {
     const v = Number(ip.value);

@@ -2,6 +2,7 @@
 // misspelt check is worse than none): every problem names its line and what is expected there. Each
 // check is one named scenario with its expectation; judging one is the engine's job (trace, DNS,
 // endpoints, rules diff), and this file only says whether what they found is what was expected.
+import { SERVER_DISAGREES_CODES } from '../dns/judge.js';
 import type { DnsReport } from '../dns/types.js';
 import type { ServiceEndpoints } from '../endpoints/diff.js';
 import type { RulesDiffReport } from '../netfilter/rules-diff/index.js';
@@ -196,6 +197,12 @@ export function judgeDns(spec: CheckSpec, report: DnsReport): Judged {
   if (report.outcome === 'unknown') return { status: 'error', actual: 'not judged', reason: `${report.name} is outside the cluster domain and no DNS server was asked: only a server can say`, details };
   const answers = report.tried.find((t) => t.fqdn === report.resolvedAs)?.answers.map((a) => a.data) ?? [];
   const said = report.outcome === 'resolves' ? `${report.name} resolves from ${from} as ${report.resolvedAs ?? '?'}${answers.length ? ` → ${answers.join(', ')}` : ''}` : `${report.name} is ${report.outcome} from ${from}${report.findings[0] ? `: ${report.findings[0].message}` : ''}`;
+  // A server whose answer is not what the API implies fails the check whatever it expects: one of them is wrong.
+  const disagree = report.judgedFrom === 'servers' ? report.findings.filter((f) => SERVER_DISAGREES_CODES.has(f.code) && f.severity === 'error') : [];
+  if (disagree.length > 0) {
+    const implied = report.expected.length ? report.expected.map((r) => `${r.type} ${r.data}`).join(', ') : 'no such name';
+    return { status: 'fail', actual: `${report.outcome}, not as the API implies`, reason: `${said} (${how}); the API implies ${implied}: ${disagree.map((f) => `${f.code}: ${f.message}`).join('; ')}`, details };
+  }
   return { status: report.outcome === spec.expect ? 'pass' : 'fail', actual: report.outcome, reason: `${said} (${how})`, details };
 }
 

@@ -33,6 +33,12 @@ export interface NameResolution {
   addresses: string[];
   /** Whether a DNS server answered, or the answer was judged from the API's records alone. */
   isFromServer: boolean;
+  /** The servers asked (`HOST:PORT`, or `NS/POD:PORT` through a port-forward); empty when none was. */
+  servers: string[];
+  /** What the API implies for the name, in words (`NAME A 10.96.0.1`, or that it does not exist). */
+  apiImplies: string;
+  /** The DNS engine's findings where a server's answer is not what the API implies (empty without a server). */
+  disagreements: Finding[];
   evidence: string[];
   findings: Finding[];
   /** The Service the name belongs to (`NAME.NS.svc.DOMAIN`), which the connection then goes through. */
@@ -255,17 +261,24 @@ export function traceConnection(request: TraceInput): TraceReport {
       return finish(input, src, dst, hops, [], findings, notJudged);
     }
     findings.push(...r.findings);
-    const how = r.isFromServer ? 'asked the cluster DNS' : 'judged from the records the API implies (no DNS server was asked)';
+    const how = r.isFromServer ? `asked ${r.servers.join(', ')}` : 'judged from the records the API implies (no DNS server was asked)';
+    const differs = r.disagreements.length > 0 ? `; the API implies ${r.apiImplies} (${[...new Set(r.disagreements.map((f) => f.code))].join(', ')})` : '';
     const named = r.service ? cluster.services.find((x) => nsOf(x) === r.service!.namespace && x.metadata.name === r.service!.name) : undefined;
     if (r.addresses.length === 0 && !named) {
       const status: HopStatus = 'fail';
-      hops.push(hop('resolve', status, `${d.name} does not resolve from ${src.name}: ${r.rcode}; ${how}`, [...resolveEvidence, ...r.evidence], { remedy: r.findings.find((f) => f.hint)?.hint ?? `Check the name: a Service is NAME.NAMESPACE (or NAME in the source's namespace).`, fate: 'rejected' }));
+      hops.push(hop('resolve', status, `${d.name} does not resolve from ${src.name}: ${r.rcode}; ${how}${differs}`, [...resolveEvidence, ...r.evidence], { remedy: r.disagreements[0]?.hint ?? r.findings.find((f) => f.hint)?.hint ?? `Check the name: a Service is NAME.NAMESPACE (or NAME in the source's namespace).`, fate: 'rejected' }));
       return finish(input, src, dst, hops, [], findings, notJudged);
     }
     dst.ips = r.addresses.map(canonicalIP);
     // A Service's name goes through the Service (a headless one to its endpoints, an ExternalName one nowhere knet follows).
     target = named ? { kind: 'service', service: named, ip: clusterIPsOf(named)[0] ?? '', role: 'ClusterIP' } : classifyIP(cluster, r.addresses[0]!, input.port, protocol);
-    hops.push(hop('resolve', r.findings.some((f) => f.severity === 'error') ? 'warn' : 'ok', `${d.name} → ${r.fqdn ?? d.name} → ${r.addresses.join(', ') || 'no address'}${named ? ` (${svcKey(named)})` : ''}, ${how}`, [...resolveEvidence, ...r.evidence]));
+    const answer = `${d.name} → ${r.fqdn ?? d.name} → ${r.addresses.join(', ') || 'no address'}${named ? ` (${svcKey(named)})` : ''}, ${how}`;
+    if (r.disagreements.length > 0) {
+      // The pod connects to what the server answered, which is not what the API says: where it ends, knet cannot say.
+      hops.push(hop('resolve', 'fail', `${answer}${differs}`, [...resolveEvidence, ...r.evidence], { remedy: r.disagreements[0]!.hint ?? 'Restart the DNS replica that differs from the API.', fate: 'unknown' }));
+    } else {
+      hops.push(hop('resolve', r.findings.some((f) => f.severity === 'error') ? 'warn' : 'ok', `${answer}${r.isFromServer ? ', as the API implies' : ''}`, [...resolveEvidence, ...r.evidence]));
+    }
   } else {
     if (d.kind === 'service') {
       const ip = clusterIPsOf(d.service)[0];

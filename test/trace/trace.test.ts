@@ -169,12 +169,12 @@ describe('traceConnection', () => {
 
   it('a name that does not resolve: stops at resolve', () => {
     const c = cluster();
-    const nx: NameResolution = { name: 'wbe', fqdn: null, rcode: 'NXDOMAIN', addresses: [], isFromServer: false, evidence: ['wbe.default.svc.cluster.local: no Service wbe in default'], findings: [{ code: 'dns-nxdomain', severity: 'error', message: 'wbe does not exist', hint: 'Did you mean web?' }] };
+    const nx: NameResolution = { name: 'wbe', fqdn: null, rcode: 'NXDOMAIN', addresses: [], isFromServer: false, servers: [], apiImplies: '', disagreements: [], evidence: ['wbe.default.svc.cluster.local: no Service wbe in default'], findings: [{ code: 'dns-nxdomain', severity: 'error', message: 'wbe does not exist', hint: 'Did you mean web?' }] };
     const r = traceConnection({ cluster: c, source: client(c), destination: { kind: 'dns', name: 'wbe', resolution: nx }, port: 80 });
     expect(r.verdict).toBe('rejected');
     expect(stages(r)).toEqual(['resolve:fail']);
     expect(r.firstFailure).toMatchObject({ stage: 'resolve', remedy: 'Did you mean web?' });
-    const yes: NameResolution = { name: 'web', fqdn: 'web.default.svc.cluster.local', rcode: 'NOERROR', addresses: ['10.96.0.100'], isFromServer: false, evidence: [], findings: [] };
+    const yes: NameResolution = { name: 'web', fqdn: 'web.default.svc.cluster.local', rcode: 'NOERROR', addresses: ['10.96.0.100'], isFromServer: false, servers: [], apiImplies: '', disagreements: [], evidence: [], findings: [] };
     const ok = traceConnection({ cluster: c, source: client(c), destination: { kind: 'dns', name: 'web', resolution: yes }, port: 80 });
     expect(ok.verdict).toBe('delivered');
     expect(ok.hops.find((h) => h.stage === 'service')?.summary).toMatch(/svc\/default\/web/);

@@ -18,7 +18,8 @@ export default class RulesDiff extends KnetCommand<typeof RulesDiff, RulesDiffRe
 else from the node state there is) and compares each Service port with what kube-proxy programs for the
 API's objects: its ClusterIPs, external and load-balancer IPs and NodePort, the endpoints of its chains
 (ready ones; serving-and-terminating ones when none is ready; this node's for traffic policy Local) with the
-probability each is picked, and the REJECT/DROP rules of ports without endpoints. Headless and ExternalName
+probability each is picked, the REJECT/DROP rules of ports without endpoints, ClientIP session affinity and
+its timeout, and the load-balancer firewall of loadBalancerSourceRanges. Headless and ExternalName
 Services need no rules. Exit 0 when the node is in sync (warnings allowed), 1 on any error finding.`;
 
   static override examples = [

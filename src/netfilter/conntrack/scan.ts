@@ -7,8 +7,8 @@
 import { Buffer } from 'node:buffer';
 import { FindingAggregator, type Finding } from '../../model/finding.js';
 import { canonicalIP, ipTextForms } from '../../model/ip.js';
-import { parseConntrackLine, type ConntrackEntry } from './parse.js';
-import { findStaleEntry, frontendKey, isStale, type ServiceEndpointIndex } from './stale.js';
+import { detachEntry, parseConntrackText, type ConntrackEntry } from './parse.js';
+import { findStaleEntry, FrontendLookup, isStale, type ServiceEndpointIndex } from './stale.js';
 
 export interface ConntrackFilter {
   /** Any of the four addresses (original or reply, source or destination). */
@@ -52,6 +52,8 @@ export type ConntrackInput = AsyncIterable<string | Uint8Array> | Iterable<strin
 const MAX_LINE_FINDINGS = 20;
 /** No conntrack line is this long; a longer one is reported, and not held while it lasts. */
 const MAX_LINE_BYTES = 4096;
+/** How much of a chunk is decoded into one string at a time: small enough to stay in the young generation. */
+const DECODE_BYTES = 64 * 1024;
 
 class Scanner {
   readonly scan: ConntrackScan = { lines: 0, matched: 0, dnatMatched: 0, entries: [], isTruncated: false, findings: [] };
@@ -64,6 +66,7 @@ class Scanner {
   readonly byteNeedles: Buffer[] | undefined;
   private readonly protocol: string | undefined;
   private readonly state: string | undefined;
+  private readonly frontends: FrontendLookup | undefined;
 
   constructor(private readonly options: ConntrackScanOptions) {
     const filter = options.filter ?? {};
@@ -75,14 +78,15 @@ class Scanner {
     this.byteNeedles = needles?.map((n) => Buffer.from(n, 'latin1'));
     this.protocol = filter.protocol?.toLowerCase();
     this.state = filter.state?.toUpperCase();
+    this.frontends = options.services ? new FrontendLookup(options.services) : undefined;
   }
 
-  /** One line (without its newline), already known to pass the substring test when there is one. */
-  line(line: string, lineNo: number): void {
-    const parsed = parseConntrackLine(line, lineNo);
+  /** One line, `text[from, to)` without its newline, already known to pass the substring test when there is one. */
+  line(text: string, from: number, to: number, lineNo: number): void {
+    const parsed = parseConntrackText(text, from, to, lineNo);
     if (parsed === null) return;
     if ('error' in parsed) {
-      this.notUnderstood(lineNo, parsed.error, line);
+      this.notUnderstood(lineNo, parsed.error, Buffer.from(text.slice(from, Math.min(to, from + 121))).toString());
       return;
     }
     const e = parsed.entry;
@@ -90,16 +94,17 @@ class Scanner {
     const scan = this.scan;
     scan.matched++;
     if (e.isDnat) scan.dnatMatched++;
-    const services = this.options.services;
-    if (services) {
-      const svc = e.original.dport === undefined ? undefined : services.get(frontendKey(e.original.dst, e.original.dport, e.protocol));
+    const frontends = this.frontends;
+    if (frontends) {
+      const svc = e.original.dport === undefined ? undefined : frontends.get(e.original.dst, e.original.dport, e.protocol);
       if (svc) {
         e.service = svc.service;
         // Grouped by frontend (the object itself, no key string made per entry).
-        if (isStale(e, svc)) this.stale.addLazy(svc, () => findStaleEntry(e, services)!);
+        if (isStale(e, svc)) this.stale.addLazy(svc, () => findStaleEntry(detachEntry(e), this.options.services!)!);
       }
     }
-    if (scan.entries.length < (this.options.limit ?? 10_000)) scan.entries.push(e);
+    // Kept entries are detached from the chunk of text they were read from (see detachEntry).
+    if (scan.entries.length < (this.options.limit ?? 10_000)) scan.entries.push(detachEntry(e));
     else scan.isTruncated = true;
   }
 
@@ -166,15 +171,32 @@ function scanRegion(s: Scanner, buf: Buffer, end: number, firstLineNo: number): 
     let e = stop;
     if (e > start && buf[e - 1] === 13) e--;
     if (e - start > MAX_LINE_BYTES) s.notUnderstood(lineNo, `line is ${e - start} bytes long`, buf.toString('utf8', start, start + 120));
-    else s.line(buf.toString('utf8', start, e), lineNo);
+    else {
+      const line = buf.toString('utf8', start, e);
+      s.line(line, 0, line.length, lineNo);
+    }
   };
   if (!needles) {
-    while (pos < end) {
-      let nl = buf.indexOf(10, pos);
-      if (nl < 0 || nl >= end) nl = end;
-      emit(pos, nl);
-      lineNo++;
-      pos = nl + 1;
+    // Every line is read: a piece of DECODE_BYTES or so, cut after a newline (so no character is cut),
+    // is decoded at once, and its lines are parsed where they lie in that text.
+    for (let from = 0; from < end; ) {
+      let to = from + DECODE_BYTES >= end ? end : buf.lastIndexOf(10, from + DECODE_BYTES) + 1;
+      if (to <= from) to = Math.min(end, buf.indexOf(10, from + DECODE_BYTES) + 1 || end);
+      const text = buf.toString('utf8', from, to);
+      const n = text.length;
+      pos = 0;
+      while (pos < n) {
+        let nl = text.indexOf('\n', pos);
+        if (nl < 0) nl = n;
+        let e = nl;
+        if (e > pos && text.charCodeAt(e - 1) === 13) e--;
+        if (e - pos > MAX_LINE_BYTES && Buffer.byteLength(text.slice(pos, e)) > MAX_LINE_BYTES) {
+          s.notUnderstood(lineNo, `line is ${Buffer.byteLength(text.slice(pos, e))} bytes long`, text.slice(pos, pos + 120));
+        } else s.line(text, pos, e, lineNo);
+        lineNo++;
+        pos = nl + 1;
+      }
+      from = to;
     }
     return lineNo - firstLineNo;
   }
@@ -219,7 +241,7 @@ export async function scanConntrack(input: ConntrackInput, options: ConntrackSca
         const padded = line + ' ';
         if (!needles.some((n) => padded.includes(n))) continue;
       }
-      s.line(line, lineNo);
+      s.line(line, 0, line.length, lineNo);
       continue;
     }
     let buf: Buffer = Buffer.isBuffer(item) ? item : Buffer.from(item.buffer, item.byteOffset, item.byteLength);

@@ -57,6 +57,38 @@ export function buildServiceEndpointIndex(cluster: Cluster, nodeIPs: readonly st
   return index;
 }
 
+/**
+ * The index by protocol, then port, then address: a conntrack scan looks up every entry, and a lookup
+ * by a port number and the address as printed costs far less than making an `IP|port|protocol` string
+ * per entry. Entries to ports no Service has stop at the second step.
+ */
+export class FrontendLookup {
+  private readonly byProtocol = new Map<string, Map<number, Map<string, ServicePortEndpoints>>>();
+
+  constructor(index: ServiceEndpointIndex) {
+    for (const [key, svc] of index) {
+      const [ip = '', port = '', protocol = ''] = key.split('|');
+      let byPort = this.byProtocol.get(protocol);
+      if (!byPort) this.byProtocol.set(protocol, (byPort = new Map<number, Map<string, ServicePortEndpoints>>()));
+      let byIP = byPort.get(Number(port));
+      if (!byIP) byPort.set(Number(port), (byIP = new Map<string, ServicePortEndpoints>()));
+      byIP.set(ip, svc);
+    }
+  }
+
+  /** The Service frontend at `ip:port/protocol`, the address in any textual form. */
+  get(ip: string, port: number, protocol: string): ServicePortEndpoints | undefined {
+    const byIP = (this.byProtocol.get(protocol) ?? this.byProtocol.get(protocol.toLowerCase()))?.get(port);
+    if (!byIP) return undefined;
+    return byIP.get(ip) ?? byIP.get(canonicalIP(ip));
+  }
+}
+
+/** Whether `ip` (in any textual form) is one of the endpoints. */
+export function hasEndpoint(endpoints: ReadonlySet<string>, ip: string): boolean {
+  return endpoints.has(ip) || endpoints.has(canonicalIP(ip));
+}
+
 function staleService(e: ConntrackEntry, index: ServiceEndpointIndex): ServicePortEndpoints | null {
   if (!e.isDnat || e.original.dport === undefined) return null;
   const svc = index.get(frontendKey(e.original.dst, e.original.dport, e.protocol));
@@ -69,7 +101,7 @@ function staleService(e: ConntrackEntry, index: ServiceEndpointIndex): ServicePo
  * frontend, protocol included: one finding code per frontend, so the frontend is the group of findings).
  */
 export function isStale(e: ConntrackEntry, svc: ServicePortEndpoints): boolean {
-  return e.isDnat && !svc.endpoints.has(canonicalIP(e.reply.src));
+  return e.isDnat && !hasEndpoint(svc.endpoints, e.reply.src);
 }
 
 export function findStaleEntry(e: ConntrackEntry, index: ServiceEndpointIndex): Finding | null {

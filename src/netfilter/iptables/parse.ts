@@ -384,29 +384,29 @@ function parseRuleSpec(w: RuleWords, start: number, isCollecting = true): Parsed
   return spec;
 }
 
-/** A rule of a dump: text, line and target held; matches and comment parsed again on first access. */
-class ParsedRule implements IptablesRule {
-  private spec: ParsedSpec | undefined;
+/**
+ * What every rule read from a dump is: its table, chain, line, text and counters held, its matches and
+ * comment read from the text when first asked for. ParsedRule and LazyRule differ only in how they read
+ * it (and when the target is known), so that the two cannot disagree on the rest.
+ */
+abstract class TextRule implements IptablesRule {
+  counters?: Counters;
 
   constructor(
     readonly table: string,
     readonly chain: string,
     readonly line: number,
     readonly raw: string,
-    private readonly specStart: number,
-    readonly target: RuleTarget | null,
+    protected readonly specStart: number,
     counters: Counters | null,
   ) {
     if (counters !== null) this.counters = counters;
   }
 
-  counters?: Counters;
+  abstract readonly target: RuleTarget | null;
 
-  private parsed(): ParsedSpec {
-    // The text was valid when the dump was read, so this parse succeeds.
-    this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
-    return this.spec;
-  }
+  /** The whole rule read from its text (matches, target, comment), once. */
+  protected abstract parsed(): ParsedSpec;
 
   get matches(): RuleMatch[] {
     return this.parsed().matches;
@@ -425,25 +425,46 @@ class ParsedRule implements IptablesRule {
   }
 }
 
+/** A rule of a dump: text, line and target held; matches and comment parsed again on first access. */
+class ParsedRule extends TextRule {
+  private spec: ParsedSpec | undefined;
+
+  constructor(
+    table: string,
+    chain: string,
+    line: number,
+    raw: string,
+    specStart: number,
+    readonly target: RuleTarget | null,
+    counters: Counters | null,
+  ) {
+    super(table, chain, line, raw, specStart, counters);
+  }
+
+  protected parsed(): ParsedSpec {
+    // The text was valid when the dump was read, so this parse succeeds.
+    this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
+    return this.spec;
+  }
+}
+
 /** A rule of a lazily read dump: only its text and line are held until it is first used. */
-class LazyRule implements IptablesRule {
+class LazyRule extends TextRule {
   private spec: ParsedSpec | undefined;
   /** The target alone, read without building the matches: most rules of a dump are only asked where they jump. */
   private head: ParsedSpec | undefined;
 
   constructor(
-    readonly table: string,
-    readonly chain: string,
-    readonly line: number,
-    readonly raw: string,
-    private readonly specStart: number,
+    table: string,
+    chain: string,
+    line: number,
+    raw: string,
+    specStart: number,
     counters: Counters | null,
     private readonly onProblem: (code: string, message: string, line: number, raw: string) => void,
   ) {
-    if (counters !== null) this.counters = counters;
+    super(table, chain, line, raw, specStart, counters);
   }
-
-  counters?: Counters;
 
   private read(isCollecting: boolean): ParsedSpec {
     const tokens = tokenizeRule(this.raw);
@@ -465,7 +486,7 @@ class LazyRule implements IptablesRule {
     }
   }
 
-  private parsed(): ParsedSpec {
+  protected parsed(): ParsedSpec {
     return this.spec ?? this.read(true);
   }
 
@@ -473,22 +494,6 @@ class LazyRule implements IptablesRule {
     if (this.spec !== undefined) return this.spec.target;
     this.head ??= this.read(false);
     return this.head.target;
-  }
-
-  get matches(): RuleMatch[] {
-    return this.parsed().matches;
-  }
-
-  get comment(): string | undefined {
-    return this.parsed().comment;
-  }
-
-  toJSON(): Omit<IptablesRule, never> {
-    const out: IptablesRule = { table: this.table, chain: this.chain, line: this.line, raw: this.raw, matches: this.matches, target: this.target };
-    const comment = this.comment;
-    if (comment !== undefined) out.comment = comment;
-    if (this.counters !== undefined) out.counters = this.counters;
-    return out;
   }
 }
 

@@ -108,6 +108,7 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
           ...(typeof o.map === 'string' ? { dataType: o.map } : {}),
           flags: Array.isArray(o.flags) ? o.flags.map(String) : typeof o.flags === 'string' ? [o.flags] : [],
           ...(typeof o.comment === 'string' ? { comment: o.comment } : {}),
+          ...(typeof o.timeout === 'number' ? { timeoutSeconds: o.timeout } : {}),
           elements,
         });
         return;

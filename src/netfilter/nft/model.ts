@@ -80,6 +80,8 @@ export interface NftSet {
   dataType?: string;
   flags: string[];
   comment?: string;
+  /** The set's `timeout` in seconds (kube-proxy's affinity sets), when it has one. */
+  timeoutSeconds?: number;
   elements: NftElement[];
 }
 

@@ -382,7 +382,11 @@ class TextParser {
       case 'comment':
         set.comment = words[1];
         return;
-      case 'timeout':
+      case 'timeout': {
+        const seconds = parseNftDuration(words[1] ?? '');
+        if (seconds !== null) set.timeoutSeconds = seconds;
+        return;
+      }
       case 'size':
       case 'policy':
       case 'gc-interval':
@@ -505,3 +509,9 @@ export function checkRuleReferences(t: NftTable, c: NftChain, rules: readonly Nf
   }
 }
 
+/** An nft duration, `10800s` as knftables writes it or `3h` / `1d2h3m4s` as `nft list` prints it, in seconds. */
+export function parseNftDuration(text: string): number | null {
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (m === null || text === '') return null;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+}

@@ -2,7 +2,7 @@
 // reading of Services and EndpointSlices as pkg/proxy (servicechangetracker, endpointslicecache,
 // topology.go CategorizeEndpoints), per IP family.
 import type { Cluster } from '../../model/cluster.js';
-import { canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
+import { canonicalCIDR, canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
 import type { EndpointSlice, EndpointSliceEndpoint, Service, ServicePort } from '../../model/k8s.js';
 
 export type TrafficPolicy = 'Cluster' | 'Local';
@@ -51,7 +51,14 @@ export interface ExpectedServicePort {
   hasInternalEndpoints: boolean;
   /** External traffic has endpoints (for externalTrafficPolicy Local: on this node). */
   hasExternalEndpoints: boolean;
+  /** sessionAffinity ClientIP: its timeout in seconds (sessionAffinityConfig, default 10800); null without affinity. */
+  affinitySeconds: number | null;
+  /** spec.loadBalancerSourceRanges of this family, as kube-proxy writes them ("203.0.113.0/25"); [] when none. */
+  loadBalancerSourceRanges: string[];
 }
+
+/** kube-proxy's default ClientIP affinity timeout (v1.DefaultClientIPServiceAffinitySeconds). */
+export const DEFAULT_AFFINITY_SECONDS = 10800;
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -170,6 +177,14 @@ export function expectServicePorts(cluster: Cluster, node: string, family: IPFam
           )
         : [];
     const slices = slicesByService.get(`${namespace}/${name}`) ?? [];
+    const affinitySeconds =
+      spec.sessionAffinity === 'ClientIP' ? ((spec as { sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } } }).sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : null;
+    // kube-proxy trims and parses each range, and keeps those of its own family.
+    const loadBalancerSourceRanges: string[] = [];
+    for (const raw of spec.loadBalancerSourceRanges ?? []) {
+      const cidr = canonicalCIDR(raw);
+      if (cidr !== null && ipFamily(cidr.slice(0, cidr.lastIndexOf('/'))) === family && !loadBalancerSourceRanges.includes(cidr)) loadBalancerSourceRanges.push(cidr);
+    }
     for (const port of spec.ports ?? []) {
       const protocol = (port.protocol ?? 'TCP').toLowerCase() as ExpectedServicePort['protocol'];
       const servicePortName = `${namespace}/${name}${port.name ? `:${port.name}` : ''}`;
@@ -201,6 +216,8 @@ export function expectServicePorts(cluster: Cluster, node: string, family: IPFam
         hasEndpoints: cat.hasAny,
         hasInternalEndpoints: internalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
         hasExternalEndpoints: externalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
+        affinitySeconds,
+        loadBalancerSourceRanges,
       });
     }
   }

@@ -12,12 +12,14 @@
  * random branch, and the REJECT/DROP rules of ports without endpoints, with what kube-proxy programs
  * for the same API objects: ready endpoints (serving-and-terminating ones only when none is ready),
  * internal/externalTrafficPolicy Local by this node's endpoints, no rules for headless and
- * ExternalName Services. Finding codes (contract): service-not-programmed, stale-service-rules,
- * stale-endpoint-rules, endpoint-not-programmed, uneven-probabilities, reject-with-endpoints.
+ * ExternalName Services, the ClientIP session affinity and the load-balancer source ranges. Finding
+ * codes (contract): service-not-programmed, stale-service-rules, stale-endpoint-rules,
+ * endpoint-not-programmed, uneven-probabilities, reject-with-endpoints, affinity-not-programmed,
+ * stale-affinity-rules, source-ranges-not-programmed, stale-source-ranges.
  */
 import type { Cluster, ProxyMode } from '../../model/cluster.js';
 import type { Finding } from '../../model/finding.js';
-import type { IPFamily } from '../../model/ip.js';
+import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftRuleset } from '../nft/model.js';
@@ -301,6 +303,130 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
   }
   out.push(...compareChain(e, 'cluster', e.clusterEndpoints, p.clusterEndpoints, ctx, isPortMissing));
   out.push(...compareChain(e, 'local', e.localEndpoints, p.localEndpoints, ctx, isPortMissing));
+  out.push(...compareAffinity(e, p, ctx));
+  out.push(...compareSourceRanges(e, p, ctx));
+  return out;
+}
+
+function seconds(s: number): string {
+  return s === 0 ? 'no timeout' : `${s}s`;
+}
+
+/**
+ * sessionAffinity ClientIP: kube-proxy keeps each client on the endpoint it first reached, for
+ * timeoutSeconds (iptables `-m recent --rcheck --seconds T` per endpoint, nftables affinity sets with
+ * `timeout T`, IPVS `persistent T`). Compared where the node has endpoint rules to carry it.
+ */
+function compareAffinity(e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): Finding[] {
+  const have = p.affinitySeconds;
+  const hasEndpointRules = (p.clusterEndpoints?.length ?? 0) + (p.localEndpoints?.length ?? 0) > 0;
+  if (have === undefined || !hasEndpointRules) return [];
+  const want = e.affinitySeconds;
+  const where = p.affinityWhere ?? p.where;
+  const base = { ...serviceContext(e, e.servicePortName, e.protocol), rule: where };
+  if (want !== null && have === null) {
+    return [
+      {
+        code: 'affinity-not-programmed',
+        severity: 'error',
+        message: `${e.servicePortName} (${e.protocol}) asks for sessionAffinity ClientIP (${want}s), but ${where} on ${ctx.node} keeps no affinity: a client's connections are spread over every endpoint`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        expectedSeconds: want,
+      },
+    ];
+  }
+  if (want === null && have !== null) {
+    return [
+      {
+        code: 'stale-affinity-rules',
+        severity: 'warning',
+        message: `${where} on ${ctx.node} keeps each client on one endpoint of ${e.servicePortName} (${e.protocol}) for ${seconds(have)}, but the Service no longer asks for sessionAffinity ClientIP`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        programmedSeconds: have,
+      },
+    ];
+  }
+  // 0: a timeout the state does not tell (an nftables set printed without one).
+  if (want !== null && have !== null && have !== 0 && have !== want) {
+    return [
+      {
+        code: 'stale-affinity-rules',
+        severity: 'warning',
+        message: `${where} on ${ctx.node} keeps ${e.servicePortName} (${e.protocol}) clients on their endpoint for ${seconds(have)}, but the Service's sessionAffinityConfig says ${want}s`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        expectedSeconds: want,
+        programmedSeconds: have,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * loadBalancerSourceRanges: kube-proxy sends the load-balancer IPs of a port with endpoints through a
+ * firewall that admits only those sources (iptables KUBE-FW-… `-s RANGE` rules, with KUBE-PROXY-FIREWALL
+ * dropping the rest; nftables firewall-ips and `ip saddr != { … } drop`). Besides the ranges, kube-proxy
+ * admits the load-balancer IPs themselves when a range holds a node IP.
+ */
+function compareSourceRanges(e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): Finding[] {
+  const have = p.sourceRanges;
+  if (have === undefined || e.loadBalancerIPs.length === 0 || !e.hasEndpoints) return [];
+  const want = e.loadBalancerSourceRanges;
+  const where = p.firewallWhere ?? p.where;
+  const base = { ...serviceContext(e, e.servicePortName, e.protocol), rule: where };
+  const lbHosts = new Set(e.loadBalancerIPs.map((d) => `${canonicalIP(d.slice(0, d.lastIndexOf(':')).replace(/^\[|\]$/g, ''))}/${d.includes('[') ? 128 : 32}`));
+  const lbs = e.loadBalancerIPs.map((d) => roleOf(e, d)).join(', ');
+  if (have === null) {
+    if (want.length === 0) return [];
+    return [
+      {
+        code: 'source-ranges-not-programmed',
+        severity: 'error',
+        message: `${e.servicePortName} (${e.protocol}) admits only ${want.join(', ')} (loadBalancerSourceRanges), but ${ctx.node} has no firewall for ${lbs}: every source reaches it through this node`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        sourceRanges: want,
+      },
+    ];
+  }
+  if (want.length === 0) {
+    return [
+      {
+        code: 'stale-source-ranges',
+        severity: 'error',
+        message: `${where} on ${ctx.node} admits only ${have.join(', ') || 'no source'} to ${lbs}, but the Service sets no loadBalancerSourceRanges: every other client is dropped`,
+        hint: KUBE_PROXY_HINT(ctx.node),
+        ...base,
+        programmedRanges: have,
+      },
+    ];
+  }
+  const out: Finding[] = [];
+  const missing = want.filter((r) => !have.includes(r));
+  const extra = have.filter((r) => !want.includes(r) && !lbHosts.has(r));
+  if (missing.length > 0) {
+    out.push({
+      code: 'source-ranges-not-programmed',
+      severity: 'error',
+      message: `${e.servicePortName} (${e.protocol}) admits ${missing.join(', ')} (loadBalancerSourceRanges), but ${where} on ${ctx.node} does not: clients from there are dropped`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      sourceRanges: missing,
+    });
+  }
+  if (extra.length > 0) {
+    out.push({
+      code: 'stale-source-ranges',
+      severity: 'error',
+      message: `${where} on ${ctx.node} admits ${extra.join(', ')} to ${lbs}, which the Service's loadBalancerSourceRanges (${want.join(', ')}) no longer allow`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      sourceRanges: extra,
+    });
+  }
   return out;
 }
 

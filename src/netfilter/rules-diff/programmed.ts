@@ -1,7 +1,7 @@
 // What kube-proxy did program on a node, read back into one shape for every mode: per Service port
 // the destinations that lead to its chains, the endpoints of its cluster-wide and node-local chains
 // with the probability each is picked, and the REJECT/DROP rules for destinations without endpoints.
-import { canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
+import { canonicalCIDR, canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
 import { addressOf, buildKubeView, dportOf, type KubeEndpoint } from '../iptables/kube-view.js';
 import { findChain, type IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
@@ -45,6 +45,14 @@ export interface ProgrammedServicePort {
   blocks: ProgrammedBlock[];
   /** The chain (or virtual server) that names the port, for messages. */
   where: string;
+  /** ClientIP affinity timeout (seconds) of the port's endpoint chains or virtual server; null: none; undefined: the state does not tell. */
+  affinitySeconds?: number | null;
+  /** Where the affinity was read, for messages. */
+  affinityWhere?: string;
+  /** Sources the load-balancer firewall admits (canonical CIDRs); null: no firewall; undefined: the state does not tell. */
+  sourceRanges?: string[] | null;
+  /** The firewall chain, for messages. */
+  firewallWhere?: string;
 }
 
 export interface ProgrammedState {
@@ -91,6 +99,7 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
   const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })), shouldVerifyEndpointChains: false });
   const byChain = new Map<string, ProgrammedServicePort>();
   const ports: ProgrammedServicePort[] = [];
+  const firewallOf = new Map<ProgrammedServicePort, string>();
   for (const sp of view.servicePorts) {
     const isNamed = sp.nameSource !== 'unknown';
     const where = sp.chains.svc ?? sp.chains.svl ?? sp.chains.ext ?? sp.chains.fw ?? sp.noEndpoints[0]?.chain ?? 'KUBE-SERVICES';
@@ -98,14 +107,30 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
     if (sp.chains.svc !== undefined && findChain(dump, 'nat', sp.chains.svc) !== undefined) p.clusterEndpoints = iptablesEndpoints(sp.endpoints, sp.chains.svc);
     if (sp.chains.svl !== undefined && findChain(dump, 'nat', sp.chains.svl) !== undefined) p.localEndpoints = iptablesEndpoints(sp.localEndpoints, sp.chains.svl);
     for (const b of sp.noEndpoints) p.blocks.push({ destination: b.destination.startsWith('nodePort') ? b.destination : normalizeAddress(b.destination), verdict: b.verdict, where: `filter ${b.chain} line ${b.line}` });
+    // Affinity: `-m recent --rcheck --seconds T` in the endpoint chains (read by the view).
+    if (p.clusterEndpoints !== null || p.localEndpoints !== null) {
+      p.affinitySeconds = sp.affinitySeconds;
+      p.affinityWhere = `nat ${sp.chains.svc ?? sp.chains.svl ?? where}`;
+    }
+    // loadBalancerSourceRanges: `-s RANGE -j KUBE-EXT-…` in KUBE-FW-…; kube-proxy adds `-s LB-IP` when a range holds a node IP.
+    if (sp.chains.fw !== undefined && findChain(dump, 'nat', sp.chains.fw) !== undefined) {
+      p.sourceRanges = sp.loadBalancerSourceRanges.map((r) => canonicalCIDR(r) ?? r);
+      p.firewallWhere = `nat ${sp.chains.fw}`;
+      firewallOf.set(p, sp.chains.fw);
+    } else if (sp.loadBalancerIPs.length > 0) {
+      p.sourceRanges = null;
+      p.firewallWhere = `nat KUBE-SERVICES`;
+    }
     for (const c of Object.values(sp.chains)) if (c !== undefined) byChain.set(c, p);
     ports.push(p);
   }
   // The entry rules: which destinations and NodePorts jump to each port's chains.
+  const jumpedTo = new Set<string>();
   for (const entry of ['KUBE-SERVICES', 'KUBE-NODEPORTS'] as const) {
     for (const rule of findChain(dump, 'nat', entry)?.rules ?? []) {
       const p = byChain.get(rule.target?.name ?? '');
       if (p === undefined) continue;
+      jumpedTo.add(rule.target!.name);
       const dport = dportOf(rule);
       if (dport === null) continue;
       const where = `nat ${entry} line ${rule.line}`;
@@ -117,6 +142,12 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
       }
       if (dst !== null) p.destinations.set(hostPort(dst, dport), where);
     }
+  }
+  // A firewall chain no load-balancer IP rule jumps to filters nothing.
+  for (const [p, fw] of firewallOf) {
+    if (jumpedTo.has(fw)) continue;
+    p.sourceRanges = null;
+    p.firewallWhere = 'nat KUBE-SERVICES';
   }
   return { family, servicePorts: ports };
 }
@@ -153,6 +184,18 @@ function nftChainEndpoints(table: NftTable, chain: NftChain): ProgrammedEndpoint
     }
   }
   return out;
+}
+
+/** The timeout of the affinity sets a service or local chain checks (`ip saddr @affinity-…`); null when it checks none. */
+function nftAffinitySeconds(table: NftTable, chain: NftChain): number | null {
+  for (const rule of chain.rules) {
+    for (const st of rule.statements) {
+      if (st.kind !== 'match' || st.right.kind !== 'set-ref' || !st.right.name.startsWith('affinity-')) continue;
+      // A set without a timeout keeps clients forever: kube-proxy always gives one; say 0 for "unknown".
+      return table.sets.get(st.right.name)?.timeoutSeconds ?? 0;
+    }
+  }
+  return null;
 }
 
 /** kube-proxy's nftables mode: `table ip kube-proxy` (family 4) or `table ip6 kube-proxy` (6). */
@@ -207,6 +250,38 @@ export function programmedFromNft(ruleset: NftRuleset, family: IPFamily): Progra
     const endpoints = nftChainEndpoints(table, chain);
     if (parsed.kind === 'service') p.clusterEndpoints = endpoints;
     else p.localEndpoints = endpoints;
+    // Affinity: `ip saddr @affinity-… goto endpoint-…` per endpoint, the set's timeout the affinity's.
+    const affinity = nftAffinitySeconds(table, chain);
+    if (p.affinitySeconds === undefined || p.affinitySeconds === null) {
+      p.affinitySeconds = affinity;
+      p.affinityWhere = `chain ${chain.name}`;
+    }
+  }
+  // loadBalancerSourceRanges: `firewall-ips` sends a load-balancer IP to firewall-…, which drops `ip saddr != { ranges }`.
+  for (const el of elementsOf('firewall-ips')) {
+    const target = el.verdict && 'target' in el.verdict ? el.verdict.target : null;
+    const [, proto] = el.key;
+    if (target === null || proto === undefined) continue;
+    const p = portOf(target, proto);
+    if (p === null) continue;
+    const ranges = p.sourceRanges ?? [];
+    for (const r of table.chains.get(target)?.rules ?? []) {
+      for (const st of r.statements) {
+        if (st.kind !== 'match' || st.op !== '!=' || st.right.kind !== 'atoms' || !/^ip6? saddr$/.test(st.left[0]?.name ?? '')) continue;
+        for (const atom of st.right.atoms) {
+          const cidr = atom.length === 1 ? canonicalCIDR(atom[0]!) : null;
+          if (cidr !== null && !ranges.includes(cidr)) ranges.push(cidr);
+        }
+      }
+    }
+    p.sourceRanges = ranges;
+    p.firewallWhere = `chain ${target}`;
+  }
+  // A port no firewall-ips element names has no firewall.
+  for (const p of byKey.values()) {
+    if (p.sourceRanges !== undefined) continue;
+    p.sourceRanges = null;
+    p.firewallWhere = 'map firewall-ips';
   }
   return { family, servicePorts: [...byKey.values()] };
 }
@@ -248,6 +323,11 @@ export function programmedFromIpvs(ipvs: IpvsTable, family: IPFamily, expected: 
     }
     if (viaVip !== undefined || e === undefined) p.destinations.set(dest, where);
     else p.nodePorts.set(vs.port, where);
+    // ClientIP affinity is the virtual server's persistence (`persistent T`).
+    if (p.affinitySeconds === undefined || p.affinitySeconds === null) {
+      p.affinitySeconds = vs.persistent ?? null;
+      p.affinityWhere = where;
+    }
     const active = vs.realServers.filter((r) => r.weight > 0);
     const total = active.reduce((s, r) => s + r.weight, 0);
     const endpoints = active.map((r) => ({ address: hostPort(r.address, r.port), probability: total > 0 ? r.weight / total : 0, chain: `virtual server ${vs.protocol} ${dest}`, line: r.line }));

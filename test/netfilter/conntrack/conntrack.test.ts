@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCluster } from '../../../src/model/cluster.js';
 import type { EndpointSlice, Service } from '../../../src/model/k8s.js';
-import { buildServiceEndpointIndex, parseConntrackLine, scanConntrack, type ConntrackEntry } from '../../../src/netfilter/conntrack/index.js';
+import { buildServiceEndpointIndex, detachEntry, parseConntrackLine, parseConntrackText, parseConntrackWords, scanConntrack, USUAL_CONNTRACK_LINE, type ConntrackEntry } from '../../../src/netfilter/conntrack/index.js';
 import { NetnsLab } from '../../support/netns.js';
 import { NETNS_COMMANDS, describeNeeding } from '../../support/needs.js';
 
@@ -271,5 +271,71 @@ describe('a million stale entries', () => {
     expect((f.examples as { line: number }[]).map((e) => e.line)).toEqual([1, 2, 3, 4, 5]);
     expect(f.message).toMatch(/^25 findings like this one; the first: UDP flow 10\.244\.1\.0:4000/);
     expect([scan.entries.length, scan.matched, scan.isTruncated]).toEqual([3, n, true]);
+  });
+});
+
+describe('the fast path for the usual line shape', () => {
+  const real = [...lines('conntrack-L.txt'), ...lines('proc-nf_conntrack.txt')].filter((l) => l.startsWith('udp') || l.startsWith('tcp') || l.startsWith('ipv4'));
+  const base = 'udp      17 29 src=10.244.1.5 dst=10.96.0.10 sport=47636 dport=53 src=10.244.0.2 dst=10.244.1.5 sport=53 dport=47636';
+  const v6 = 'ipv6     10 udp      17 28 src=fd00:0010:0244:0001:0000:0000:0000:0005 dst=fd00:0010:0096:0000:0000:0000:0000:000a sport=5353 dport=53 src=fd00:0010:0244:0000:0000:0000:0000:0002 dst=fd00:0010:0244:0001:0000:0000:0000:0005 sport=53 dport=5353 mark=0 zone=0 use=2';
+  const variants = [
+    base,
+    `${base} mark=0 use=1`,
+    `${base} [ASSURED] mark=3 zone=7 use=2`,
+    `${base} mark=0 mark=5 use=1`,
+    `${base} use=1 mark=2`,
+    `${base} mark=0 [OFFLOAD] use=1 secctx=system_u:object_r:unlabeled_t:s0`,
+    `${base} [WEIRD] [SEEN_REPLY] mark=0 use=1`,
+    `${base} src=1.2.3.4 dst=5.6.7.8`,
+    `${base} dst=10.0.0.1`,
+    `${base} mark=0 use=1\r`,
+    `   ${base}`,
+    `${base.replace('dport=53 src', 'dport=53 [UNREPLIED]  [ASSURED] src')}`,
+    base.replace('sport=47636 dport=53', 'sport=1234567890123 dport=53'),
+    base.replace('29', '0x1d'),
+    base.replace('udp      17', 'conntrackx 17'),
+    base.replace('udp      17 29', 'tcp      6 29 ESTABLISHED'),
+    base.replace('udp      17 29', 'tcp      6 29 [UNREPLIED] SYN_SENT'),
+    base.replace('udp      17 29', 'tcp      6 29 Weird_state'),
+    base.replace('udp      17 29', 'ipv4     2 udp      17 29'),
+    base.replace('udp      17 29', 'ipv4 x udp      17 29'),
+    base.replace('udp      17 29', 'ipv4     2 17 29'),
+    base.replace('src=10.244.0.2', 'src=a=b'),
+    base.replace('dst=10.96.0.10', 'dst='),
+    'icmp     1 29 src=10.244.1.5 dst=10.96.0.10 type=8 code=0 id=7 src=10.244.0.2 dst=10.244.1.5 type=0 code=0 id=7 mark=0 use=1',
+    v6,
+    'conntrack v1.4.7 (conntrack-tools): 5 flow entries have been shown.',
+    '',
+    'garbage',
+  ];
+
+  it('reads the real captures with the fast path', () => {
+    expect(real.length).toBe(10);
+    for (const line of real) {
+      USUAL_CONNTRACK_LINE.lastIndex = 0;
+      expect(USUAL_CONNTRACK_LINE.test(line), line).toBe(true);
+    }
+  });
+
+  it.each([...real, ...variants].map((l) => [l]))('reads %j exactly as the word-by-word loop does', (line) => {
+    const to = line.endsWith('\r') ? line.length - 1 : line.length;
+    expect(parseConntrackText(line, 0, to, 7)).toEqual(parseConntrackWords(line, 0, to, 7));
+  });
+
+  it('reads a line in the middle of a chunk of text without reading past its end', () => {
+    const text = `${base} mark=0 use=1\n${base.replace('29', '30')} mark=1 use=1\n`;
+    const second = text.indexOf('\n') + 1;
+    const parsed = parseConntrackText(text, second, text.length - 1, 2);
+    expect(parsed && 'entry' in parsed ? [parsed.entry.timeout, parsed.entry.mark] : parsed).toEqual([30, 1]);
+    // A range that ends inside the line is not read past `to`: the fast path does not match it.
+    expect(parseConntrackText(text, 0, text.indexOf(' mark=0'), 1)).toEqual(parseConntrackWords(text, 0, text.indexOf(' mark=0'), 1));
+  });
+
+  it('kept entries hold their own copies of the chunk text, equal to it', () => {
+    const text = `${v6}\n`.repeat(3);
+    const parsed = parseConntrackText(text, 0, text.indexOf('\n'), 1);
+    const e = parsed && 'entry' in parsed ? detachEntry(parsed.entry) : null;
+    expect(e?.original.src).toBe('fd00:0010:0244:0001:0000:0000:0000:0005');
+    expect(e?.reply.dst).toBe('fd00:0010:0244:0001:0000:0000:0000:0005');
   });
 });

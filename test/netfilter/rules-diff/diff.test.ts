@@ -263,3 +263,95 @@ TCP  172.30.0.46:80 rr
     ]);
   });
 });
+
+/** The overall fixture's ns5/svc5 (ClientIP affinity 10800s, loadBalancerSourceRanges 203.0.113.0/25) with its spec changed. */
+async function withSvc5(change: (spec: Record<string, unknown>) => void): Promise<Cluster> {
+  const api = await apiOf('overall');
+  const services = api.services.map((s) => {
+    if (s.metadata.name !== 'svc5') return s;
+    const spec = structuredClone(s.spec ?? {}) as Record<string, unknown>;
+    change(spec);
+    return { ...s, spec };
+  });
+  return { ...api, services };
+}
+
+describe('rules diff: session affinity and load-balancer source ranges', () => {
+  const ipvsSvc5 = (persistent: string): KubeProxyState => ({
+    mode: 'ipvs',
+    ipvs: parseIpvsadm(
+      ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn']
+        .concat(['172.30.0.45:80', '5.6.7.8:80', '192.168.0.2:3002'].flatMap((vs) => [`TCP  ${vs} rr${persistent}`, '  -> 10.180.0.3:80                Masq    1      0          0']))
+        .join('\n') + '\n',
+      { mode: 'strict' },
+    ),
+  });
+
+  it.each([
+    ['iptables: the recent --rcheck rule missing', () => iptables(withoutLine(overallIptables, /KUBE-SVC-NUKIZ6OKUXPJNT4C .*--rcheck/))],
+    ['nftables: the affinity set check missing', () => nft(withoutLine(overallNft, /service-HVFWP5L3-ns5\/svc5\/tcp\/p80 ip saddr @affinity-/))],
+    ['IPVS: the virtual server not persistent', () => ipvsSvc5('')],
+  ])('%s: affinity-not-programmed (error)', async (_name, state) => {
+    const api = await apiOf('overall');
+    const r = diffRules({ cluster: ipvsOnly(api, state()), node: 'test-node', state: state() });
+    expect(r.findings.map((f) => [f.code, f.severity, f.servicePort])).toEqual([['affinity-not-programmed', 'error', 'ns5/svc5:p80']]);
+    expect(r.findings[0]!.message).toContain('sessionAffinity ClientIP (10800s)');
+  });
+
+  it.each([
+    ['iptables', () => iptables(overallIptables)],
+    ['nftables', () => nft(overallNft)],
+    ['IPVS', () => ipvsSvc5(' persistent 10800')],
+  ])('%s: affinity left after the Service dropped it is stale; another timeout too', async (_name, state) => {
+    const none = await withSvc5((spec) => {
+      delete spec.sessionAffinity;
+      delete spec.sessionAffinityConfig;
+    });
+    expect(named(ipvsOnly(none, state()), state())).toEqual([['stale-affinity-rules', 'ns5/svc5:p80', '']]);
+    const shorter = await withSvc5((spec) => {
+      spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 600 } };
+    });
+    const r = diffRules({ cluster: ipvsOnly(shorter, state()), node: 'test-node', state: state() });
+    expect(r.findings.map((f) => [f.code, f.severity, f.expectedSeconds, f.programmedSeconds])).toEqual([['stale-affinity-rules', 'warning', 600, 10800]]);
+  });
+
+  it.each([
+    ['iptables: the KUBE-FW rule of the range missing', () => iptables(withoutLine(overallIptables, /^-A KUBE-FW-NUKIZ6OKUXPJNT4C .* -s 203\.0\.113\.0\/25/))],
+    ['nftables: the firewall chain admitting no range', () => nft(overallNft.replace('ip saddr != { 203.0.113.0/25 } drop', 'drop'))],
+  ])('%s: source-ranges-not-programmed', async (_name, state) => {
+    expect(named(await apiOf('overall'), state())).toEqual([['source-ranges-not-programmed', 'ns5/svc5:p80', '']]);
+  });
+
+  it.each([
+    ['iptables: no KUBE-FW jump for the load-balancer IP', () => iptables(overallIptables.replace('-d 5.6.7.8 --dport 80 -j KUBE-FW-NUKIZ6OKUXPJNT4C', '-d 5.6.7.8 --dport 80 -j KUBE-EXT-NUKIZ6OKUXPJNT4C'))],
+    ['nftables: no firewall-ips element', () => nft(withoutLine(overallNft, /^add element ip kube-proxy firewall-ips /))],
+  ])('%s: no firewall at all, every source admitted', async (_name, state) => {
+    const r = diffRules({ cluster: await apiOf('overall'), node: 'test-node', state: state() });
+    expect(r.findings.map((f) => [f.code, f.severity, f.servicePort, f.sourceRanges])).toEqual([['source-ranges-not-programmed', 'error', 'ns5/svc5:p80', ['203.0.113.0/25']]]);
+    expect(r.findings[0]!.message).toContain('every source reaches it');
+  });
+
+  it.each([
+    ['iptables', () => iptables(overallIptables)],
+    ['nftables', () => nft(overallNft)],
+  ])('%s: ranges changed in the API, or removed: the old range is stale, the new one not programmed', async (_name, state) => {
+    const changed = await withSvc5((spec) => {
+      spec.loadBalancerSourceRanges = ['198.51.100.7/24'];
+    });
+    const r = diffRules({ cluster: changed, node: 'test-node', state: state() });
+    expect(r.findings.map((f) => [f.code, f.severity, f.sourceRanges])).toEqual([
+      ['source-ranges-not-programmed', 'error', ['198.51.100.0/24']],
+      ['stale-source-ranges', 'error', ['203.0.113.0/25']],
+    ]);
+    const removed = await withSvc5((spec) => {
+      delete spec.loadBalancerSourceRanges;
+    });
+    expect(named(removed, state())).toEqual([['stale-source-ranges', 'ns5/svc5:p80', '']]);
+  });
+});
+
+/** For the IPVS state of svc5 alone, the API of svc5 alone (the other Services have no virtual servers there). */
+function ipvsOnly(api: Cluster, state: KubeProxyState): Cluster {
+  if (state.mode !== 'ipvs') return api;
+  return { ...api, services: api.services.filter((s) => s.metadata.name === 'svc5'), endpointSlices: api.endpointSlices.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'svc5') };
+}
