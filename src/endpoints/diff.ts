@@ -2,7 +2,7 @@
 // compared with what they did write, and with what kube-proxy will therefore do.
 import type { Cluster } from '../model/cluster.js';
 import type { EndpointSlice, Pod, Protocol, Service, ServiceType } from '../model/k8s.js';
-import type { Finding, Severity } from '../model/finding.js';
+import { aggregateFindings, countFindings, type Finding, type Severity } from '../model/finding.js';
 import { canonicalIP } from '../model/ip.js';
 import { formatSelector, matchesMap } from '../model/labels.js';
 import { editDistance } from '../model/text.js';
@@ -547,7 +547,12 @@ export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}):
   const services = cluster.services
     .filter(inScope)
     .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
-    .map((svc) => diffService(index, svc, options.allNamespaces === true));
+    .map((svc) => {
+      const result = diffService(index, svc, options.allNamespaces === true);
+      // 50,000 stale endpoints of one Service are one finding with a count, not 50,000 lines.
+      result.findings = aggregateFindings(result.findings);
+      return result;
+    });
   const all = services.flatMap((s) => s.findings);
   const notes: string[] = [];
   if (!index.hasSlices && cluster.endpoints.length > 0) {
@@ -557,9 +562,9 @@ export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}):
     services,
     summary: {
       services: services.length,
-      errors: all.filter((f) => f.severity === 'error').length,
-      warnings: all.filter((f) => f.severity === 'warning').length,
-      infos: all.filter((f) => f.severity === 'info').length,
+      errors: countFindings(all, 'error'),
+      warnings: countFindings(all, 'warning'),
+      infos: countFindings(all, 'info'),
       servicesWithErrors: services.filter((s) => s.findings.some((f) => f.severity === 'error')).length,
     },
     notes,

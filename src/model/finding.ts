@@ -96,9 +96,46 @@ export class FindingAggregator {
   }
 }
 
-/** The same folding for a list already made (engines that build their findings whole). */
-export function aggregateFindings(findings: readonly Finding[], bound = FINDINGS_PER_GROUP): Finding[] {
-  const agg = new FindingAggregator(bound);
-  for (const f of findings) agg.add(f);
-  return agg.result();
+/**
+ * The same folding for a list already made (engines that build their findings whole), in place: a
+ * group past the bound becomes one aggregate where its first finding was, every other finding stays
+ * where it was, and a list with no group past the bound is returned as it is.
+ */
+export function aggregateFindings(findings: readonly Finding[], bound = FINDINGS_PER_GROUP, examples = EXAMPLES_PER_GROUP): Finding[] {
+  if (findings.length <= bound) return [...findings];
+  const counts = new Map<string, number>();
+  let isOver = false;
+  for (const f of findings) {
+    const key = FindingAggregator.keyOf(f);
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    if (n > bound) isOver = true;
+  }
+  if (!isOver) return [...findings];
+  const out: Finding[] = [];
+  const open = new Map<string, AggregateFinding>();
+  for (const f of findings) {
+    const key = FindingAggregator.keyOf(f);
+    const count = counts.get(key)!;
+    if (count <= bound) {
+      out.push(f);
+      continue;
+    }
+    const aggregate = open.get(key);
+    if (aggregate) {
+      if (aggregate.examples.length < examples) aggregate.examples.push(f);
+      continue;
+    }
+    const made: AggregateFinding = { ...f, message: `${count} findings like this one; the first: ${f.message}`, count, examples: [f] };
+    open.set(key, made);
+    out.push(made);
+  }
+  return out;
+}
+
+/** How many problems the findings stand for: an aggregate counts as its `count`. */
+export function countFindings(findings: readonly Finding[], severity: Severity): number {
+  let n = 0;
+  for (const f of findings) if (f.severity === severity) n += typeof f.count === 'number' && Array.isArray(f.examples) ? f.count : 1;
+  return n;
 }

@@ -18,7 +18,7 @@
  * stale-affinity-rules, source-ranges-not-programmed, stale-source-ranges.
  */
 import type { Cluster, ProxyMode } from '../../model/cluster.js';
-import type { Finding } from '../../model/finding.js';
+import { aggregateFindings, countFindings, type Finding } from '../../model/finding.js';
 import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
@@ -494,7 +494,8 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
       if (p === undefined) for (const d of e.clusterIPs) p ??= byDestination.get(`${e.protocol} ${d}`);
       if (p !== undefined && p.key !== null && p.key !== e.key) p = undefined;
       if (p !== undefined) used.add(p);
-      const findings = comparePort(e, p, ctx);
+      // Findings per endpoint fold past a bound for each Service port (one code, one Service port).
+      const findings = aggregateFindings(comparePort(e, p, ctx));
       services.push({
         namespace: e.namespace,
         name: e.name,
@@ -525,8 +526,8 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
   }
   services.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.port ?? 0) - (b.port ?? 0) || a.protocol.localeCompare(b.protocol) || a.family - b.family);
   const findings = services.flatMap((s) => s.findings);
-  const errors = findings.filter((f) => f.severity === 'error').length;
-  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const errors = countFindings(findings, 'error');
+  const warnings = countFindings(findings, 'warning');
   const assumptions = [
     `endpoints whose nodeName is ${node} are this node's (internal/externalTrafficPolicy Local)`,
     'ready endpoints are used; serving-and-terminating ones only when none is ready (kube-proxy 1.28+)',

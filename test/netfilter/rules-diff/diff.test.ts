@@ -8,6 +8,7 @@ import type { Cluster } from '../../../src/model/cluster.js';
 import { parseIptablesSave } from '../../../src/netfilter/iptables/parse.js';
 import { parseIpvsadm } from '../../../src/netfilter/ipvs/parse.js';
 import { parseNftRuleset } from '../../../src/netfilter/nft/index.js';
+import { hasErrors } from '../../../src/model/finding.js';
 import { diffRules, type KubeProxyState } from '../../../src/netfilter/rules-diff/index.js';
 import { loadSnapshot } from '../../../src/sources/snapshot.js';
 import { fixturesDir } from '../../support/cli.js';
@@ -261,6 +262,21 @@ TCP  172.30.0.46:80 rr
       ['uneven-probabilities', 'ns3/svc3:p80', ''],
       ['stale-endpoint-rules', 'ns4/svc4:p80', '10.180.0.4:80'],
     ]);
+  });
+});
+
+describe('rules diff: findings per endpoint fold past a bound for each Service port', () => {
+  it('5,000 ready endpoints missing from the rules of one Service port are one finding with the count', async () => {
+    const n = 5000;
+    const api = await apiOf('overall');
+    const slice = api.endpointSlices.find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'svc4')!;
+    const extra = { ...slice, metadata: { ...slice.metadata, name: 'svc4-extra' }, endpoints: Array.from({ length: n }, (_, i) => ({ addresses: [`10.181.${i >> 8}.${i & 255}`], conditions: { ready: true } })) };
+    const r = diffRules({ cluster: { ...api, endpointSlices: [...api.endpointSlices, extra] }, node: 'test-node', state: iptables(overallIptables) });
+    expect(r.findings.map((f) => [f.code, f.servicePort, f.count ?? null])).toEqual([['endpoint-not-programmed', 'ns4/svc4:p80', n]]);
+    expect((r.findings[0]!.examples as { endpoint: string }[]).map((e) => e.endpoint)).toEqual(['10.181.0.0:80', '10.181.0.1:80', '10.181.0.2:80', '10.181.0.3:80', '10.181.0.4:80']);
+    // The summary counts every endpoint; `hasErrors`, and so the exit code, is unchanged.
+    expect(r.summary).toMatchObject({ errors: n, drifted: 1, isInSync: false });
+    expect(hasErrors(r.findings)).toBe(true);
   });
 });
 
