@@ -1,5 +1,5 @@
 import { Command, type Interfaces } from '@oclif/core';
-import { renderJson, renderYaml } from '../render/document.js';
+import { renderJson, renderJsonChunks, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
@@ -91,8 +91,11 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const format = this.format;
     const result = await this.execute();
     let text: string;
-    if (format === 'json') text = renderJson(result);
-    else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
+    if (format === 'json') {
+      // In pieces: a large report is never one string as large as the output.
+      for (const piece of renderJsonChunks(result)) process.stdout.write(piece);
+      text = '\n';
+    } else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
     else {
       const isRaw = (this.flags as unknown as { raw?: boolean }).raw === true;
       const safe = shouldEscapeControl({ isRaw, isTTY: process.stdout.isTTY === true }) ? stripControlDeep(result) : result;

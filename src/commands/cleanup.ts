@@ -11,6 +11,8 @@ export interface CleanupResult {
   pods: { namespace: string; name: string; node: string | null; phase: string | null; result: 'deleted' | 'already-gone' | 'would-delete' }[];
   /** DaemonSets of `--daemonset` runs; their pods go with them. */
   daemonSets: { namespace: string; name: string; result: 'deleted' | 'already-gone' | 'would-delete' }[];
+  /** Ephemeral containers of `knet trace --probe` in the pods searched: reported, never removed (Kubernetes cannot). */
+  probeContainers: { namespace: string; pod: string; container: string; state: string }[];
 }
 
 const { kubeconfig, context, 'request-timeout': requestTimeout } = clusterFlags;
@@ -21,7 +23,10 @@ export default class Cleanup extends KnetCommand<typeof Cleanup, CleanupResult> 
   static override description = `Finds pods and DaemonSets labelled app.kubernetes.io/managed-by=knet (and only those) and deletes them.
 knet removes its debug pods itself and gives each a deadline, so leftovers are rare: a killed run or a
 lost connection. A DaemonSet of --daemonset has no deadline: a killed run leaves it until cleanup.
-Looks in the debug namespace (--debug-namespace, default the context's namespace) or, with -A, everywhere.`;
+Looks in the debug namespace (--debug-namespace, default the context's namespace) or, with -A, everywhere.
+Also lists the ephemeral containers knet trace --probe added to pods there (knet-probe-…): Kubernetes
+cannot remove an ephemeral container from a pod, so they are reported, not deleted; they exit on their own
+and go with the pod.`;
 
   static override examples = [
     { description: 'See what would be deleted, in every namespace', command: '<%= config.bin %> cleanup -A --dry-run' },
@@ -43,7 +48,7 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
       throw inputError('--debug-namespace and -A (all namespaces) cannot be used together', 'conflicting-flags', ['Use one of them.']);
     }
     const { connectLive } = await import('../sources/live/cluster.js');
-    const { deleteDebugDaemonSet, deleteDebugPod, findDebugDaemonSets, findDebugPods } = await import('../sources/live/cleanup.js');
+    const { deleteDebugDaemonSet, deleteDebugPod, findDebugDaemonSets, findDebugPods, findProbeContainers } = await import('../sources/live/cleanup.js');
     const session = await connectLive({ ...flags, namespace: flags['debug-namespace'] });
     const namespace = flags['all-namespaces'] ? undefined : session.namespace;
     const failures: KnetError[] = [];
@@ -89,12 +94,16 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
       const done = [...daemonSets, ...pods].map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none';
       throw environmentError(`${first.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}; deleted: ${done}`, first.code, first.suggestions, first);
     }
-    return { namespace: namespace ?? null, dryRun: flags['dry-run'], pods, daemonSets };
+    const probeContainers = await findProbeContainers(session, namespace);
+    return { namespace: namespace ?? null, dryRun: flags['dry-run'], pods, daemonSets, probeContainers };
   }
 
   protected renderText(result: CleanupResult, ctx: RenderContext): string {
     const where = result.namespace === null ? 'any namespace' : `namespace ${result.namespace}`;
-    if (result.pods.length === 0 && result.daemonSets.length === 0) return `No knet debug pods in ${where}.`;
+    const probes = result.probeContainers.length
+      ? ['', renderTable(['namespace', 'pod', 'probe container', 'state'], result.probeContainers.map((p) => [p.namespace, p.pod, p.container, p.state]), ctx.style), `${result.probeContainers.length} ephemeral probe container${result.probeContainers.length === 1 ? '' : 's'} of knet trace --probe: Kubernetes cannot remove them; they exit on their own and go when the pod is replaced.`]
+      : [];
+    if (result.pods.length === 0 && result.daemonSets.length === 0) return [`No knet debug pods in ${where}.`, ...probes].join('\n');
     const verb = result.dryRun ? 'Would delete' : 'Deleted';
     const count = result.pods.filter((p) => p.result !== 'already-gone').length;
     const sets = result.daemonSets.filter((d) => d.result !== 'already-gone').length;
@@ -102,6 +111,7 @@ Looks in the debug namespace (--debug-namespace, default the context's namespace
       ...(result.daemonSets.length ? [renderTable(['namespace', 'daemonset', 'result'], result.daemonSets.map((d) => [d.namespace, d.name, d.result]), ctx.style), ''] : []),
       ...(result.pods.length ? [renderTable(['namespace', 'pod', 'node', 'phase', 'result'], result.pods.map((p) => [p.namespace, p.name, p.node ?? '', p.phase ?? '', p.result]), ctx.style), ''] : []),
       `${verb} ${count} debug pod${count === 1 ? '' : 's'}${sets ? ` and ${sets} DaemonSet${sets === 1 ? '' : 's'}` : ''} in ${where}.`,
+      ...probes,
     ].join('\n');
   }
 }

@@ -55,8 +55,9 @@ describe('knet cleanup', () => {
     expect(json.namespace).toBe(namespace);
     expect(json.pods.map((p) => `${p.namespace}/${p.name}:${p.result}`)).toEqual(deleted.map((d) => `${d}:deleted`));
     expect(remaining()).toEqual(before.filter((p) => !deleted.includes(p)));
-    const lists = server.requests.filter((r) => r.verb === 'list');
-    expect(lists.every((r) => r.query.get('labelSelector') === 'app.kubernetes.io/managed-by=knet')).toBe(true);
+    // What it deletes it finds by label; the one list without a selector is of pods, for the probe containers it reports.
+    const lists = server.requests.filter((r) => r.verb === 'list' && r.query.get('labelSelector') !== 'app.kubernetes.io/managed-by=knet');
+    expect(lists.every((r) => r.resource === 'pods' && !r.query.has('labelSelector'))).toBe(true);
     expect(server.requests.filter((r) => r.verb === 'delete').map((r) => r.query.get('gracePeriodSeconds'))).toEqual(deleted.map(() => '1'));
   });
 
@@ -107,6 +108,24 @@ describe('knet cleanup', () => {
     expect(result.stderr).toMatch(/RBAC forbids "delete pods" in namespace default .*; deleted: knet-debug\/knet-debug-b2\n/);
     expect(remaining()).not.toContain('knet-debug/knet-debug-b2');
     expect(remaining()).toContain('default/knet-debug-a1');
+  });
+
+  it('reports the ephemeral probe containers of knet trace --probe, which it cannot remove, and touches their pods not', async () => {
+    const web = server.store.get('pods')!.find((p) => p.metadata.name === 'web-1')! as Record<string, unknown>;
+    web.spec = { nodeName: 'kind-worker', ephemeralContainers: [
+      { name: 'knet-probe-0a1b2c', image: 'nicolaka/netshoot:v0.13', env: [{ name: 'KNET_MANAGED_BY', value: 'knet' }] },
+      { name: 'debugger-x7', image: 'busybox' },
+      { name: 'knet-probe-ffffff', image: 'busybox' },
+    ] };
+    web.status = { phase: 'Running', ephemeralContainerStatuses: [{ name: 'knet-probe-0a1b2c', state: { terminated: { exitCode: 0, reason: 'Completed' } } }] };
+    const before = remaining();
+    const { json, code } = await runKnetJson<CleanupJson & { probeContainers: unknown[] }>(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(code).toBe(0);
+    expect(json.probeContainers).toEqual([{ namespace: 'default', pod: 'web-1', container: 'knet-probe-0a1b2c', state: 'exited (0)' }]);
+    expect(remaining()).toEqual(before.filter((p) => p !== 'default/knet-debug-a1'));
+    const text = await runKnet(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(text.stdout).toMatch(/default\s+web-1\s+knet-probe-0a1b2c\s+exited \(0\)/);
+    expect(text.stdout).toContain('1 ephemeral probe container of knet trace --probe: Kubernetes cannot remove them');
   });
 
   it('--debug-namespace with -A is an input error', async () => {

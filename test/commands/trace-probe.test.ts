@@ -9,24 +9,34 @@
 //
 // The only part that is not real is the kubelet starting containers: the test server reports the
 // debug pod and the ephemeral container running, and exec into them runs the command in the node's
-// and the client's namespaces respectively.
+// and the client's namespaces respectively. Cluster DNS is a real bind9 on 127.0.0.1 serving the API's
+// records, reached through the port-forward of the kube-dns pod (test/support/portforward.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateKubeProxyIptables } from '../../bench/generate-iptables.mjs';
+import { buildDnsIndex, formatZones } from '../../src/dns/index.js';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { ConfigMap, Service } from '../../src/model/k8s.js';
 import type { TraceReport } from '../../src/trace/types.js';
 import { startTestApiServer, type TestApiServer } from '../support/api-server.js';
+import { bind9Missing, startBind9, type Bind9 } from '../support/bind9.js';
 import { aCluster, aNetworkPolicy, aNode, aPod, aService, aSlice } from '../support/builders.js';
 import { runKnet, runKnetJson } from '../support/cli.js';
 import { netnsExec } from '../support/exec.js';
 import { NetnsLab } from '../support/netns.js';
 import { NETNS_COMMANDS, describeNeeding } from '../support/needs.js';
+import { portForwardHandler } from '../support/portforward.js';
 
 const NODE_IP = '192.168.0.2';
 
 function svc(name: string, clusterIP: string): Service {
   const s = aService(name, { selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] });
   s.spec = { ...s.spec, clusterIP, clusterIPs: [clusterIP] };
+  return s;
+}
+
+function kubeDns(): Service {
+  const s = aService('kube-dns', { ns: 'kube-system', selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }] });
+  s.spec = { ...s.spec, clusterIP: '172.30.0.10', clusterIPs: ['172.30.0.10'] };
   return s;
 }
 
@@ -46,9 +56,16 @@ const cluster: Cluster = aCluster({
     aPod('w2', { labels: { app: 'web' }, ip: '10.180.0.2', node: 'n1', ports: port8080 }),
     aPod('l1', { labels: { app: 'locked' }, ip: '10.180.0.3', node: 'n1', ports: port8080 }),
     aPod('g1', { labels: { app: 'gone' }, ip: '10.180.0.4', node: 'n1', ports: port8080 }),
+    // Cluster DNS: its pod's port 53 is relayed by the test server's port-forward to a bind9 serving the API's records.
+    aPod('coredns-1', { ns: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, ip: '10.180.0.53', node: 'n1' }),
   ],
-  services: [svc('web', '172.30.1.10'), svc('locked', '172.30.1.11'), svc('gone', '172.30.1.12')],
-  endpointSlices: [aSlice('web', [{ ip: '10.180.0.1', pod: 'w1' }, { ip: '10.180.0.2', pod: 'w2' }]), aSlice('locked', [{ ip: '10.180.0.3', pod: 'l1' }]), aSlice('gone', [{ ip: '10.180.0.4', pod: 'g1' }])],
+  services: [svc('web', '172.30.1.10'), svc('locked', '172.30.1.11'), svc('gone', '172.30.1.12'), kubeDns()],
+  endpointSlices: [
+    aSlice('web', [{ ip: '10.180.0.1', pod: 'w1' }, { ip: '10.180.0.2', pod: 'w2' }]),
+    aSlice('locked', [{ ip: '10.180.0.3', pod: 'l1' }]),
+    aSlice('gone', [{ ip: '10.180.0.4', pod: 'g1' }]),
+    aSlice('kube-dns', [{ ip: '10.180.0.53', pod: 'coredns-1' }], { ns: 'kube-system', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] }),
+  ],
   networkPolicies: [aNetworkPolicy('locked-deny-all', { podSelector: { matchLabels: { app: 'locked' } }, policyTypes: ['Ingress'] })],
   configMaps: [kubeProxy],
   namespaces: ['default', 'kube-system'].map((name) => ({ kind: 'Namespace', metadata: { name } })),
@@ -65,12 +82,13 @@ const rules = generateKubeProxyIptables({
 
 const probeHop = (r: TraceReport) => r.hops.find((h) => h.stage === 'probe');
 
-describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save', 'bash', 'timeout'] }, 'knet trace --probe: a real connection from inside the source pod', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save', 'bash', 'timeout'], check: bind9Missing }, 'knet trace --probe: a real connection from inside the source pod', () => {
   const lab = new NetnsLab('probe');
   let server: TestApiServer;
   let kubeconfig = '';
   let client = '';
   let node = '';
+  let dns: Bind9;
   const log: string[][] = [];
 
   beforeAll(async () => {
@@ -87,16 +105,21 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     await lab.makeRouter(node);
     for (const ip of ['10.180.0.1', '10.180.0.2', '10.180.0.3']) await lab.startServer(pods, ip, [8080], [ip]);
     await lab.must(node, ['iptables-restore'], rules);
+    dns = await startBind9(formatZones(buildDnsIndex(cluster, { clusterDomain: 'cluster.local' })));
     server = await startTestApiServer({
       cluster,
-      // The probe's container shares the client pod's network namespace; the debug pod is the node's.
-      subresources: { exec: netnsExec({ namespaceFor: (req) => ((req.query.get('container') ?? '').startsWith('knet-probe-') ? client : node), log }) },
+      subresources: {
+        // The probe's container shares the client pod's network namespace; the debug pod is the node's.
+        exec: netnsExec({ namespaceFor: (req) => ((req.query.get('container') ?? '').startsWith('knet-probe-') ? client : node), log }),
+        portforward: { protocols: ['v4.channel.k8s.io'], handle: portForwardHandler((req, port) => (req.name === 'coredns-1' && port === 53 ? { host: '127.0.0.1', port: dns.port } : undefined)) },
+      },
     });
     kubeconfig = await server.writeKubeconfig();
   }, 30_000);
 
   afterAll(async () => {
     await server?.close();
+    await dns?.stop();
     await lab.cleanup();
   });
 
@@ -130,6 +153,19 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     // The attempts ran in that container, over exec.
     const execs = mine.filter((r) => r.subresource === 'exec' && r.query.get('container') === added.name);
     expect(execs).toHaveLength(1);
+    // It cannot be removed; knet cleanup names it.
+    const cleanup = await runKnetJson<{ probeContainers: { pod: string; container: string }[] }>(['cleanup', '--kubeconfig', kubeconfig]);
+    expect(cleanup.json.probeContainers).toContainEqual(expect.objectContaining({ pod: 'client', container: added.name }));
+  });
+
+  it('a DNS name: asked of the kube-dns pod through a port-forward, as the API implies, then probed at the address it resolved to', async () => {
+    const { json, code, stderr } = await runKnetJson<TraceReport>(['trace', 'client', 'web.default', '--probe', '--probe-timeout', '1s', '--kubeconfig', kubeconfig]);
+    expect(stderr).toBe('');
+    expect(json.hops.find((h) => h.stage === 'resolve')!.summary).toBe('web.default → web.default.svc.cluster.local → 172.30.1.10 (svc/default/web), asked kube-system/coredns-1:53, as the API implies');
+    expect(json.verdict).toBe('delivered');
+    expect(probeHop(json)).toMatchObject({ status: 'ok' });
+    expect('attempts' in json.probe! ? json.probe.attempts.map((a) => `${a.ip}:${a.port} ${a.result}`) : []).toEqual(['172.30.1.10:80 connected', '10.180.0.1:8080 connected', '10.180.0.2:8080 connected']);
+    expect(code).toBe(0);
   });
 
   it('delivered, but the real connection is refused (nothing listens): the probe hop fails with trace-probe-disagrees, exit 1', async () => {

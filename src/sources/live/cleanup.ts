@@ -62,3 +62,38 @@ export async function findDebugDaemonSets(session: LiveSession, namespace: strin
 export function deleteDebugDaemonSet(session: LiveSession, set: DebugDaemonSet): Promise<'deleted' | 'gone'> {
   return session.api.delete(DEBUG_RESOURCES.daemonSets, set.namespace, set.name, { propagationPolicy: 'Background' });
 }
+
+/** An ephemeral container `knet trace --probe` added to a pod: it cannot be removed, only reported. */
+export interface ProbeContainer {
+  namespace: string;
+  pod: string;
+  container: string;
+  /** `running`, `exited` (with its exit code), `waiting`, or `unknown` when the kubelet has not reported it. */
+  state: string;
+}
+
+/**
+ * knet's probe containers in the pods of one namespace or all: named knet-probe-… and marked with
+ * KNET_MANAGED_BY=knet in their environment (ephemeral containers carry no labels of their own, and
+ * knet does not label the user's pod). Every pod is listed, since nothing selects them by label.
+ */
+export async function findProbeContainers(session: LiveSession, namespace: string | undefined): Promise<ProbeContainer[]> {
+  const { PROBE_CONTAINER_PREFIX, PROBE_MARKER_ENV } = await import('./probe.js');
+  const pods = await session.api.list(RESOURCES.pods, namespace);
+  const out: ProbeContainer[] = [];
+  for (const p of pods) {
+    const spec = p.spec as { ephemeralContainers?: { name?: string; env?: { name?: string; value?: string }[] }[] } | undefined;
+    const statuses = (p.status as { ephemeralContainerStatuses?: { name?: string; state?: { running?: unknown; waiting?: unknown; terminated?: { exitCode?: number } } }[] } | undefined)?.ephemeralContainerStatuses ?? [];
+    for (const c of spec?.ephemeralContainers ?? []) {
+      if (!c.name?.startsWith(PROBE_CONTAINER_PREFIX) || !(c.env ?? []).some((e) => e.name === PROBE_MARKER_ENV && e.value === MANAGED_BY_VALUE)) continue;
+      const state = statuses.find((s) => s.name === c.name)?.state;
+      out.push({
+        namespace: typeof p.metadata?.namespace === 'string' ? p.metadata.namespace : '',
+        pod: typeof p.metadata?.name === 'string' ? p.metadata.name : '',
+        container: c.name,
+        state: state?.running !== undefined ? 'running' : state?.terminated ? `exited (${state.terminated.exitCode ?? '?'})` : state?.waiting !== undefined ? 'waiting' : 'unknown',
+      });
+    }
+  }
+  return out;
+}
