@@ -31,4 +31,22 @@ export default [
     },
     limit: { ratio: 1.5 },
   },
+  {
+    // No limit: this says how much of the trace is reading the cluster at all. JSON.parse of the
+    // snapshot's cluster.json alone is a floor no full read of the snapshot gets under.
+    name: 'trace-10k-vs-parse',
+    target: `knet trace on the same snapshot against a node process that only reads and JSON.parses its cluster.json (for reference: no limit)`,
+    runs: 5,
+    async setup() {
+      ({ rulesFile } = await generateTraceSnapshot(dir, { services: SERVICES, endpoints: ENDPOINTS }));
+    },
+    baseline: {
+      name: 'node: JSON.parse(cluster.json)',
+      run: () => measure(process.execPath, ['-e', `JSON.parse(require('fs').readFileSync(${JSON.stringify(join(dir, 'cluster.json'))}, 'utf8'))`]),
+    },
+    subject: {
+      name: 'knet trace ns0/client svc/ns0/svc5000',
+      run: () => measure(process.execPath, [knet, 'trace', 'ns0/client', 'svc/ns0/svc5000', '--snapshot', dir, '--json']),
+    },
+  },
 ];

@@ -1,8 +1,8 @@
 import { Command, type Interfaces } from '@oclif/core';
-import { renderJson, renderYaml } from '../render/document.js';
+import { renderJson, renderJsonChunks, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
-import { stripControl, stripControlDeep } from '../model/text.js';
+import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
 import { outputFlags } from './flags.js';
 import { closeOpenedSources } from '../sources/opened.js';
 
@@ -41,7 +41,7 @@ export interface RenderContext {
  *   dropped, a failed check), never remove this one.
  * - Text from inputs never reaches a terminal with its control characters: table and YAML output is
  *   rendered from a copy with every string made safe (`stripControlDeep`), errors likewise; JSON
- *   escapes them.
+ *   escapes them. `--raw` written to a file or a pipe is the one exception: its bytes go out unchanged.
  * - On error with --json / -o json, stdout still carries one JSON document: `{ error: { code, message, exitCode } }`.
  */
 export abstract class KnetCommand<T extends typeof Command, R> extends Command {
@@ -91,9 +91,16 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const format = this.format;
     const result = await this.execute();
     let text: string;
-    if (format === 'json') text = renderJson(result);
-    else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
-    else text = this.renderText(stripControlDeep(result), { isWide: format === 'wide', style: createStyle(this.isColor) });
+    if (format === 'json') {
+      // In pieces: a large report is never one string as large as the output.
+      for (const piece of renderJsonChunks(result)) process.stdout.write(piece);
+      text = '\n';
+    } else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
+    else {
+      const isRaw = (this.flags as unknown as { raw?: boolean }).raw === true;
+      const safe = shouldEscapeControl({ isRaw, isTTY: process.stdout.isTTY === true }) ? stripControlDeep(result) : result;
+      text = this.renderText(safe, { isWide: format === 'wide', style: createStyle(this.isColor) });
+    }
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     this.setExitCode(result);
     return result;

@@ -159,7 +159,10 @@ export const nodeCommandFlags = {
   service: Flags.string({ description: "Only what concerns this Service (NS/NAME or svc/NAME): its IPs, ports, NodePorts and endpoints." }),
   ip: Flags.string({ description: 'Only what mentions this IP address.' }),
   port: Flags.integer({ description: 'Only what mentions this port.', min: 0, max: 65535 }),
-  raw: Flags.boolean({ description: 'Print the command output unchanged.' }),
+  raw: Flags.boolean({
+    description:
+      'Print the command output unchanged: to a file or a pipe with its control characters as they are; to a terminal with them shown as \\xNN, so that escape sequences in it cannot act on the terminal.',
+  }),
 };
 
 /** --service/--ip/--port → a filter; the Service is resolved in the cluster (with "did you mean"). */

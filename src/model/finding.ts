@@ -99,14 +99,19 @@ export class FindingAggregator {
 /**
  * The same folding for a list already made (engines that build their findings whole), in place: a
  * group past the bound becomes one aggregate where its first finding was, every other finding stays
- * where it was, and a list with no group past the bound is returned as it is.
+ * where it was, and a list with no group past the bound is returned as it is. `keyOf` names the group
+ * (by default the code and the `service`, or `object`).
  */
-export function aggregateFindings(findings: readonly Finding[], bound = FINDINGS_PER_GROUP, examples = EXAMPLES_PER_GROUP): Finding[] {
+export function aggregateFindings(
+  findings: readonly Finding[],
+  options: { bound?: number; examples?: number; keyOf?: (f: Finding) => string } = {},
+): Finding[] {
+  const { bound = FINDINGS_PER_GROUP, examples = EXAMPLES_PER_GROUP, keyOf = (f: Finding): string => FindingAggregator.keyOf(f) } = options;
   if (findings.length <= bound) return [...findings];
   const counts = new Map<string, number>();
   let isOver = false;
   for (const f of findings) {
-    const key = FindingAggregator.keyOf(f);
+    const key = keyOf(f);
     const n = (counts.get(key) ?? 0) + 1;
     counts.set(key, n);
     if (n > bound) isOver = true;
@@ -115,7 +120,7 @@ export function aggregateFindings(findings: readonly Finding[], bound = FINDINGS
   const out: Finding[] = [];
   const open = new Map<string, AggregateFinding>();
   for (const f of findings) {
-    const key = FindingAggregator.keyOf(f);
+    const key = keyOf(f);
     const count = counts.get(key)!;
     if (count <= bound) {
       out.push(f);

@@ -32,6 +32,15 @@ export function stripControl(text: string): string {
   return text.replace(controlRe, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * Whether text output is made safe with stripControl: always for a terminal (escape sequences act
+ * there); not for `--raw` written to a file or a pipe, where raw means the bytes as the node printed
+ * them, for a program to read.
+ */
+export function shouldEscapeControl(output: { isRaw: boolean; isTTY: boolean }): boolean {
+  return output.isTTY || !output.isRaw;
+}
+
 /** The same for a whole result: every string in it, keys included, made safe; other values unchanged. */
 export function stripControlDeep<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return stripControl(value) as T;

@@ -1,7 +1,7 @@
 // Findings about the policies themselves: what can never match, what the API would reject, what is
 // read in a way the author may not expect. Reported with the object's namespace/name; never thrown.
 import type { Cluster } from '../model/cluster.js';
-import type { Finding } from '../model/finding.js';
+import { aggregateFindings, type Finding } from '../model/finding.js';
 import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer } from '../model/k8s.js';
 import { formatSelector, matchesSelector, validateSelector } from '../model/labels.js';
 import { cidrContainsCIDR, parseCIDR } from '../model/ip.js';
@@ -174,5 +174,6 @@ export function evaluatePolicyFindings(cluster: Cluster, options: { namespaces?:
     }
     selectorProblems(anp.subject.namespaces ?? anp.subject.pods?.podSelector, 'spec.subject', ref, out);
   }
-  return out;
+  // A policy with thousands of peers that select nothing is one finding per code with a count.
+  return aggregateFindings(out, { keyOf: (f) => JSON.stringify([f.code, f.kind, f.namespace ?? null, f.name]) });
 }

@@ -1,9 +1,17 @@
 // `knet node conntrack` as a user runs it: the built CLI against the demo snapshot, whose kind-worker
 // has one UDP entry to kube-dns still DNATed to a pod that is no longer an endpoint.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { examplesDir, runKnet, runKnetJson } from '../support/cli.js';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shouldEscapeControl } from '../../src/model/text.js';
+import { examplesDir, repoRoot, runKnet, runKnetJson } from '../support/cli.js';
+import { describeNeeding } from '../support/needs.js';
+
+const execFileAsync = promisify(execFile);
 
 const demo = join(examplesDir, 'demo');
 
@@ -71,5 +79,52 @@ describe('knet node conntrack', () => {
   it('without --snapshot and without a cluster: exit 3 (environment)', async () => {
     const { code } = await runKnet(['node', 'conntrack', 'kind-worker'], { env: { KUBECONFIG: '/nonexistent/kubeconfig', HOME: '/nonexistent' } });
     expect(code).toBe(3);
+  });
+});
+
+describe('knet node conntrack --raw and control characters', () => {
+  // An entry whose secctx label holds an escape sequence that clears a terminal and retitles its window.
+  const hostile = `udp      17 29 src=10.244.1.5 dst=10.96.0.10 sport=47636 dport=53 src=10.244.0.2 dst=10.244.1.5 sport=53 dport=47636 mark=0 secctx=\u001b[2J\u001b]0;owned\u0007 use=1\n`;
+  let dir = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'knet-raw-'));
+    await mkdir(join(dir, 'nodes', 'n1'), { recursive: true });
+    await writeFile(join(dir, 'knet-snapshot.yaml'), 'clusterDomain: cluster.local\n');
+    await writeFile(join(dir, 'cluster.yaml'), 'apiVersion: v1\nkind: Node\nmetadata: { name: n1 }\n');
+    await writeFile(join(dir, 'nodes', 'n1', 'conntrack.txt'), hostile);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('decides by where the output goes: escaped for a terminal, unchanged for a file or a pipe', () => {
+    expect([
+      shouldEscapeControl({ isRaw: true, isTTY: true }),
+      shouldEscapeControl({ isRaw: true, isTTY: false }),
+      shouldEscapeControl({ isRaw: false, isTTY: true }),
+      shouldEscapeControl({ isRaw: false, isTTY: false }),
+    ]).toEqual([true, false, true, true]);
+  });
+
+  it('to a pipe, --raw writes the capture unchanged, control characters included', async () => {
+    const { stdout, code } = await runKnet(['node', 'conntrack', 'n1', '--snapshot', dir, '--raw']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(hostile);
+  });
+
+  describeNeeding({ commands: ['script'] }, 'to a terminal (a pty made by script(1))', () => {
+    it('--raw shows them as \\xNN', async () => {
+      const argv = [process.execPath, join(repoRoot, 'bin', 'run.js'), 'node', 'conntrack', 'n1', '--snapshot', dir, '--raw'].map((a) => `'${a}'`).join(' ');
+      const { stdout } = await execFileAsync('script', ['-qec', argv, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
+      expect(stdout).toContain('secctx=\\x1b[2J\\x1b]0;owned\\x07 use=1');
+      expect(stdout).not.toContain('\u001b');
+    });
+  });
+
+  it('without --raw, the table escapes them even to a pipe', async () => {
+    const { stdout } = await runKnet(['node', 'conntrack', 'n1', '--snapshot', dir, '--wide']);
+    expect(stdout).not.toContain('\u001b');
   });
 });

@@ -36,6 +36,13 @@ afterEach(() => {
   server.requests.length = 0;
 });
 
+/** Every file of a directory and its bytes. */
+async function contentsOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of await readdir(dir)) out[f] = (await readFile(join(dir, f))).toString('base64');
+  return out;
+}
+
 const FILES = [
   'adminnetworkpolicies.yaml',
   'baselineadminnetworkpolicies.yaml',
@@ -176,6 +183,24 @@ describe('knet snapshot save', () => {
     await mkdir(dir);
     expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
     expect((await readdir(dir)).sort()).toEqual(FILES);
+  });
+
+  it('a --force save that fails part-way (the API server errors from its third list on) leaves the old snapshot byte for byte, and no temporary sibling', async () => {
+    const dir = join(work, 'kept');
+    expect((await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig])).code).toBe(0);
+    await writeFile(join(dir, 'pods.yaml'), `# a byte the new save would not write\n${await readFile(join(dir, 'pods.yaml'), 'utf8')}`);
+    const before = await contentsOf(dir);
+    const siblings = (await readdir(work)).sort();
+    expect(Object.keys(before).sort()).toEqual(FILES);
+    let lists = 0;
+    server.addFault({ match: (r) => r.verb === 'list' && ++lists >= 3, status: 500, message: 'etcdserver: request timed out' });
+    const failed = await runKnet(['snapshot', 'save', dir, '--kubeconfig', kubeconfig, '--force']);
+    expect(lists).toBeGreaterThanOrEqual(3);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/list endpoints cluster-wide: the API server failed \(500 InternalError\)/);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+    expect(await contentsOf(dir)).toEqual(before);
+    expect((await readdir(work)).sort()).toEqual(siblings);
   });
 
   it('an RBAC refusal exits 3 and leaves no directory behind', async () => {

@@ -134,3 +134,18 @@ describe('policy findings', () => {
     expect(evaluatePolicyFindings(cluster, { namespaces: ['y'] }).map((f) => `${String(f.namespace)}/${String(f.name)}`)).toEqual(['y/typo']);
   });
 });
+
+describe('policy findings fold past a bound, per code and policy', () => {
+  it('a policy with 2,000 CIDRs that are not CIDRs is one invalid-cidr finding with the count; another policy keeps its own', () => {
+    const n = 2000;
+    const from = Array.from({ length: n }, (_, i) => ({ ipBlock: { cidr: `10.0.${i}.300/8` } }));
+    const cluster = buildModel([buildPolicy('x', 'many-bad', podLabel('a'), { ingress: [{ from }] }), buildPolicy('x', 'one-bad', podLabel('a'), { ingress: [{ from: [{ ipBlock: { cidr: 'nope' } }] }] })]);
+    const findings = evaluatePolicyFindings(cluster);
+    expect(findings.map((f) => [f.code, f.severity, f.name, f.count ?? null])).toEqual([
+      ['invalid-cidr', 'error', 'many-bad', n],
+      ['invalid-cidr', 'error', 'one-bad', null],
+    ]);
+    expect((findings[0]!.examples as { message: string }[]).map((e) => e.message.match(/from\[(\d+)\]/)?.[1])).toEqual(['0', '1', '2', '3', '4']);
+    expect(findings[0]!.message).toMatch(/^2000 findings like this one; the first: x\/many-bad: spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr "10\.0\.0\.300\/8"/);
+  });
+});

@@ -28,6 +28,7 @@ const PACKAGES: Record<string, string> = {
   openssl: 'openssl',
   dig: 'bind9-dnsutils',
   named: 'bind9',
+  script: 'bsdutils',
 };
 
 export interface Needs {

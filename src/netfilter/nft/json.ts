@@ -95,7 +95,7 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
         const elements: NftElement[] = [];
         for (const e of Array.isArray(o.elem) ? o.elem : []) {
           try {
-            elements.push(kind === 'map' && Array.isArray(e) ? mapElement(e) : { ...element(e) });
+            elements.push(kind === 'map' && Array.isArray(e) ? mapElement(e) : element(e));
           } catch (err) {
             problem(index, `set ${str(o.name)}: ${(err as Error).message}`);
           }
@@ -122,7 +122,7 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
           chain = newChain(t, chainName, index + 1);
           t.chains.set(chainName, chain);
         }
-        if (chain instanceof LazyNftChain) (chain as LazyNftChain<JsonObject>).add(o, index + 1, Array.isArray(o.expr) && o.expr.some((x) => isObject(x) && x.set !== undefined));
+        if (chain instanceof LazyNftChain) (chain as LazyNftChain<JsonObject>).add(o, index + 1, hasSetStatement(o.expr));
         else chain.rules.push(readRule(o, index + 1));
         return;
       }
@@ -136,6 +136,13 @@ export function parseNftJson(text: string, options: ParseNftOptions): NftRuleset
   return ruleset;
 }
 
+/** Whether a rule's `expr` holds a `set` statement (`update @set { … }`, `add @set { … }`). */
+function hasSetStatement(expr: Json | undefined): boolean {
+  if (!Array.isArray(expr)) return false;
+  for (const x of expr) if (isObject(x) && x.set !== undefined) return true;
+  return false;
+}
+
 /** A rule object, rendered back to nft syntax and parsed as the text form is. */
 function readRule(o: JsonObject, line: number): NftRule {
   const exprs = Array.isArray(o.expr) ? o.expr : [];
@@ -143,10 +150,12 @@ function readRule(o: JsonObject, line: number): NftRule {
   return buildRule(text, line);
 }
 
+/** A new element object each time (callers add to it). */
 function element(e: Json): NftElement {
   if (isObject(e) && isObject(e.elem)) {
     const inner = element(e.elem.val ?? null);
-    return typeof e.elem.comment === 'string' ? { ...inner, comment: e.elem.comment } : inner;
+    if (typeof e.elem.comment === 'string') inner.comment = e.elem.comment;
+    return inner;
   }
   if (isObject(e) && Array.isArray(e.concat)) return { key: e.concat.map(atom) };
   return { key: [atom(e)] };
@@ -156,8 +165,9 @@ function mapElement(e: Json[]): NftElement {
   const el = element(e[0] ?? null);
   const v = e[1];
   const verdict = isObject(v) ? verdictOf(v) : null;
-  if (verdict) return { ...el, verdict };
-  return { ...el, data: atom(v ?? null) };
+  if (verdict) el.verdict = verdict;
+  else el.data = atom(v ?? null);
+  return el;
 }
 
 function verdictOf(v: JsonObject): NftVerdict | null {

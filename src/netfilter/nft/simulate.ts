@@ -509,7 +509,7 @@ function buildIndex(set: NftSet, left: NftSelector[]): SetIndex {
     const kinds = el.key.map((_, i) => kindOf(left[i]?.name ?? ''));
     if (el.key.some((a, i) => isInterval(kinds[i]!, a))) intervals.push(el);
     else {
-      const k = el.key.map((a, i) => normalize(kinds[i]!, a.replace(/\/(32|128)$/, ''))).join(' . ');
+      const k = el.key.map((a, i) => normalize(kinds[i]!, a.includes('/') ? a.replace(/\/(32|128)$/, '') : a)).join(' . ');
       if (!exact.has(k)) exact.set(k, el);
     }
   }

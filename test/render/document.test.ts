@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { renderJson, renderJsonChunks } from '../../src/render/document.js';
+
+/** A report shaped like the commands' (a long list beside small fields), with awkward values. */
+function report(services: number): Record<string, unknown> {
+  return {
+    services: Array.from({ length: services }, (_, i) => ({
+      namespace: `ns${i % 7}`,
+      name: i % 97 === 0 ? `odd\u009b[2J\u007f"quoted"\n${i}` : `svc${i}`,
+      ports: i % 5 === 0 ? [] : [{ port: i, targetPort: 'http' }],
+      empty: {},
+      nested: [[i], { deep: [null, true, 1.5] }],
+      skipped: undefined,
+      ...(i % 3 === 0 ? { when: new Date(0) } : {}),
+    })),
+    findings: Array.from({ length: 3 }, (_, i) => ({ code: `c${i}` })),
+    summary: { services, errors: 0 },
+    notes: [],
+  };
+}
+
+describe('renderJsonChunks', () => {
+  it.each([0, 1, 499, 500, 501, 1000, 1234, 5003])('joins to exactly renderJson for a list of %i', (n) => {
+    const r = report(n);
+    const pieces = [...renderJsonChunks(r)];
+    expect(pieces.join('')).toBe(renderJson(r));
+    // A long list is written in pieces of at most 500 elements.
+    expect(pieces.length).toBe(n > 500 ? Math.ceil(n / 500) + 2 : 1);
+  });
+
+  it('leaves documents without a long list, lists at the top and objects with toJSON whole', () => {
+    for (const r of [Array.from({ length: 2000 }, (_, i) => i), { toJSON: () => ({ a: Array(2000).fill(1) }) }, { a: 1, b: 'x' }, null, 'text']) {
+      expect([...renderJsonChunks(r)]).toEqual([renderJson(r)]);
+    }
+  });
+
+  it('cuts the longest list when there are several', () => {
+    const r = { small: Array(600).fill({ a: 1 }), big: Array(1700).fill({ b: [2] }), tail: 'end' };
+    const pieces = [...renderJsonChunks(r)];
+    expect(pieces.join('')).toBe(renderJson(r));
+    expect(pieces).toHaveLength(2 + 4);
+  });
+});
