@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
@@ -400,13 +400,17 @@ const CHUNK_BYTES = 64 * 1024;
 /** Large reads into one reused buffer: a few hundred reads for a million-line file, and nothing for the GC. */
 const RAW_CHUNK_BYTES = 1024 * 1024;
 
-/** The file's bytes; each chunk is valid until the next one is asked for (the buffer is reused). */
+/**
+ * The file's bytes; each chunk is valid until the next one is asked for (the buffer is reused).
+ * Read synchronously: each asynchronous read waits for a thread-pool round trip, which left a
+ * 160 MB capture's reader idle for a third of its run; nothing else runs meanwhile.
+ */
 async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(RAW_CHUNK_BYTES);
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const bytesRead = readSync(handle.fd, buffer, 0, buffer.length, null);
       if (bytesRead === 0) return;
       yield buffer.subarray(0, bytesRead);
     }
