@@ -22,6 +22,7 @@
  */
 import type { Cluster } from '../model/cluster.js';
 import type { Pod } from '../model/k8s.js';
+import { countFindings } from '../model/finding.js';
 import { askServers, judgeName, namesToCheck, type AskOptions } from './judge.js';
 import { buildDnsIndex, type DnsIndex } from './records.js';
 import { planResolver, searchSequence, type ResolverPlan } from './resolver.js';
@@ -104,8 +105,8 @@ export function summarize(reports: DnsReport[]): DnsAllReport['summary'] {
     names: reports.length,
     servers: reports[0]?.servers.length ?? 0,
     queries: reports.reduce((n, r) => n + r.tried.filter((q) => q.server !== null).length, 0),
-    errors: all.filter((f) => f.severity === 'error').length,
-    warnings: all.filter((f) => f.severity === 'warning').length,
+    errors: countFindings(all, 'error'),
+    warnings: countFindings(all, 'warning'),
     resolves: reports.filter((r) => r.outcome === 'resolves').length,
     failing: reports.filter((r) => r.findings.some((f) => f.severity === 'error')).length,
   };

@@ -1,7 +1,7 @@
 // Judging: walk the resolver's search sequence against each server (or against the API's records when
 // no server is asked), and compare every answer with what the API implies.
 import { closest } from '../model/errors.js';
-import type { Finding } from '../model/finding.js';
+import { aggregateFindings, type Finding } from '../model/finding.js';
 import { matchesMap } from '../model/labels.js';
 import { expectRecords, normalizeName, type DnsIndex, type Expectation } from './records.js';
 import { searchSequence, type ResolverPlan } from './resolver.js';
@@ -366,7 +366,8 @@ export function judgeName(input: JudgeInput): DnsReport {
     judgedFrom: input.runs === null ? 'api' : 'servers',
     outcome,
     resolvedAs,
-    findings: dedupe(findings),
+    // Per code within one name: 30 CoreDNS replicas failing alike are one finding with a count.
+    findings: aggregateFindings(dedupe(findings), { keyOf: (f) => f.code }),
     notes: plan.notes,
   };
 }

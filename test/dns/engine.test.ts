@@ -7,6 +7,7 @@ import {
   planResolver,
   reverseName,
   searchSequence,
+  summarize,
   type ServerRun,
 } from '../../src/dns/index.js';
 import type { Pod } from '../../src/model/k8s.js';
@@ -173,6 +174,18 @@ describe('judging server answers', () => {
     ['a failing server', [{ server: 'a', queries: [q('a', fq, 'SERVFAIL')] }, { server: 'b', queries: [q('b', fq, 'NOERROR', ['10.96.0.100'])] }], ['error:dns-server-failure']],
   ])('%s', (_, runs, want) => {
     expect(codes(judgeName({ name: 'web', type: 'A', plan, index, runs }))).toEqual(want);
+  });
+
+  it('folds 30 replicas failing alike for one name into one finding with a count', () => {
+    const servers = Array.from({ length: 30 }, (_, i) => `10.244.9.${i + 1}`);
+    const runs: ServerRun[] = servers.map((s) => ({ server: s, queries: [q(s, fq, 'SERVFAIL')] }));
+    const r = judgeName({ name: 'web', type: 'A', plan, index, runs });
+    const failures = r.findings.filter((f) => f.code === 'dns-server-failure');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ severity: 'error', count: 30, message: expect.stringMatching(/^30 findings like this one; the first: /) as string });
+    expect(failures[0]!.examples).toHaveLength(5);
+    expect(summarize([r]).errors).toBe(r.findings.reduce((n, f) => n + (f.severity === 'error' ? (typeof f.count === 'number' ? f.count : 1) : 0), 0));
+    expect(summarize([r]).errors).toBeGreaterThanOrEqual(30);
   });
 });
 
