@@ -21,7 +21,7 @@ type Shape =
   | { t: 'intOrString'; min: number; max: number }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'list'; of: Shape }
-  | { t: 'map'; fields: Record<string, Field>; byName: Map<string, Field>; required: string[] }
+  | { t: 'map'; fields: ReadonlyMap<string, Field>; required: string[] }
   | { t: 'stringMap' }
   | { t: 'any' };
 
@@ -37,8 +37,8 @@ const int = (min: number, max: number): Shape => ({ t: 'int', min, max });
 const port: Shape = int(1, 65535);
 const list = (of: Shape): Shape => ({ t: 'list', of });
 const map = (fields: Record<string, Shape | Field>): Shape => {
-  const all: Record<string, Field> = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, 'shape' in v ? v : { shape: v }]));
-  return { t: 'map', fields: all, byName: new Map(Object.entries(all)), required: Object.keys(all).filter((k) => all[k]!.isRequired) };
+  const all = new Map(Object.entries(fields).map(([k, v]): [string, Field] => [k, 'shape' in v ? v : { shape: v }]));
+  return { t: 'map', fields: all, required: [...all].filter(([, f]) => f.isRequired).map(([k]) => k) };
 };
 const required = (shape: Shape): Field => ({ shape, isRequired: true });
 const nullable = (shape: Shape): Field => ({ shape, isNullable: true });
@@ -253,7 +253,7 @@ function check(value: unknown, shape: Shape, path: (string | number)[], out: Rep
       return;
     case 'map': {
       if (!isMap(value)) return bad(value, shape, path, out);
-      const fields = shape.byName;
+      const fields = shape.fields;
       for (const name in value) {
         const v = value[name];
         const field = fields.get(name);
@@ -266,7 +266,7 @@ function check(value: unknown, shape: Shape, path: (string | number)[], out: Rep
         path.pop();
       }
       for (const name of shape.required) {
-        if (value[name] === undefined) out([...path, name], `is required (${expected(shape.fields[name]!.shape)})`);
+        if (value[name] === undefined) out([...path, name], `is required (${expected(fields.get(name)!.shape)})`);
       }
       return;
     }

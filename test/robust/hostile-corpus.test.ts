@@ -46,7 +46,7 @@ function fieldsOf(shape: ShapeNode, path: Path = [], depth = 0): { path: Path; s
   const out: { path: Path; shape: ShapeNode }[] = path.length ? [{ path, shape }] : [];
   if (depth > 8) return out;
   if (shape.t === 'list') out.push(...fieldsOf(shape.of, [...path, 0], depth + 1));
-  if (shape.t === 'map') for (const [k, f] of Object.entries(shape.fields)) out.push(...fieldsOf(f.shape, [...path, k], depth + 1));
+  if (shape.t === 'map') for (const [k, f] of shape.fields) out.push(...fieldsOf(f.shape, [...path, k], depth + 1));
   return out;
 }
 
