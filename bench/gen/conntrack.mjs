@@ -12,9 +12,7 @@ export async function generateConntrack(dir, { entries = 1_000_000 } = {}) {
   if (existsSync(file) && statSync(file).size > entries * 100) return file;
   mkdirSync(nodeDir, { recursive: true });
   writeFileSync(join(dir, 'knet-snapshot.yaml'), 'clusterDomain: cluster.local\nproxyMode: iptables\n');
-  const out = createWriteStream(file);
-  let chunk = [];
-  for (let i = 0; i < entries; i++) {
+  await writeLines(file, entries, (i) => {
     const a = (i >>> 8) & 255;
     const b = i & 255;
     const src = i % 1000 === 7 ? TARGET_IP : `10.244.${a}.${b}`;
@@ -22,17 +20,10 @@ export async function generateConntrack(dir, { entries = 1_000_000 } = {}) {
     const ep = `10.244.${(i * 3) & 255}.${(i * 11) & 255}`;
     const sport = 1024 + (i % 60000);
     if (i % 3 === 0) {
-      chunk.push(`udp      17 ${i % 120} src=${src} dst=${svc} sport=${sport} dport=53 ${i % 9 === 0 ? '[UNREPLIED] ' : ''}src=${ep} dst=${src} sport=53 dport=${sport} mark=0 use=1`);
-    } else {
-      chunk.push(`tcp      6 ${86400 - (i % 86400)} ESTABLISHED src=${src} dst=${svc} sport=${sport} dport=${80 + (i % 5)} src=${ep} dst=${src} sport=8080 dport=${sport} [ASSURED] mark=0 use=1`);
+      return `udp      17 ${i % 120} src=${src} dst=${svc} sport=${sport} dport=53 ${i % 9 === 0 ? '[UNREPLIED] ' : ''}src=${ep} dst=${src} sport=53 dport=${sport} mark=0 use=1`;
     }
-    if (chunk.length === 10_000) {
-      if (!out.write(chunk.join('\n') + '\n')) await new Promise((r) => out.once('drain', r));
-      chunk = [];
-    }
-  }
-  if (chunk.length) out.write(chunk.join('\n') + '\n');
-  await new Promise((r, j) => out.end((err) => (err ? j(err) : r())));
+    return `tcp      6 ${86400 - (i % 86400)} ESTABLISHED src=${src} dst=${svc} sport=${sport} dport=${80 + (i % 5)} src=${ep} dst=${src} sport=8080 dport=${sport} [ASSURED] mark=0 use=1`;
+  });
   return file;
 }
 
@@ -62,13 +53,21 @@ endpoints: [ { addresses: [ 10.244.0.2 ], conditions: { ready: true } } ]
 ports: [ { name: dns, port: 53, protocol: UDP } ]
 `,
   );
-  const out = createWriteStream(file);
-  let chunk = [];
-  for (let i = 0; i < entries; i++) {
+  await writeLines(file, entries, (i) => {
     const src = `10.244.${(i >>> 8) & 255}.${i & 255}`;
     const gone = `10.244.${100 + ((i >>> 16) & 63)}.${(i >>> 8) & 255}`;
     const sport = 1024 + (i % 60000);
-    chunk.push(`udp      17 ${i % 120} src=${src} dst=10.96.0.10 sport=${sport} dport=53 src=${gone} dst=${src} sport=53 dport=${sport} mark=0 use=1`);
+    return `udp      17 ${i % 120} src=${src} dst=10.96.0.10 sport=${sport} dport=53 src=${gone} dst=${src} sport=53 dport=${sport} mark=0 use=1`;
+  });
+  return file;
+}
+
+/** Writes `lineOf(0)` … `lineOf(count - 1)` to `file`, 10,000 lines per write, waiting when the stream is full. */
+async function writeLines(file, count, lineOf) {
+  const out = createWriteStream(file);
+  let chunk = [];
+  for (let i = 0; i < count; i++) {
+    chunk.push(lineOf(i));
     if (chunk.length === 10_000) {
       if (!out.write(chunk.join('\n') + '\n')) await new Promise((r) => out.once('drain', r));
       chunk = [];
@@ -76,5 +75,4 @@ ports: [ { name: dns, port: 53, protocol: UDP } ]
   }
   if (chunk.length) out.write(chunk.join('\n') + '\n');
   await new Promise((r, j) => out.end((err) => (err ? j(err) : r())));
-  return file;
 }
