@@ -1,9 +1,12 @@
 // Shared helpers for benchmark cases: run a command as a child process and measure its wall time and
 // peak resident memory. The measurement wraps the child in python3's wait4 (getrusage of children),
 // so it needs nothing beyond what the machine has.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const dataDir = fileURLToPath(new URL('./.data/', import.meta.url));
@@ -37,4 +40,29 @@ export function measureShell(script, options) {
 
 export function hasCommand(name) {
   return spawnSync('bash', ['-c', `command -v ${name}`]).status === 0;
+}
+
+/**
+ * Bundles `source` (TypeScript resolved from bench/, so it may import test/support) into `outfile`,
+ * runs it with `args` in a process of its own, stopped with SIGTERM when the benchmark exits, and
+ * returns what it prints as its first line: `{ kubeconfig }` of the test API server it started.
+ */
+export async function startServerProcess(outfile, source, args, { plugins = [] } = {}) {
+  mkdirSync(dataDir, { recursive: true });
+  await build({
+    stdin: { contents: source, resolveDir: fileURLToPath(new URL('.', import.meta.url)), loader: 'ts' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    plugins,
+    logLevel: 'warning',
+  });
+  const child = spawn(process.execPath, [outfile, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.on('exit', () => child.kill('SIGTERM'));
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  child.stdout.resume();
+  child.unref();
+  return JSON.parse(line).kubeconfig;
 }

@@ -1,41 +1,23 @@
 // The live path against the HTTPS test API server (test/support/api-server.ts, the same one the tests
 // use), run in a process of its own, serving the generated 10,000-service / 50,000-pod cluster in pages
 // of 500: what reading a big cluster over the API costs next to reading the same objects from a file.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
 import { generateCluster } from '../gen/cluster.mjs';
-import { dataDir, knet, measure, root } from '../lib.mjs';
+import { dataDir, knet, measure, startServerProcess } from '../lib.mjs';
 
 const file = join(dataDir, 'cluster-10k-services-50k-pods.json');
 const serverJs = join(dataDir, 'live-api-server.mjs');
 let kubeconfig = '';
 
-async function startServer() {
-  await build({
-    stdin: {
-      contents: `import { startTestApiServer } from '../test/support/api-server.ts';
+function startServer() {
+  return startServerProcess(
+    serverJs,
+    `import { startTestApiServer } from '../test/support/api-server.ts';
 const server = await startTestApiServer({ snapshot: process.argv[2] });
 process.stdout.write(JSON.stringify({ kubeconfig: await server.writeKubeconfig() }) + '\\n');
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)));`,
-      resolveDir: join(root, 'bench'),
-      loader: 'ts',
-    },
-    outfile: serverJs,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  const child = spawn(process.execPath, [serverJs, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.on('exit', () => child.kill('SIGTERM'));
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  child.stdout.resume();
-  child.unref();
-  return JSON.parse(line).kubeconfig;
+    [file],
+  );
 }
 
 export default [

@@ -2,23 +2,17 @@
 // the same command on one node, against the HTTPS test API server (test/support/api-server.ts) whose
 // exec runs the commands for real in a network namespace loaded with the demo node's kube-proxy rules
 // (test/support/exec.ts). Every node is a debug pod created, waited for, read over exec and deleted.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
-import { dataDir, knet, measure, root } from '../lib.mjs';
+import { dataDir, knet, measure, root, startServerProcess } from '../lib.mjs';
 
 const serverJs = join(dataDir, 'nodes-api-server.mjs');
 let kubeconfig = '';
 const NODES = 20;
 
-async function startServer() {
-  mkdirSync(dataDir, { recursive: true });
-  await build({
-    stdin: {
-      contents: `import { readFileSync } from 'node:fs';
+function startServer() {
+  return startServerProcess(
+    serverJs,
+    `import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSnapshot } from '../src/sources/snapshot.ts';
 import { startTestApiServer } from '../test/support/api-server.ts';
@@ -34,24 +28,10 @@ await lab.must(ns, ['iptables-restore'], readFileSync(join(demo, 'nodes/kind-wor
 const server = await startTestApiServer({ cluster, subresources: { exec: netnsExec({ namespaceFor: () => ns }) } });
 process.stdout.write(JSON.stringify({ kubeconfig: await server.writeKubeconfig() }) + '\\n');
 process.on('SIGTERM', () => Promise.all([server.close(), lab.cleanup()]).then(() => process.exit(0)));`,
-      resolveDir: join(root, 'bench'),
-      loader: 'ts',
-    },
-    outfile: serverJs,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
+    [root],
     // test/support/needs.ts (re-exported by netns.ts) is for vitest only; the server needs none of it.
-    plugins: [{ name: 'no-vitest', setup: (b) => b.onResolve({ filter: /\/needs\.js$/ }, () => ({ path: 'needs', namespace: 'stub' })) || b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const isRoot = true;', loader: 'js' })) }],
-    logLevel: 'warning',
-  });
-  const child = spawn(process.execPath, [serverJs, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.on('exit', () => child.kill('SIGTERM'));
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  child.stdout.resume();
-  child.unref();
-  return JSON.parse(line).kubeconfig;
+    { plugins: [{ name: 'no-vitest', setup: (b) => b.onResolve({ filter: /\/needs\.js$/ }, () => ({ path: 'needs', namespace: 'stub' })) || b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const isRoot = true;', loader: 'js' })) }] },
+  );
 }
 
 export default [
