@@ -144,8 +144,8 @@ function podOf(index: EndpointsIndex, namespace: string, e: SliceEndpoint): Pod 
   if (e.podLookup !== undefined) return e.podLookup ?? undefined;
   const pod =
     e.targetRef?.kind === 'Pod' && e.targetRef.name
-      ? index.podsByName.get(e.targetRef.namespace ?? namespace)?.get(e.targetRef.name)
-      : index.podsByIP.get(namespace)?.get(e.ip)?.find((p) => !isPodFinished(p));
+      ? index.podByName(e.targetRef.namespace ?? namespace, e.targetRef.name)
+      : index.podsByIP(namespace, e.ip)?.find((p) => !isPodFinished(p));
   e.podLookup = pod ?? null;
   return pod;
 }
@@ -407,8 +407,12 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     );
   }
 
-  const byIP = new Map<string, SliceEndpoint>();
-  for (const e of addresses) byIP.set(e.ip, e);
+  // The slices' addresses are already by IP (sliceEps); the legacy object's are mapped here.
+  let byIP = sliceEps;
+  if (result.source === 'Endpoints') {
+    byIP = new Map<string, SliceEndpoint>();
+    for (const e of addresses) byIP.set(e.ip, e);
+  }
   const targetUnresolvedEverywhere = findings.some((f) => f.code === 'target-port-unresolved' && f.severity === 'error');
 
   for (const pod of selected) {
@@ -421,6 +425,8 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     const where = (): string => `${ips.join(', ')} on ${pod.spec?.nodeName ?? 'no node'}`;
     for (const ip of ips) {
       const e = byIP.get(ip);
+      // An endpoint naming this pod belongs to it (names are unique in a namespace): no lookup by name needed later.
+      if (e && e.podLookup === undefined && e.targetRef?.kind === 'Pod' && e.targetRef.name === pod.metadata.name && (e.targetRef.namespace ?? ns) === ns) e.podLookup = pod;
       if (shouldBeReady && (!e || !e.ready) && !targetUnresolvedEverywhere) {
         findings.push(
           finding(
