@@ -2,6 +2,7 @@ import type { Cluster } from '../model/cluster.js';
 import type { EndpointSlice, Endpoints, Pod } from '../model/k8s.js';
 import { matchesMap, type Labels } from '../model/labels.js';
 import { canonicalIP } from '../model/ip.js';
+import { isPodFinished } from '../model/pod.js';
 
 /**
  * Lookups the endpoints diff needs, built once in linear time, so that 10,000 services over 50,000 pods
@@ -104,15 +105,17 @@ function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, 
   return map;
 }
 
-/** Pods in `namespace` whose labels carry every pair of a Service selector (a non-empty map). */
-export function selectPods(index: EndpointsIndex, namespace: string, selector: Labels): Pod[] {
+/** Pods in `namespace` whose labels carry every pair of a Service selector (a non-empty map); with `isLiveOnly`, not the finished ones. */
+export function selectPods(index: EndpointsIndex, namespace: string, selector: Labels, isLiveOnly = false): Pod[] {
   const byLabel = index.podsByLabel.get(namespace);
   if (!byLabel) return [];
   let smallest: Pod[] | undefined;
-  for (const [k, v] of Object.entries(selector)) {
-    const candidates = byLabel.get(k)?.get(v);
+  for (const k in selector) {
+    const candidates = byLabel.get(k)?.get(selector[k]!);
     if (!candidates) return [];
     if (!smallest || candidates.length < smallest.length) smallest = candidates;
   }
-  return (smallest ?? []).filter((p) => matchesMap(selector, p.metadata.labels));
+  const out: Pod[] = [];
+  for (const p of smallest ?? []) if (matchesMap(selector, p.metadata.labels) && !(isLiveOnly && isPodFinished(p))) out.push(p);
+  return out;
 }
