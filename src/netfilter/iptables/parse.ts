@@ -1024,6 +1024,11 @@ function checkLoops(t: IptablesTable, edges: number[][], problem: (code: string,
 
 type ProblemReport = (code: string, message: string, line: number, raw: string) => void;
 
+/** What String.prototype.trimEnd removes, among the characters below 128 (the rest are left to it). */
+function isTrailingBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
 /** FNV-1a over the characters text[start, end). */
 function hashRange(text: string, start: number, end: number): number {
   let h = 0x811c9dc5;
@@ -1185,7 +1190,7 @@ class LazyTable implements IptablesTable {
    * Calls `visit` with each rule line of the chain in `slot`: its line number, its text without the
    * counters, and the counters. A line with malformed counters is reported and left out.
    */
-  private eachRuleLine(slot: number, visit: (line: number, body: string, counters: Counters | null, from: number) => void): void {
+  private eachRuleLine(slot: number, visit: (line: number, body: string | null, counters: Counters | null, from: number, to: number) => void): void {
     const text = this.text;
     for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
       const end = this.runEnd[run]!;
@@ -1194,8 +1199,14 @@ class LazyTable implements IptablesTable {
         let lineEnd = text.indexOf('\n', pos);
         if (lineEnd < 0 || lineEnd > end) lineEnd = end;
         const start = pos;
-        let body = text.slice(pos, lineEnd).trimEnd();
         pos = lineEnd + 1;
+        let to = lineEnd;
+        while (to > start && isTrailingBlank(text.charCodeAt(to - 1))) to--;
+        if (text.charCodeAt(start) !== 91 /* [ */ && (to === start || text.charCodeAt(to - 1) < 128)) {
+          visit(line, null, null, start, to);
+          continue;
+        }
+        let body = text.slice(start, lineEnd).trimEnd();
         let counters: Counters | null = null;
         if (body.charCodeAt(0) === 91 /* [ */) {
           const close = body.indexOf(']');
@@ -1206,7 +1217,7 @@ class LazyTable implements IptablesTable {
           }
           body = body.slice(close + 1).trimStart();
         }
-        visit(line, body, counters, counters === null ? start : -1);
+        visit(line, body, counters, -1, -1);
       }
     }
   }
@@ -1214,7 +1225,8 @@ class LazyTable implements IptablesTable {
   private rulesOf(slot: number, name: string): IptablesRule[] {
     const rules: IptablesRule[] = [];
     const targets = this.targets[slot];
-    this.eachRuleLine(slot, (line, body, counters, from) => rules.push(new LazyRule(this.name, name, line, body, 2, counters, this.ruleProblem, from, this.text, targets?.[rules.length])));
+    const text = this.text;
+    this.eachRuleLine(slot, (line, body, counters, from, to) => rules.push(new LazyRule(this.name, name, line, body ?? text.slice(from, to), 2, counters, this.ruleProblem, from, text, targets?.[rules.length])));
     return rules;
   }
 
@@ -1241,16 +1253,17 @@ class LazyTable implements IptablesTable {
     for (let slot = 0; slot < chains.length; slot++) {
       const out: number[] = [];
       const targets: (RuleTarget | null)[] = [];
-      this.eachRuleLine(slot, (line, body, _counters, from) => {
+      this.eachRuleLine(slot, (line, given, _counters, from, to) => {
         const r = targets.length;
         // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
-        const head = from >= 0 ? scanRuleHead(text, 2, from, from + body.length) : null;
-        const target = (head ?? readRuleText(body, 2, line, false, this.ruleProblem)).target;
+        const head = given === null ? scanRuleHead(text, 2, from, to) : null;
+        const body = (): string => given ?? text.slice(from, to);
+        const target = (head ?? readRuleText(body(), 2, line, false, this.ruleProblem)).target;
         targets.push(target);
         if (target === null || BUILTIN_TARGETS.has(target.name)) return;
         const callee = this.slotOfName(target.name);
         if (callee === -1) {
-          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, body);
+          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, body());
           return;
         }
         out.push(r, callee);
