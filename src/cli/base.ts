@@ -1,5 +1,5 @@
 import { Command, type Interfaces } from '@oclif/core';
-import { renderJson, renderJsonChunks, renderYaml } from '../render/document.js';
+import { renderJson, renderJsonChunks, renderJsonStream, renderYaml } from '../render/document.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
@@ -22,6 +22,17 @@ export type KnetFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 export type KnetArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+
+/**
+ * A result for --json given in steps (see `KnetCommand.executeStreamed`): its first field `key` holds
+ * a long list, whose elements `items` makes as it is read; `rest()` is the result with that list
+ * empty, asked for once the list has been read.
+ */
+export interface StreamedResult<R> {
+  key: keyof R & string;
+  items: Iterable<unknown>;
+  rest(): R;
+}
 
 export interface RenderContext {
   /** `wide` adds columns; both are for people. */
@@ -70,6 +81,16 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     return EXIT.ok;
   }
 
+  /**
+   * For --json only, a command whose result is one long list may give it in steps instead of
+   * `execute()`: each element is written and dropped as it is made, so that the list never exists
+   * whole (10,000 Services' entries, kept until the end, cost more to keep than to make). What is
+   * printed is exactly what `execute()`'s result prints. undefined: not offered.
+   */
+  protected executeStreamed(): Promise<StreamedResult<R> | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   protected get format(): OutputFormat {
     const f = this.flags as unknown as { json?: boolean; output?: OutputFormat };
     if (f.json && f.output && f.output !== 'json') {
@@ -89,6 +110,10 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
 
   public async run(): Promise<R> {
     const format = this.format;
+    if (format === 'json') {
+      const streamed = await this.executeStreamed();
+      if (streamed) return this.writeStreamed(streamed);
+    }
     const result = await this.execute();
     let text: string;
     if (format === 'json') {
@@ -107,10 +132,28 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
   }
 
   /** The contract's exit code for a result: `exitCodeOf()`, and 1 whenever it holds an error finding. A command that overrides run() calls this. */
-  protected setExitCode(result: R): void {
+  protected setExitCode(result: R, hasErrorElsewhere = false): void {
     let code = this.exitCodeOf(result);
-    if (code === EXIT.ok && hasErrorFinding(result)) code = EXIT.problem;
+    if (code === EXIT.ok && (hasErrorElsewhere || hasErrorFinding(result))) code = EXIT.problem;
     if (code !== EXIT.ok) process.exitCode = code;
+  }
+
+  /** --json from a StreamedResult; returns the result with its list empty (the list was written). */
+  private writeStreamed(streamed: StreamedResult<R>): R {
+    // The elements are looked at for error findings as they pass, until one is found.
+    let hasError = false;
+    function* watched(): Generator<unknown> {
+      for (const item of streamed.items) {
+        if (!hasError && hasErrorFinding(item, 2)) hasError = true;
+        yield item;
+      }
+    }
+    let rest: R | undefined;
+    const restOf = (): Record<string, unknown> => (rest = streamed.rest()) as Record<string, unknown>;
+    for (const piece of renderJsonStream(streamed.key, watched(), restOf)) process.stdout.write(piece);
+    process.stdout.write('\n');
+    this.setExitCode(rest!, hasError);
+    return rest!;
   }
 
   /** Every error ends here: a message and what to do next on stderr, the contract's exit code, no stack trace. */

@@ -1,10 +1,11 @@
 import { Args } from '@oclif/core';
-import { KnetCommand, type RenderContext } from '../cli/base.js';
+import { KnetCommand, type RenderContext, type StreamedResult } from '../cli/base.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
 import { parseServiceRef } from '../cli/refs.js';
 import { resolveService } from '../cli/resolve.js';
-import { diffEndpoints, type EndpointsReport } from '../endpoints/diff.js';
+import { diffEndpoints, streamEndpoints, type EndpointsOptions, type EndpointsReport } from '../endpoints/diff.js';
+import type { Cluster } from '../model/cluster.js';
 import { renderEndpoints } from '../render/endpoints.js';
 import { openCluster } from '../sources/cluster.js';
 
@@ -30,6 +31,18 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
   static override flags = { ...clusterFlags, ...allNamespacesFlag };
 
   protected async execute(): Promise<EndpointsReport> {
+    const { cluster, options } = await this.open();
+    return diffEndpoints(cluster, options);
+  }
+
+  /** --json writes each Service's entry as it is made: on 10,000 Services, keeping them all costs more than making them. */
+  protected override async executeStreamed(): Promise<StreamedResult<EndpointsReport>> {
+    const { cluster, options } = await this.open();
+    const diff = streamEndpoints(cluster, options);
+    return { key: 'services', items: diff.services, rest: () => diff.rest() };
+  }
+
+  private async open(): Promise<{ cluster: Cluster; options: EndpointsOptions }> {
     const { flags, args } = this;
     const ref = args.service === undefined ? undefined : parseServiceRef(args.service);
     if (ref && flags['all-namespaces']) {
@@ -41,11 +54,14 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
     const opened = await openCluster({ ...flags, allNamespaces: flags['all-namespaces'], ...(ref?.namespace ? { namespaces: [ref.namespace] } : {}) });
     const namespace = flags.namespace ?? opened.namespace;
     const service = ref ? resolveService(opened.cluster, ref, namespace) : undefined;
-    return diffEndpoints(opened.cluster, {
-      namespace,
-      allNamespaces: flags['all-namespaces'],
-      ...(service ? { service: { namespace: service.metadata.namespace ?? namespace, name: service.metadata.name } } : {}),
-    });
+    return {
+      cluster: opened.cluster,
+      options: {
+        namespace,
+        allNamespaces: flags['all-namespaces'],
+        ...(service ? { service: { namespace: service.metadata.namespace ?? namespace, name: service.metadata.name } } : {}),
+      },
+    };
   }
 
   protected renderText(result: EndpointsReport, ctx: RenderContext): string {

@@ -536,37 +536,59 @@ function checkStale(index: EndpointsIndex, ns: string, svc: Service, selector: R
   }
 }
 
-/** Compare every Service in scope with its EndpointSlices, Endpoints and pods. Pure: same cluster, same report. */
-export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}): EndpointsReport {
+/** The report of diffEndpoints in steps: each Service's entry made when asked for, then the rest. */
+export interface EndpointsDiff {
+  /** The report's `services`, in order, each diffed when it is read: read once. */
+  services: Iterable<ServiceEndpoints>;
+  /** The report with `services` empty: its summary counts every Service, so ask only once they have all been read. */
+  rest(): EndpointsReport;
+}
+
+/**
+ * diffEndpoints one Service at a time, for a caller that writes each entry and lets it go (--json on
+ * 10,000 Services): the same entries in the same order, and the same summary, as diffEndpoints.
+ */
+export function streamEndpoints(cluster: Cluster, options: EndpointsOptions = {}): EndpointsDiff {
   const index = buildEndpointsIndex(cluster);
   const inScope = (svc: Service): boolean => {
     const ns = svc.metadata.namespace ?? 'default';
     if (options.service) return ns === options.service.namespace && svc.metadata.name === options.service.name;
     return options.allNamespaces === true || ns === (options.namespace ?? 'default');
   };
-  const services = cluster.services
+  const inOrder = cluster.services
     .filter(inScope)
-    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
-    .map((svc) => {
+    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+  const summary = { services: inOrder.length, errors: 0, warnings: 0, infos: 0, servicesWithErrors: 0 };
+  let read = 0;
+  function* services(): Generator<ServiceEndpoints> {
+    for (const svc of inOrder) {
       const result = diffService(index, svc, options.allNamespaces === true);
       // 50,000 stale endpoints of one Service are one finding with a count, not 50,000 lines.
       result.findings = aggregateFindings(result.findings);
-      return result;
-    });
-  const all = services.flatMap((s) => s.findings);
+      summary.errors += countFindings(result.findings, 'error');
+      summary.warnings += countFindings(result.findings, 'warning');
+      summary.infos += countFindings(result.findings, 'info');
+      if (result.findings.some((f) => f.severity === 'error')) summary.servicesWithErrors++;
+      read++;
+      yield result;
+    }
+  }
   const notes: string[] = [];
   if (!index.hasSlices && cluster.endpoints.length > 0) {
     notes.push('The source holds no EndpointSlices; endpoints were read from the legacy Endpoints objects. kube-proxy reads EndpointSlices: include them (kubectl get endpointslices -A -o yaml) for an exact picture.');
   }
   return {
-    services,
-    summary: {
-      services: services.length,
-      errors: countFindings(all, 'error'),
-      warnings: countFindings(all, 'warning'),
-      infos: countFindings(all, 'info'),
-      servicesWithErrors: services.filter((s) => s.findings.some((f) => f.severity === 'error')).length,
+    services: services(),
+    rest: () => {
+      if (read !== inOrder.length) throw new Error(`streamEndpoints: the summary was asked for after ${read} of ${inOrder.length} Services`);
+      return { services: [], summary: { ...summary }, notes };
     },
-    notes,
   };
+}
+
+/** Compare every Service in scope with its EndpointSlices, Endpoints and pods. Pure: same cluster, same report. */
+export function diffEndpoints(cluster: Cluster, options: EndpointsOptions = {}): EndpointsReport {
+  const diff = streamEndpoints(cluster, options);
+  const services = [...diff.services];
+  return { ...diff.rest(), services };
 }

@@ -41,6 +41,44 @@ export function* renderJsonChunks(result: unknown): Generator<string> {
   yield `\n  ]${shell.slice(at + JSON.stringify(marker).length)}`;
 }
 
+/** Elements per piece of renderJsonStream: few enough that a piece's objects die young. */
+const STREAM_CHUNK = 100;
+
+/**
+ * renderJson's text of a document whose first field, `key`, holds a long list, made while the list is
+ * read from `items`: the elements are stringified a group at a time at the depth they have in the
+ * document, and the rest of the document (`rest()`: the document with that list empty) is asked for
+ * only after the last element. Joined, the pieces are exactly renderJson's text of the document with
+ * the list filled in, but the list never exists whole: each group is dropped once its piece is made.
+ */
+export function* renderJsonStream(key: string, items: Iterable<unknown>, rest: () => Record<string, unknown>): Generator<string> {
+  const head = `{\n  ${JSON.stringify(key)}: `;
+  const close = '\n  ]\n}';
+  let group: unknown[] = [];
+  let isFirst = true;
+  const piece = (): string => {
+    const text = renderJson({ [key]: group });
+    if (!text.startsWith(`${head}[`) || !text.endsWith(close)) throw new Error(`renderJsonStream: unexpected layout for ${key}`);
+    const body = text.slice(head.length + 1, text.length - close.length);
+    const out = isFirst ? `${head}[${body}` : `,${body}`;
+    isFirst = false;
+    group = [];
+    return out;
+  };
+  for (const item of items) {
+    group.push(item);
+    if (group.length === STREAM_CHUNK) yield piece();
+  }
+  if (group.length) yield piece();
+  const document = rest();
+  const list = document[key];
+  if (Object.keys(document)[0] !== key || !Array.isArray(list) || list.length !== 0) throw new Error(`renderJsonStream: rest() must start with ${key}, empty`);
+  // The fields after the list, as renderJson lays them out: cut from the document with the list empty.
+  const shell = renderJson(document);
+  if (!shell.startsWith(`${head}[]`)) throw new Error(`renderJsonStream: unexpected layout for ${key}`);
+  yield isFirst ? shell : `\n  ]${shell.slice(head.length + 2)}`;
+}
+
 /** The own field of a plain object holding the longest list, when that list is long enough to cut. */
 function largestList(result: unknown): string | undefined {
   if (typeof result !== 'object' || result === null || Array.isArray(result)) return undefined;

@@ -534,8 +534,12 @@ export class SnapshotNodeState implements NodeStateSource {
 }
 
 const CHUNK_BYTES = 64 * 1024;
-/** Large reads into one reused buffer: a few hundred reads for a million-line file, and nothing for the GC. */
-const RAW_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Reads into one reused buffer, nothing for the GC. 128 KiB, as cat reads: the kernel's copy and the
+ * search that follows it stay in the CPU's cache, where 1 MiB chunks did not (a 160 MB capture: a
+ * tenth less CPU in all, most of it the kernel's copy).
+ */
+const RAW_CHUNK_BYTES = 128 * 1024;
 
 /**
  * The file's bytes; each chunk is valid until the next one is asked for (the buffer is reused).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderJson, renderJsonChunks } from '../../src/render/document.js';
+import { renderJson, renderJsonChunks, renderJsonStream } from '../../src/render/document.js';
 
 /** A report shaped like the commands' (a long list beside small fields), with awkward values. */
 function report(services: number): Record<string, unknown> {
@@ -39,5 +39,39 @@ describe('renderJsonChunks', () => {
     const pieces = [...renderJsonChunks(r)];
     expect(pieces.join('')).toBe(renderJson(r));
     expect(pieces).toHaveLength(2 + 4);
+  });
+});
+
+describe('renderJsonStream', () => {
+  it.each([0, 1, 99, 100, 101, 250, 1234])('joins to exactly renderJson for a list of %i', (n) => {
+    const { services, ...others } = report(n);
+    const pieces = [...renderJsonStream('services', services as unknown[], () => ({ services: [], ...others }))];
+    expect(pieces.join('')).toBe(renderJson(report(n)));
+    expect(pieces.length).toBe(Math.ceil(n / 100) + 1);
+  });
+
+  it('reads the list as it writes, and asks for the rest of the document after its last element', () => {
+    const read: number[] = [];
+    let restAskedAfter = -1;
+    function* items(): Generator<{ i: number }> {
+      for (let i = 0; i < 250; i++) {
+        read.push(i);
+        yield { i };
+      }
+    }
+    const stream = renderJsonStream('list', items(), () => {
+      restAskedAfter = read.length;
+      return { list: [], count: read.length };
+    });
+    stream.next();
+    expect(read.length).toBe(100);
+    const pieces = [...stream];
+    expect(restAskedAfter).toBe(250);
+    expect(pieces.at(-1)).toBe('\n  ],\n  "count": 250\n}');
+  });
+
+  it('refuses a rest of the document that does not start with the list, empty', () => {
+    expect(() => [...renderJsonStream('list', [1], () => ({ count: 1, list: [] }))]).toThrow(/must start with list/);
+    expect(() => [...renderJsonStream('list', [1], () => ({ list: [1] }))]).toThrow(/must start with list/);
   });
 });
