@@ -3,12 +3,15 @@
 // check judges a connection exactly as trace does.
 import { inputError } from '../model/errors.js';
 import type { Protocol } from '../model/k8s.js';
-import { openCluster, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
+import type { Service } from '../model/k8s.js';
+import { openCluster, reportSkipped, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
 import { resolutionFromDns } from '../trace/dns.js';
 import { applyProbe, parseProbeOutput, probeTargets } from '../trace/probe.js';
+import { newTraceLookups, scopeShortfall, type TraceLookups } from '../trace/scope.js';
 import { TraceInputError, traceConnection, type TraceSource } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
 import { DnsAsker, resolveNameFor } from './dns-ask.js';
+import type { Ref } from './refs.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
 export interface TraceRequest {
@@ -25,8 +28,53 @@ export interface TraceRequest {
 export async function runTrace(options: SourceOptions, request: TraceRequest, opened?: OpenedCluster, dns?: DnsAsker): Promise<TraceReport> {
   const { src: srcRef, dst: dstRef } = parseTraceRefs(request.src, request.dst);
   const protocol: Protocol = parseProtocol(request.protocol);
-  // Policies are read cluster-wide: a peer's namespaceSelector may pick pods anywhere.
-  const cluster = opened ?? (await openCluster({ ...options, allNamespaces: true, namespaces: namespacesOf(srcRef, dstRef) }));
+  let traced: Traced | null = null;
+  const only = opened ? null : scopeOf(options, srcRef, dstRef);
+  if (only) {
+    // Read only the namespaces of SRC and DST (and every cluster-scoped object), then keep the answer
+    // only when nothing left out could have changed it (src/trace/scope.ts). Otherwise, and on any
+    // error, read the whole cluster: the answer and every error are then exactly those of a full read.
+    try {
+      const partial = await openCluster({ ...options, allNamespaces: true, namespaces: namespacesOf(srcRef, dstRef), onlyNamespaces: only });
+      const lookups = partial.partial ? newTraceLookups() : undefined;
+      const scoped = await traceIn(partial, options, request, srcRef, dstRef, protocol, dns, lookups);
+      if (!partial.partial || !lookups || scopeShortfall(partial.cluster, partial.partial, lookups, scoped.service) === null) {
+        reportSkipped(partial.skipped);
+        traced = scoped;
+      }
+    } catch {
+      traced = null;
+    }
+  }
+  if (traced === null) {
+    // Policies are read cluster-wide: a peer's namespaceSelector may pick pods anywhere.
+    const cluster = opened ?? (await openCluster({ ...options, allNamespaces: true, namespaces: namespacesOf(srcRef, dstRef) }));
+    traced = await traceIn(cluster, options, request, srcRef, dstRef, protocol, dns);
+  }
+  return request.probe ? probe(options, traced.report, traced.source, request.probe.connectTimeoutSeconds) : traced.report;
+}
+
+/**
+ * The namespaces a trace from SRC to DST reads on a snapshot, or null when it needs the whole cluster
+ * from the start: a destination given as an address, a node or a DNS name is looked up among every
+ * Service, node and pod (or asked of DNS, whose records span the cluster).
+ */
+function scopeOf(options: SourceOptions, src: Ref, dst: Ref): string[] | null {
+  if (options.snapshot === undefined || (dst.kind !== 'service' && dst.kind !== 'pod')) return null;
+  const namespace = options.namespace ?? 'default';
+  const ns = (r: Ref): string[] => (r.kind === 'pod' || r.kind === 'service' ? [r.namespace ?? namespace] : []);
+  return [...new Set([...ns(src), ...ns(dst)])];
+}
+
+interface Traced {
+  report: TraceReport;
+  source: TraceSource;
+  /** The destination Service, when DST is one. */
+  service: Service | null;
+}
+
+/** Resolve SRC and DST in the cluster, read the node state the packet meets, run the engine. */
+async function traceIn(cluster: OpenedCluster, options: SourceOptions, request: TraceRequest, srcRef: Ref, dstRef: Ref, protocol: Protocol, dns: DnsAsker | undefined, lookups?: TraceLookups): Promise<Traced> {
   const namespace = options.namespace ?? cluster.namespace;
   const source = resolveSource(cluster, srcRef, namespace);
   const resolved = resolveDestination(cluster, dstRef, namespace);
@@ -53,12 +101,12 @@ export async function runTrace(options: SourceOptions, request: TraceRequest, op
   const nodeState = await readTraceNodeState(cluster, source, destination, destinationIPs(cluster, destination));
   let report: TraceReport;
   try {
-    report = traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState });
+    report = traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState, ...(lookups ? { lookups } : {}) });
   } catch (err) {
     if (err instanceof TraceInputError) throw inputError(err.message, 'missing-port', ['For example: --port 80.']);
     throw err;
   }
-  return request.probe ? probe(options, report, source, request.probe.connectTimeoutSeconds) : report;
+  return { report, source, service: destination.kind === 'service' ? destination.service : null };
 }
 
 /** The `probe` hop: the addresses the trace judged, tried for real from inside the source pod (live only). */

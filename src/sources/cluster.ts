@@ -1,5 +1,6 @@
 import type { Cluster } from '../model/cluster.js';
 import type { NodeStateSource } from './node-state.js';
+import type { PartialRead } from '../model/scope.js';
 import { loadSnapshot } from './snapshot.js';
 import { closest, inputError } from '../model/errors.js';
 import { stripControl } from '../model/text.js';
@@ -23,6 +24,13 @@ export interface SourceOptions {
    * in another namespace): a live source lists them too. A snapshot holds every namespace anyway.
    */
   namespaces?: string[];
+  /**
+   * Read only these namespaces' objects, and every cluster-scoped one, where the source can tell them
+   * apart cheaply (a snapshot's List files; see src/sources/scoped-list.ts). The opened cluster's
+   * `partial` then says what was left out; kinds knet does not read are not reported (the caller does,
+   * with `reportSkipped`, once it keeps the read). A live source reads as it always does.
+   */
+  onlyNamespaces?: string[];
   /** Where node state comes from on a live cluster (see src/cli/flags.ts `debugPodFlags`). */
   'debug-namespace'?: string;
   image?: string;
@@ -46,6 +54,8 @@ export interface OpenedCluster {
   origin: string;
   /** Kinds in the source that knet did not read, with counts. */
   skipped: Record<string, number>;
+  /** Set when the source read only `onlyNamespaces` and left objects out. */
+  partial?: PartialRead;
   /** Removes what reading node state made (debug pods, a DaemonSet); the CLI also does it when the command ends (src/sources/opened.ts). */
   close: () => Promise<void>;
 }
@@ -64,7 +74,7 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
   let result: OpenedCluster;
   let unregister = (): void => undefined;
   if (options.snapshot !== undefined) {
-    const snap = await loadSnapshot(options.snapshot);
+    const snap = await loadSnapshot(options.snapshot, options.onlyNamespaces ? { namespaces: options.onlyNamespaces } : {});
     validateCluster(snap.cluster, snap.originOf);
     result = {
       cluster: snap.cluster,
@@ -73,6 +83,7 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
       clusterDomain: options['cluster-domain'] ?? snap.cluster.meta.clusterDomain ?? 'cluster.local',
       origin: `snapshot ${options.snapshot}`,
       skipped: snap.skipped,
+      ...(snap.partial ? { partial: snap.partial } : {}),
       close: () => Promise.resolve(),
     };
   } else {
@@ -84,7 +95,7 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
     const source = `the API server (${result.origin})`;
     validateCluster(result.cluster, () => ({ source }));
   }
-  reportSkipped(result.skipped);
+  if (!options.onlyNamespaces) reportSkipped(result.skipped);
   if (options.namespace !== undefined && !(options.allNamespaces ?? options['all-namespaces'])) checkNamespace(result, options.namespace);
   if (options.local) {
     const previous = result.close;
@@ -97,7 +108,7 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
 }
 
 /** One line on stderr for the kinds knet did not read, so that nothing is dropped without a word. */
-function reportSkipped(skipped: Record<string, number>): void {
+export function reportSkipped(skipped: Record<string, number>): void {
   const kinds = Object.entries(skipped);
   if (kinds.length === 0) return;
   const list = kinds.map(([kind, n]) => `${n} ${kind}`).join(', ');

@@ -20,6 +20,7 @@ import { buildPolicyEngine, evaluateDirection, type PolicyEngine } from '../poli
 import { endpointName, ipEndpoint, nodeEndpoint, podEndpoint } from '../policy/endpoint.js';
 import type { PolicyEndpoint } from '../policy/types.js';
 import type { TraceNodeState } from './node-state.js';
+import { recordingPolicy, type TraceLookups } from './scope.js';
 import { STAGES, type Branch, type Fate, type Hop, type HopStatus, type Stage, type TraceEnd, type TraceReport, type TraceVerdict } from './types.js';
 
 export type TraceSource = { kind: 'pod'; pod: Pod } | { kind: 'node'; node: Node } | { kind: 'ip'; ip: string };
@@ -63,6 +64,8 @@ export interface TraceInput {
   nodeState?: TraceNodeState | null;
   /** A prebuilt policy engine, to trace many connections against one cluster. */
   policy?: PolicyEngine;
+  /** Where to record the lookups the trace makes cluster-wide (for a partial read: src/trace/scope.ts). */
+  lookups?: TraceLookups;
 }
 
 // ---- where things are --------------------------------------------------------------------------------------
@@ -238,7 +241,13 @@ export function traceConnection(request: TraceInput): TraceReport {
   let input = request;
   const { cluster } = input;
   const protocol: Protocol = input.protocol ?? 'TCP';
-  const policy = input.policy ?? buildPolicyEngine(cluster);
+  const lookups = request.lookups;
+  const built = input.policy ?? buildPolicyEngine(cluster);
+  const policy = lookups ? recordingPolicy(built, lookups) : built;
+  const classify = (ip: string, port: number | undefined): Classified => {
+    lookups?.wholeCluster.push(`the address ${ip} was classified among every Service, node and pod`);
+    return classifyIP(cluster, ip, port, protocol);
+  };
   const src = sourceEnd(input.source);
   const hops: Hop[] = [];
   const findings: Finding[] = [];
@@ -271,7 +280,7 @@ export function traceConnection(request: TraceInput): TraceReport {
     }
     dst.ips = r.addresses.map(canonicalIP);
     // A Service's name goes through the Service (a headless one to its endpoints, an ExternalName one nowhere knet follows).
-    target = named ? { kind: 'service', service: named, ip: clusterIPsOf(named)[0] ?? '', role: 'ClusterIP' } : classifyIP(cluster, r.addresses[0]!, input.port, protocol);
+    target = named ? { kind: 'service', service: named, ip: clusterIPsOf(named)[0] ?? '', role: 'ClusterIP' } : classify(r.addresses[0]!, input.port);
     const answer = `${d.name} → ${r.fqdn ?? d.name} → ${r.addresses.join(', ') || 'no address'}${named ? ` (${svcKey(named)})` : ''}, ${how}`;
     if (r.disagreements.length > 0) {
       // The pod connects to what the server answered, which is not what the API says: where it ends, knet cannot say.
@@ -286,15 +295,15 @@ export function traceConnection(request: TraceInput): TraceReport {
       dst = { kind: 'service', name: svcKey(d.service), ips: clusterIPsOf(d.service) };
     } else if (d.kind === 'pod') {
       const ip = podIPs(d.pod).map(canonicalIP)[0] ?? '';
-      target = d.pod.spec?.hostNetwork ? classifyIP(cluster, ip, input.port, protocol) : { kind: 'pod', pod: d.pod, ip };
+      target = d.pod.spec?.hostNetwork ? classify(ip, input.port) : { kind: 'pod', pod: d.pod, ip };
       dst = { kind: 'pod', name: podKey(d.pod), ips: podIPs(d.pod).map(canonicalIP), ...(d.pod.spec?.nodeName ? { node: d.pod.spec.nodeName } : {}) };
     } else if (d.kind === 'node') {
       const ip = nodeIPs(d.node)[0] ?? '';
-      target = classifyIP(cluster, ip, input.port, protocol);
+      target = classify(ip, input.port);
       if (target.kind !== 'nodeport') target = { kind: 'node', node: d.node, ip };
       dst = { kind: 'node', name: `node/${d.node.metadata.name}`, ips: nodeIPs(d.node), node: d.node.metadata.name };
     } else {
-      target = classifyIP(cluster, d.ip, input.port, protocol);
+      target = classify(d.ip, input.port);
       dst = { kind: 'ip', name: canonicalIP(d.ip), ips: [canonicalIP(d.ip)] };
     }
     const what =
@@ -415,6 +424,7 @@ export function traceConnection(request: TraceInput): TraceReport {
     for (const o of sim.outcomes) if (o.dnat && !known.has(hostPort(dnatIP(o.dnat), Number(o.dnat.slice(o.dnat.lastIndexOf(':') + 1))))) stale.set(o.dnat, (stale.get(o.dnat) ?? 0) + o.probability);
     for (const [dnat, p] of stale) {
       const ip = dnatIP(dnat);
+      lookups?.ips.add(ip);
       const other = cluster.pods.find((pod) => podIPs(pod).map(canonicalIP).includes(ip)) ?? null;
       const rulesHop = hop('node-rules', 'fail', `kube-proxy's rules on ${state!.node} send ${pct(p)} of new connections to ${dnat}, which is not an endpoint of ${svcKey(svc)} in the API: the rules are stale${other ? ` (the address now belongs to pod ${podKey(other)})` : ''}`,
         sim.outcomes.filter((o) => o.dnat === dnat).flatMap((o) => pathEvidence(o)),
@@ -608,6 +618,9 @@ function conntrackHop(input: TraceInput, state: TraceNodeState | null, ip: strin
   }
   const proto = protocol.toLowerCase();
   const dst = canonicalIP(ip);
+  // Every Service's frontends: one left out could hold this address (or, on a node address, this NodePort).
+  input.lookups?.ips.add(dst);
+  if (state.localIPs.some((l) => canonicalIP(l) === dst)) input.lookups?.wholeCluster.push(`conntrack entries to node address ${dst} were matched against every Service's NodePorts`);
   const index = buildServiceEndpointIndex(input.cluster, state.localIPs);
   const flows = state.conntrack.filter((e) => e.protocol === proto && canonicalIP(e.original.dst) === dst && e.original.dport === port);
   const stale: { f: Finding; isMine: boolean; line: number }[] = [];

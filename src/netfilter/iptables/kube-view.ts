@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
-import { findChain, optionOf, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
+import { findChain, optionOf, rulesOnce, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -195,6 +195,12 @@ function splitServicePortName(spn: string): { servicePortName: string; namespace
   };
 }
 
+/** The rules of a chain read once (rulesOnce), none when the table has no such chain. */
+function rulesOfChain(dump: IptablesDump, table: string, chain: string): readonly IptablesRule[] {
+  const c = findChain(dump, table, chain);
+  return c === undefined ? [] : rulesOnce(c);
+}
+
 /** Builds the view. Pure: the same dump gives the same view. */
 export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {}): KubeView {
   const findings: Finding[] = [];
@@ -228,8 +234,14 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
         proto = known.protocol.toLowerCase();
         nameSource = 'hash';
       }
+      // Written out, not spread: an object made by spreading and then given more fields takes a slow
+      // path for every field added, which 10,000 Service ports make plain.
+      const names = splitServicePortName(name ?? `?/${key}`);
       sp = {
-        ...splitServicePortName(name ?? `?/${key}`),
+        servicePortName: names.servicePortName,
+        namespace: names.namespace,
+        name: names.name,
+        port: names.port,
         protocol: proto ?? 'tcp',
         nameSource,
         chains: {},
@@ -265,7 +277,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
 
   // nat: the entry rules name each Service port's chains and addresses.
   for (const entry of ['KUBE-SERVICES', 'KUBE-NODEPORTS']) {
-    for (const rule of findChain(dump, 'nat', entry)?.rules ?? []) {
+    for (const rule of rulesOfChain(dump, 'nat', entry)) {
       const target = rule.target?.name ?? '';
       const hash = hashOfChain(target);
       if (hash === null) continue;
@@ -305,7 +317,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
     const ext = findChain(dump, 'nat', 'KUBE-EXT-' + hash);
     if (ext !== undefined) {
       sp.chains.ext = ext.name;
-      const isLocal = ext.rules.some((r) => (r.comment ?? '').startsWith('pod traffic for') || r.target?.name.startsWith('KUBE-SVL-') === true || hasModuleOption(r, 'addrtype', 'src-type'));
+      const isLocal = rulesOnce(ext).some((r) => (r.comment ?? '').startsWith('pod traffic for') || r.target?.name.startsWith('KUBE-SVL-') === true || hasModuleOption(r, 'addrtype', 'src-type'));
       sp.externalTrafficPolicy = isLocal ? 'Local' : 'Cluster';
     } else if (sp.nodePorts.length > 0 || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0) {
       sp.externalTrafficPolicy = 'Cluster';
@@ -313,7 +325,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
     const fw = findChain(dump, 'nat', 'KUBE-FW-' + hash);
     if (fw !== undefined) {
       sp.chains.fw = fw.name;
-      for (const r of fw.rules) {
+      for (const r of rulesOnce(fw)) {
         const src = addressOf(r, 'source');
         if (src !== null && r.target?.name.startsWith('KUBE-EXT-') === true) pushUnique(sp.loadBalancerSourceRanges, src);
       }
@@ -329,7 +341,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
 
   // filter: REJECT/DROP for Service ports without (local) endpoints, and health-check NodePorts.
   for (const chainName of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS']) {
-    for (const rule of findChain(dump, 'filter', chainName)?.rules ?? []) {
+    for (const rule of rulesOfChain(dump, 'filter', chainName)) {
       const spn = servicePortNameOf(rule.comment);
       const proto = protocolOf(rule);
       if (spn === null || proto === null) continue;
@@ -355,7 +367,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
       }
     }
   }
-  for (const rule of findChain(dump, 'filter', 'KUBE-PROXY-FIREWALL')?.rules ?? []) {
+  for (const rule of rulesOfChain(dump, 'filter', 'KUBE-PROXY-FIREWALL')) {
     const spn = servicePortNameOf(rule.comment);
     const proto = protocolOf(rule);
     const dst = addressOf(rule, 'destination');
@@ -378,7 +390,7 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
 /** Reads one KUBE-SVC/KUBE-SVL chain: masquerade rule, affinity, and the statistic ladder to KUBE-SEP chains. */
 function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServicePort, list: KubeEndpoint[], shouldVerify: boolean): void {
   let remaining = 1;
-  for (const rule of chain.rules) {
+  for (const rule of rulesOnce(chain)) {
     const target = rule.target?.name ?? '';
     if (target === 'KUBE-MARK-MASQ' && rule.matches.some((m) => m.kind === 'source' && m.isNegated)) sp.masqueradesOffCluster = true;
     if (target === 'KUBE-MARK-MASQ' && rule.matches.every((m) => m.kind !== 'source' && m.kind !== 'in-interface')) sp.masqueradesOffCluster = true;
@@ -397,7 +409,7 @@ function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServ
     remaining -= probability;
     const sep = findChain(dump, 'nat', target);
     let address = '?';
-    for (const r of sep?.rules ?? []) {
+    for (const r of sep === undefined ? [] : rulesOnce(sep)) {
       if (r.target?.name === 'DNAT') address = optionOf(r.target.options, 'to-destination')?.values[0] ?? '?';
     }
     const isHashVerified = shouldVerify && servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;

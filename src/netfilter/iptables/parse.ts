@@ -261,7 +261,7 @@ function negatedAfter(c: Cursor): boolean {
   return false;
 }
 
-interface ParsedSpec {
+export interface ParsedSpec {
   matches: RuleMatch[];
   target: RuleTarget | null;
   comment?: string;
@@ -277,7 +277,7 @@ const NO_OPTIONS: RuleOption[] = [];
  * Parses the words of one rule after `-A CHAIN` into matches and a target.
  * Throws RuleSyntaxError with a short reason.
  */
-function parseRuleSpec(w: RuleWords, start: number, isCollecting = true): ParsedSpec {
+export function parseRuleSpec(w: RuleWords, start: number, isCollecting = true): ParsedSpec {
   // Not collecting (the first, validating read of a dump): only the target and the first address are
   // kept, so a dump of 100,000 rules makes few objects; the matches are built when a rule is visited.
   const matches: RuleMatch[] = isCollecting ? [] : NO_MATCHES;
@@ -384,6 +384,252 @@ function parseRuleSpec(w: RuleWords, start: number, isCollecting = true): Parsed
   return spec;
 }
 
+/** Where scanRule is in a rule's text: the current word is raw[i, end). */
+class WordCursor {
+  raw = '';
+  n = 0;
+  i = 0;
+  end = 0;
+  /** The current word holds a quote (so it is never an option or "!"). */
+  isQuoted = false;
+  /** The current word has a backslash inside quotes (an escape scanRule leaves to tokenizeRule). */
+  isEscaped = false;
+  /** A quote was not closed, or a tab was met. */
+  isBroken = false;
+
+  reset(raw: string, from: number, to: number): void {
+    this.raw = raw;
+    this.n = to;
+    this.i = from;
+    this.end = 0;
+    this.isQuoted = false;
+    this.isEscaped = false;
+    this.isBroken = false;
+  }
+
+  /** Steps to the next word from i; false at the end of the line, at a tab or at a quote that is not closed. */
+  next(): boolean {
+    const raw = this.raw;
+    const n = this.n;
+    let i = this.i;
+    while (i < n && raw.charCodeAt(i) === 32) i++;
+    this.i = i;
+    if (i >= n) return false;
+    let isQuoted = false;
+    let isEscaped = false;
+    let j = i;
+    while (j < n) {
+      const c = raw.charCodeAt(j);
+      if (c === 32) break;
+      if (c === 9) {
+        // Without quotes, tokenizeRule splits at spaces only, and with them at tabs too: leave tabs to it.
+        this.isBroken = true;
+        return false;
+      }
+      if (c === 34 /* " */) {
+        // Up to the closing quote; a backslash in quotes escapes what follows it.
+        isQuoted = true;
+        j++;
+        for (;;) {
+          if (j >= n) {
+            this.isBroken = true;
+            return false;
+          }
+          const q = raw.charCodeAt(j);
+          if (q === 34) break;
+          if (q === 92 /* \ */) {
+            isEscaped = true;
+            j += 2;
+          } else j++;
+        }
+      }
+      j++;
+    }
+    this.end = j;
+    this.isQuoted = isQuoted;
+    this.isEscaped = isEscaped;
+    return true;
+  }
+
+  isBang(): boolean {
+    return !this.isQuoted && this.end - this.i === 1 && this.raw.charCodeAt(this.i) === 33 /* ! */;
+  }
+
+  isOption(): boolean {
+    const i = this.i;
+    if (this.isQuoted || this.end - i < 2 || this.raw.charCodeAt(i) !== 45 /* - */) return false;
+    const c = this.raw.charCodeAt(i + 1) | 32;
+    return c === 45 || (c >= 97 && c <= 122);
+  }
+
+  /** Steps past a "!" after an option (`-s ! 10.0.0.0/8`, the old syntax); true when there was one. */
+  bangAfter(): boolean {
+    const from = this.i;
+    if (this.next() && this.isBang()) {
+      this.i = this.end;
+      return true;
+    }
+    this.i = from;
+    return false;
+  }
+
+  /** The current word's text, its quotes taken out; null for an escape in quotes (left to tokenizeRule). */
+  text(): string | null {
+    if (!this.isQuoted) return this.raw.slice(this.i, this.end);
+    if (this.isEscaped) return null;
+    return this.raw.slice(this.i, this.end).replaceAll('"', '');
+  }
+
+  /** The next word as a value (any word at all, as takeValue takes it); null at the end or for an escape. */
+  value(): string | null {
+    if (!this.next()) return null;
+    const v = this.text();
+    this.i = this.end;
+    return v;
+  }
+}
+
+const cursor = new WordCursor();
+
+/** TOP_OPTIONS and FLAG_OPTIONS by the length of the word, so that a word is looked up in place, not sliced. */
+const TOP_BY_LENGTH: [string, (typeof TOP_OPTIONS)[string]][][] = [];
+for (const [word, kind] of Object.entries(TOP_OPTIONS)) (TOP_BY_LENGTH[word.length] ??= []).push([word, kind]);
+const FLAGS_BY_LENGTH: string[][] = [];
+for (const name of FLAG_OPTIONS) (FLAGS_BY_LENGTH[name.length + 2] ??= []).push(`--${name}`);
+
+/** What the option word raw[i, end) is among TOP_OPTIONS, if it is one. */
+function topOptionAt(raw: string, i: number, end: number): (typeof TOP_OPTIONS)[string] | undefined {
+  const candidates = TOP_BY_LENGTH[end - i];
+  if (candidates === undefined) return undefined;
+  for (const [word, kind] of candidates) if (raw.startsWith(word, i)) return kind;
+  return undefined;
+}
+
+/** Whether the `--option` word raw[i, end) takes no argument. */
+function isFlagAt(raw: string, i: number, end: number): boolean {
+  const candidates = FLAGS_BY_LENGTH[end - i];
+  if (candidates === undefined) return false;
+  for (const word of candidates) if (raw.startsWith(word, i)) return true;
+  return false;
+}
+
+/**
+ * parseRuleSpec(tokenizeRule(raw), specStart, isCollecting) for a well-formed rule, read in place: no
+ * list of words is made, only the strings the result holds. Returns null for anything it is not sure
+ * of (a malformed rule, an escape inside quotes, a tab): the tokenizing reader then reads it and words
+ * the problem. The rule is raw[from, to): a rule of a large dump is best read in the dump's own text,
+ * where reading a character is quicker than in a slice of it.
+ */
+export function scanRule(raw: string, specStart: number, isCollecting: boolean, from = 0, to = raw.length): ParsedSpec | null {
+  const c = cursor;
+  c.reset(raw, from, to);
+  for (let w = 0; w < specStart; w++) {
+    if (!c.next()) return null;
+    c.i = c.end;
+  }
+  const matches: RuleMatch[] = isCollecting ? [] : NO_MATCHES;
+  let target: RuleTarget | null = null;
+  let firstAddress: string | undefined;
+  let comment: string | undefined;
+  let protocol: string | null = null;
+  /** Where `--options` go: null nowhere yet, NO_OPTIONS a match module not kept, else the list. */
+  let current: RuleOption[] | null = null;
+  let pendingNegation = false;
+  while (c.next()) {
+    if (c.isBang()) {
+      if (pendingNegation) return null;
+      pendingNegation = true;
+      c.i = c.end;
+      continue;
+    }
+    if (!c.isOption()) return null;
+    const wordStart = c.i;
+    const wordEnd = c.end;
+    c.i = wordEnd;
+    const top = topOptionAt(raw, wordStart, wordEnd);
+    if (top !== undefined) {
+      const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && c.bangAfter());
+      pendingNegation = false;
+      if (top === 'source' || top === 'destination') {
+        const address = c.value();
+        if (address === null) return null;
+        firstAddress ??= address;
+        if (isCollecting) matches.push({ kind: top, isNegated, address });
+      } else if (top === 'protocol') {
+        const v = c.value();
+        if (v === null) return null;
+        protocol = v.toLowerCase();
+        if (isCollecting) matches.push({ kind: 'protocol', isNegated, protocol });
+        current = null;
+      } else if (top === 'in-interface' || top === 'out-interface') {
+        const name = c.value();
+        if (name === null) return null;
+        if (isCollecting) matches.push({ kind: top, isNegated, name });
+      } else if (top === 'fragment') {
+        if (isCollecting) matches.push({ kind: 'fragment', isNegated });
+      } else if (top === 'match') {
+        if (isNegated) return null;
+        const module = c.value();
+        if (module === null) return null;
+        const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+        if (isCollecting) matches.push({ kind: 'module', module, options });
+        current = options;
+      } else {
+        if (isNegated || target !== null) return null;
+        const name = c.value();
+        if (name === null) return null;
+        target = { kind: top === 'goto' ? 'goto' : 'jump', name, options: [] };
+        current = target.options;
+      }
+      continue;
+    }
+    if (raw.charCodeAt(wordStart + 1) !== 45) return null;
+    if (current === null) {
+      if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp' && protocol !== 'udplite' && protocol !== 'icmp' && protocol !== 'icmpv6') return null;
+      const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+      if (isCollecting) matches.push({ kind: 'module', module: protocol, options });
+      current = options;
+    }
+    const isNegated = pendingNegation || c.bangAfter();
+    pendingNegation = false;
+    const isKept = current !== NO_OPTIONS;
+    const values: string[] = [];
+    if (!isFlagAt(raw, wordStart, wordEnd)) {
+      let count = 0;
+      for (;;) {
+        const at = c.i;
+        if (!c.next() || c.isBang() || c.isOption()) {
+          c.i = at;
+          break;
+        }
+        if (isKept) {
+          const v = c.text();
+          if (v === null) return null;
+          values.push(v);
+        }
+        count++;
+        c.i = c.end;
+      }
+      if (count === 0) return null;
+    }
+    if (isKept) {
+      const name = raw.slice(wordStart + 2, wordEnd);
+      current.push({ name, isNegated, values });
+      if (isCollecting && name === 'comment') comment = values.join(' ');
+    }
+  }
+  if (pendingNegation || c.isBroken) return null;
+  const spec: ParsedSpec = { matches, target };
+  if (comment !== undefined) spec.comment = comment;
+  if (firstAddress !== undefined) spec.firstAddress = firstAddress;
+  return spec;
+}
+
+/** scanRule's read of a rule's target and first address alone (see scanRule). */
+export function scanRuleHead(raw: string, specStart: number, from = 0, to = raw.length): ParsedSpec | null {
+  return scanRule(raw, specStart, false, from, to);
+}
+
 /**
  * What every rule read from a dump is: its table, chain, line, text and counters held, its matches and
  * comment read from the text when first asked for. ParsedRule and LazyRule differ only in how they read
@@ -443,7 +689,7 @@ class ParsedRule extends TextRule {
 
   protected parsed(): ParsedSpec {
     // The text was valid when the dump was read, so this parse succeeds.
-    this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
+    this.spec ??= scanRule(this.raw, this.specStart, true) ?? parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
     return this.spec;
   }
 }
@@ -451,8 +697,8 @@ class ParsedRule extends TextRule {
 /** A rule of a lazily read dump: only its text and line are held until it is first used. */
 class LazyRule extends TextRule {
   private spec: ParsedSpec | undefined;
-  /** The target alone, read without building the matches: most rules of a dump are only asked where they jump. */
-  private head: ParsedSpec | undefined;
+  /** The target alone, read without building the matches (most rules of a dump are only asked where they jump); undefined until read. */
+  private known: RuleTarget | null | undefined;
 
   constructor(
     table: string,
@@ -462,28 +708,21 @@ class LazyRule extends TextRule {
     specStart: number,
     counters: Counters | null,
     private readonly onProblem: (code: string, message: string, line: number, raw: string) => void,
+    /** Where `raw` starts in the dump's text, when it is all of text[from, from + raw.length); else -1. */
+    private readonly from: number,
+    private readonly text: string,
+    known: RuleTarget | null | undefined,
   ) {
     super(table, chain, line, raw, specStart, counters);
+    this.known = known;
   }
 
   private read(isCollecting: boolean): ParsedSpec {
-    const tokens = tokenizeRule(this.raw);
-    if (tokens === null) {
-      this.spec = { matches: [], target: null };
-      this.onProblem('iptables-bad-rule', 'unterminated quote', this.line, this.raw);
-      return this.spec;
-    }
-    try {
-      const spec = parseRuleSpec(tokens, this.specStart, isCollecting);
-      if (isCollecting) this.spec = spec;
-      return spec;
-    } catch (err) {
-      if (!(err instanceof RuleSyntaxError)) throw err;
-      // Lenient: the rule is read as one that matches nothing (it was skipped by an eager read).
-      this.spec = { matches: [NEVER_MATCH], target: null };
-      this.onProblem('iptables-bad-rule', err.message, this.line, this.raw);
-      return this.spec;
-    }
+    // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
+    const scanned = this.from >= 0 ? scanRule(this.text, this.specStart, isCollecting, this.from, this.from + this.raw.length) : null;
+    const spec = scanned ?? readRuleText(this.raw, this.specStart, this.line, isCollecting, this.onProblem);
+    if (spec === UNREADABLE || isCollecting) this.spec = spec;
+    return spec;
   }
 
   protected parsed(): ParsedSpec {
@@ -492,13 +731,37 @@ class LazyRule extends TextRule {
 
   get target(): RuleTarget | null {
     if (this.spec !== undefined) return this.spec.target;
-    this.head ??= this.read(false);
-    return this.head.target;
+    if (this.known === undefined) this.known = this.read(false).target;
+    return this.known;
   }
 }
 
 /** `! -p all`: what a rule that could not be read is left with, so that it never matches. */
 const NEVER_MATCH: RuleMatch = { kind: 'protocol', isNegated: true, protocol: 'all' };
+
+/** A rule that could not be read: lenient readers keep it as one that matches nothing and jumps nowhere. */
+const UNREADABLE: ParsedSpec = { matches: [NEVER_MATCH], target: null };
+
+/**
+ * Reads one rule line of a lazily read dump from `specStart` on (all of it, or only its target and first
+ * address when not collecting). A malformed rule is reported at its line and read as UNREADABLE.
+ */
+function readRuleText(raw: string, specStart: number, line: number, isCollecting: boolean, onProblem: ProblemReport): ParsedSpec {
+  const scanned = scanRule(raw, specStart, isCollecting);
+  if (scanned !== null) return scanned;
+  const tokens = tokenizeRule(raw);
+  if (tokens === null) {
+    onProblem('iptables-bad-rule', 'unterminated quote', line, raw);
+    return UNREADABLE;
+  }
+  try {
+    return parseRuleSpec(tokens, specStart, isCollecting);
+  } catch (err) {
+    if (!(err instanceof RuleSyntaxError)) throw err;
+    onProblem('iptables-bad-rule', err.message, line, raw);
+    return UNREADABLE;
+  }
+}
 
 function parseCounters(text: string): Counters | null {
   // "[12:3456]"
@@ -799,6 +1062,11 @@ function checkLoops(t: IptablesTable, edges: number[][], problem: (code: string,
 
 type ProblemReport = (code: string, message: string, line: number, raw: string) => void;
 
+/** What String.prototype.trimEnd removes, among the characters below 128 (the rest are left to it). */
+function isTrailingBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
 /** FNV-1a over the characters text[start, end). */
 function hashRange(text: string, start: number, end: number): number {
   let h = 0x811c9dc5;
@@ -956,31 +1224,95 @@ class LazyTable implements IptablesTable {
     return chain;
   }
 
-  private rulesOf(slot: number, name: string): IptablesRule[] {
+  /**
+   * Calls `visit` with each rule line of the chain in `slot`: its line number, its text without the
+   * counters, and the counters. A line with malformed counters is reported and left out.
+   */
+  private eachRuleLine(slot: number, visit: (line: number, body: string | null, counters: Counters | null, from: number, to: number) => void): void {
     const text = this.text;
-    const rules: IptablesRule[] = [];
     for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
       const end = this.runEnd[run]!;
       let line = this.runLine[run]!;
       for (let pos = this.runStart[run]!; pos < end; line++) {
         let lineEnd = text.indexOf('\n', pos);
         if (lineEnd < 0 || lineEnd > end) lineEnd = end;
-        let body = text.slice(pos, lineEnd).trimEnd();
+        const start = pos;
         pos = lineEnd + 1;
+        let to = lineEnd;
+        while (to > start && isTrailingBlank(text.charCodeAt(to - 1))) to--;
+        if (text.charCodeAt(start) !== 91 /* [ */ && (to === start || text.charCodeAt(to - 1) < 128)) {
+          visit(line, null, null, start, to);
+          continue;
+        }
+        let body = text.slice(start, lineEnd).trimEnd();
         let counters: Counters | null = null;
         if (body.charCodeAt(0) === 91 /* [ */) {
           const close = body.indexOf(']');
           counters = parseCounters(body.slice(0, close + 1));
           if (counters === null) {
-            this.onProblem('iptables-bad-rule', 'bad "[packets:bytes]" counters', line, body);
+            this.ruleProblem('iptables-bad-rule', 'bad "[packets:bytes]" counters', line, body);
             continue;
           }
           body = body.slice(close + 1).trimStart();
         }
-        rules.push(new LazyRule(this.name, name, line, body, 2, counters, this.onProblem));
+        visit(line, body, counters, -1, -1);
       }
     }
+  }
+
+  private rulesOf(slot: number, name: string): IptablesRule[] {
+    const rules: IptablesRule[] = [];
+    const targets = this.targets[slot];
+    const text = this.text;
+    this.eachRuleLine(slot, (line, body, counters, from, to) => rules.push(new LazyRule(this.name, name, line, body ?? text.slice(from, to), 2, counters, this.ruleProblem, from, text, targets?.[rules.length])));
     return rules;
+  }
+
+  /** Problems of single rules are reported once: by checkAll when it ran (it reads them all), else when each is first read. */
+  private readonly ruleProblem: ProblemReport = (code, message, line, raw) => {
+    if (!this.isAllChecked) this.onProblem(code, message, line, raw);
+  };
+
+  private isAllChecked = false;
+  /** Per chain slot, the target of each rule, once readAllTargets has read them: rules made later start with it. */
+  private readonly targets: (RuleTarget | null)[][] = [];
+
+  /**
+   * Reads every rule's target once, without keeping the rules (a one-pass check of a dump of 200,000
+   * rules then leaves nothing behind for the collector): malformed rules are reported as read, and the
+   * jumps are returned per chain (pairs of rule position and callee chain number, as checkJumps makes
+   * them), with the jumps to chains the table lacks reported through `missing`, to come after.
+   */
+  readAllTargets(missing: ProblemReport): number[][] {
+    const chains = this.chains;
+    const edges: number[][] = [];
+    const text = this.text;
+    const jumps: RuleTarget[] = [];
+    for (let slot = 0; slot < chains.length; slot++) {
+      const out: number[] = [];
+      const targets: (RuleTarget | null)[] = [];
+      this.eachRuleLine(slot, (line, given, _counters, from, to) => {
+        const r = targets.length;
+        // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
+        const head = given === null ? scanRuleHead(text, 2, from, to) : null;
+        const body = (): string => given ?? text.slice(from, to);
+        const target = (head ?? readRuleText(body(), 2, line, false, this.ruleProblem)).target;
+        targets.push(target);
+        if (target === null || BUILTIN_TARGETS.has(target.name)) return;
+        const callee = this.slotOfName(target.name);
+        if (callee === -1) {
+          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, body());
+          return;
+        }
+        out.push(r, callee);
+        // One target object per chain jumped to, however many rules jump to it.
+        if (target.options.length === 0 && target.kind === 'jump') targets[r] = jumps[callee] ??= { kind: 'jump', name: chains[callee]!.name, options: NO_OPTIONS };
+      });
+      this.targets[slot] = targets;
+      edges.push(out);
+    }
+    this.isAllChecked = true;
+    return edges;
   }
 
   get chains(): IptablesChain[] {
@@ -1015,6 +1347,11 @@ class LazyChain implements IptablesChain {
   get rules(): IptablesRule[] {
     this.made ??= this.make();
     return this.made;
+  }
+
+  /** The rules as made so far, or made afresh and not kept. */
+  readRules(): IptablesRule[] {
+    return this.made ?? this.make();
   }
 
   set rules(rules: IptablesRule[]) {
@@ -1128,10 +1465,17 @@ function readLazily(text: string, mode: ParseMode, shouldCheckAll: boolean): Ipt
   if (table !== null && !table.isCommitted) return null;
   if (shouldCheckAll) {
     // Reading each rule's target parses it (a malformed one is reported then); the full reader reports
-    // those in line order, then the jumps to missing chains and the loops.
-    for (const t of tables) for (const c of t.chains) for (const r of c.rules) void r.target;
+    // those in line order, then, table by table, the jumps to missing chains and the loops.
+    const later: { table: LazyTable; edges: number[][]; missing: [string, string, number, string][] }[] = [];
+    for (const t of tables) {
+      const missing: [string, string, number, string][] = [];
+      later.push({ table: t, edges: t.readAllTargets((...args) => missing.push(args)), missing });
+    }
     findings.sort((a, b) => (a.line as number) - (b.line as number));
-    checkJumps(tables, problem);
+    for (const { table, edges, missing } of later) {
+      for (const args of missing) problem(...args);
+      checkLoops(table, edges, problem);
+    }
   }
   return { tables, family: familyOfText(text), ruleCount, findings };
 }
@@ -1212,6 +1556,15 @@ export function chainIndexOf(dump: IptablesDump): Map<string, Map<string, Iptabl
 
 export function findChain(dump: IptablesDump, table: string, chain: string): IptablesChain | undefined {
   return chainIndexOf(dump).get(table)?.get(chain);
+}
+
+/**
+ * A chain's rules for a reader that goes through them once: a lazily read dump makes them afresh and
+ * does not keep them (so a pass over every chain of a large dump leaves nothing behind), any other
+ * returns `chain.rules`.
+ */
+export function rulesOnce(chain: IptablesChain): readonly IptablesRule[] {
+  return chain instanceof LazyChain ? chain.readRules() : chain.rules;
 }
 
 /** The option of a module match or target, by name. */

@@ -117,7 +117,7 @@ export interface SavedFile {
 }
 
 
-function renderList(items: unknown[]): string {
+export function renderList(items: unknown[]): string {
   // The shape of `kubectl get … -o yaml`; lineWidth 0 keeps long strings (Corefile, annotations) unfolded.
   return stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, { lineWidth: 0 });
 }

@@ -188,8 +188,13 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
     ].join('\n');
     const full = parseIptablesSave(text, { mode: 'lenient' }).findings;
     expect(full.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 7], ['iptables-bad-rule', 11], ['iptables-missing-chain', 8], ['iptables-jump-loop', 9]]);
-    expect(parseIptablesSave(text, { mode: 'lenient', isLazy: true, shouldCheckAll: true }).findings).toEqual(full);
+    const checked = parseIptablesSave(text, { mode: 'lenient', isLazy: true, shouldCheckAll: true });
+    expect(checked.findings).toEqual(full);
     expect(parseIptablesSave(text, { mode: 'lenient', isLazy: true }).findings).toEqual([]);
+    // The check keeps the targets it read, not the rules; rules made afterwards report nothing twice.
+    expect(findChain(checked, 'filter', 'FORWARD')!.rules.map((r) => r.target?.name ?? null)).toEqual(['B', null]);
+    for (const c of checked.tables[0]!.chains) for (const r of c.rules) void r.matches;
+    expect(checked.findings).toEqual(full);
   });
 
   it('falls back to the full read for -N, -I, -X, -F and a table given twice', () => {
