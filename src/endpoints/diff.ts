@@ -78,6 +78,25 @@ function finding(code: string, severity: Severity, message: string, hint: string
   return { code, severity, message, ...(hint ? { hint } : {}), ...context };
 }
 
+/** Whether `ip` (canonical) is one of the pod's IPs: podIPs(pod).map(canonicalIP).includes(ip), without the lists. */
+function hasPodIP(pod: Pod, ip: string): boolean {
+  const list = pod.status?.podIPs;
+  if (list?.length) {
+    for (const p of list) if (canonicalIP(p.ip) === ip) return true;
+    return false;
+  }
+  const single = pod.status?.podIP;
+  return single ? canonicalIP(single) === ip : false;
+}
+
+/** podIPs(pod).map(canonicalIP), in one list. */
+function canonicalPodIPs(pod: Pod): string[] {
+  const list = pod.status?.podIPs;
+  if (list?.length) return list.map((p) => canonicalIP(p.ip));
+  const single = pod.status?.podIP;
+  return single ? [canonicalIP(single)] : [];
+}
+
 /** Why a pod is not ready, in the words kubectl uses. */
 function notReadyReason(pod: Pod): string {
   if (isPodTerminating(pod)) return 'terminating';
@@ -144,8 +163,8 @@ function podOf(index: EndpointsIndex, namespace: string, e: SliceEndpoint): Pod 
   if (e.podLookup !== undefined) return e.podLookup ?? undefined;
   const pod =
     e.targetRef?.kind === 'Pod' && e.targetRef.name
-      ? index.podsByName.get(e.targetRef.namespace ?? namespace)?.get(e.targetRef.name)
-      : index.podsByIP.get(namespace)?.get(e.ip)?.find((p) => !isPodFinished(p));
+      ? index.podByName(e.targetRef.namespace ?? namespace, e.targetRef.name)
+      : index.podsByIP(namespace, e.ip)?.find((p) => !isPodFinished(p));
   e.podLookup = pod ?? null;
   return pod;
 }
@@ -361,8 +380,10 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   }
 
   // ---- The pods the selector picks, and what the controller should have made of them ---------------------
-  const selected = selectPods(index, ns, selector).filter((p) => !isPodFinished(p));
-  result.pods = { selected: selected.length, ready: selected.filter((p) => isPodReady(p) && !isPodTerminating(p)).length };
+  const selected = selectPods(index, ns, selector, true);
+  let readyPods = 0;
+  for (const p of selected) if (isPodReady(p) && !isPodTerminating(p)) readyPods++;
+  result.pods = { selected: selected.length, ready: readyPods };
   const publish = spec.publishNotReadyAddresses === true;
 
   if (selected.length === 0) {
@@ -390,8 +411,9 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   for (const p of ports) {
     if (typeof p.targetPort !== 'string') continue;
     const name = p.targetPort;
-    const missing = selected.filter((pod) => resolveNamedPort(pod, name, p.protocol) === undefined);
-    if (!missing.length) continue;
+    let missing: Pod[] | undefined;
+    for (const pod of selected) if (resolveNamedPort(pod, name, p.protocol) === undefined) (missing ??= []).push(pod);
+    if (!missing) continue;
     const declared = [...new Set(missing.flatMap((pod) => podPorts(pod).map((cp) => `${cp.name ?? cp.containerPort}/${cp.protocol}`)))];
     const all = missing.length === selected.length;
     findings.push(
@@ -407,12 +429,16 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     );
   }
 
-  const byIP = new Map<string, SliceEndpoint>();
-  for (const e of addresses) byIP.set(e.ip, e);
+  // The slices' addresses are already by IP (sliceEps); the legacy object's are mapped here.
+  let byIP = sliceEps;
+  if (result.source === 'Endpoints') {
+    byIP = new Map<string, SliceEndpoint>();
+    for (const e of addresses) byIP.set(e.ip, e);
+  }
   const targetUnresolvedEverywhere = findings.some((f) => f.code === 'target-port-unresolved' && f.severity === 'error');
 
   for (const pod of selected) {
-    const ips = podIPs(pod).map(canonicalIP);
+    const ips = canonicalPodIPs(pod);
     if (!ips.length) continue; // not scheduled or no sandbox yet: the controller waits for an IP too
     const podReady = isPodReady(pod);
     const terminating = isPodTerminating(pod);
@@ -421,6 +447,8 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     const where = (): string => `${ips.join(', ')} on ${pod.spec?.nodeName ?? 'no node'}`;
     for (const ip of ips) {
       const e = byIP.get(ip);
+      // An endpoint naming this pod belongs to it (names are unique in a namespace): no lookup by name needed later.
+      if (e && e.podLookup === undefined && e.targetRef?.kind === 'Pod' && e.targetRef.name === pod.metadata.name && (e.targetRef.namespace ?? ns) === ns) e.podLookup = pod;
       if (shouldBeReady && (!e || !e.ready) && !targetUnresolvedEverywhere) {
         findings.push(
           finding(
@@ -514,11 +542,11 @@ function checkStale(index: EndpointsIndex, ns: string, svc: Service, selector: R
     let problem: string | null = null;
     if (!pod) {
       problem = refersToPod ? `points to pod ${e.targetRef?.name}, which no longer exists` : 'belongs to no current pod';
-    } else if (e.targetRef?.uid && pod.metadata.uid && e.targetRef.uid !== pod.metadata.uid && !podIPs(pod).map(canonicalIP).includes(e.ip)) {
+    } else if (e.targetRef?.uid && pod.metadata.uid && e.targetRef.uid !== pod.metadata.uid && !hasPodIP(pod, e.ip)) {
       problem = `points to an earlier pod named ${pod.metadata.name} (the current one has another UID and IP ${podIPs(pod).join(', ') || 'none'})`;
     } else if (isPodFinished(pod)) {
       problem = `belongs to pod ${pod.metadata.name}, which has ${pod.status?.phase === 'Succeeded' ? 'completed' : 'failed'}`;
-    } else if (!podIPs(pod).map(canonicalIP).includes(e.ip)) {
+    } else if (!hasPodIP(pod, e.ip)) {
       problem = `points to pod ${pod.metadata.name}, whose IP is now ${podIPs(pod).join(', ') || 'unset'}`;
     } else if (selector && !matchesMap(selector, pod.metadata.labels)) {
       problem = `belongs to pod ${pod.metadata.name}, which the selector ${formatSelector(selector)} no longer picks`;

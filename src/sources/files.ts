@@ -2,8 +2,8 @@
 // Only regular files are read: a FIFO named like a dump would hang the command, a device never ends.
 // A file too large to become one string in Node is refused before it is read, and a UTF-8 byte order
 // mark is dropped, as every tool that wrote the file meant it to be.
-import { constants, readFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { KnetError } from '../model/errors.js';
 import { stripBom } from '../model/text.js';
 
@@ -33,19 +33,11 @@ export function fileErrorReason(err: unknown): string {
  */
 export async function readInputFile(path: string, what: string, hint: string): Promise<string> {
   // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
-  return stripBom((await readChecked(path, what, hint, (handle) => handle.readFile())).toString('utf8'));
+  return stripBom((await readInputBytes(path, what, hint)).toString('utf8'));
 }
 
-/**
- * The bytes of `path`, with the errors of readInputFile; a byte order mark is left for the caller. Read
- * in one synchronous call: an asynchronous read waits for a thread-pool round trip per chunk, which a
- * 40 MB snapshot file pays hundreds of times while nothing else can run.
- */
-export function readInputBytes(path: string, what: string, hint: string): Promise<Buffer> {
-  return readChecked(path, what, hint, (handle) => Promise.resolve(readFileSync(handle.fd)));
-}
-
-async function readChecked(path: string, what: string, hint: string, read: (handle: FileHandle) => Promise<Buffer>): Promise<Buffer> {
+/** The bytes of `path`, with the errors of readInputFile; a byte order mark is left for the caller. */
+export async function readInputBytes(path: string, what: string, hint: string): Promise<Buffer> {
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -57,12 +49,33 @@ async function readChecked(path: string, what: string, hint: string, read: (hand
     const info = await handle.stat();
     if (!info.isFile()) throw unreadableFile(path, what, 'it is not a regular file (a FIFO, socket, device or directory is never read)', hint);
     if (info.size > MAX_INPUT_BYTES) throw unreadableFile(path, what, `it is ${Math.round(info.size / 1024 / 1024)} MiB, more than knet reads as one file (512 MiB)`, 'Split it, or capture only what you need.');
-    return await read(handle);
+    return readAll(handle.fd, info.size);
   } catch (err) {
     if ((err as KnetError).name === 'KnetError') throw err;
     throw unreadableFile(path, what, fileErrorReason(err), hint);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Every byte of an open file, read synchronously into one buffer of the size it has (grown if the
+ * file grows meanwhile). FileHandle.readFile waits for a thread-pool round trip per 512 KiB: reading
+ * a 40 MB snapshot left the process idle for a tenth of a second, and nothing else runs meanwhile.
+ */
+function readAll(fd: number, size: number): Buffer {
+  let buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > MAX_INPUT_BYTES) throw new Error(`the file grew past ${MAX_INPUT_BYTES} bytes while it was read`);
+      const larger = Buffer.allocUnsafe(length * 2);
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    const read = readSync(fd, buffer, length, buffer.length - length, null);
+    if (read === 0) return buffer.subarray(0, length);
+    length += read;
   }
 }
 

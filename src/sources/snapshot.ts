@@ -89,6 +89,8 @@ class Collector {
   private readonly documents: { value: unknown; origin: Origin; items?: unknown[]; itemOrigin: (index: number) => Origin }[] = [];
   /** kind → namespace → name → index in its list. */
   private readonly seen = new Map<string, Map<string, Map<string, number>>>();
+  /** The kind, collection, namespace and map by name of the object added last. */
+  private last: { kind: string; collection: keyof Omit<Cluster, 'meta'>; ns: string; byName: Map<string, number> } | undefined;
 
   /** Where `obj` was read from (a linear search: for messages only). */
   originOf(obj: object): Origin | undefined {
@@ -104,7 +106,10 @@ class Collector {
     if (!isRecord(value)) throw malformed(originOf(), `is not an object (found ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value})`);
     const kind = typeof value.kind === 'string' ? value.kind : kindFromList;
     if (!kind) throw malformed(originOf(), 'has no "kind"');
-    const collection = collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined;
+    // Objects of one kind and namespace come together: what was looked up for the last one is kept.
+    const last = this.last;
+    const isSameKind = last !== undefined && last.kind === kind;
+    const collection = isSameKind ? last.collection : (collections[kind as KnownKind] as keyof Omit<Cluster, 'meta'> | undefined);
     if (!collection) {
       if (!this.skipped[kind]) {
         const near = kindTypo(kind);
@@ -120,15 +125,19 @@ class Collector {
     if (value.spec !== undefined && value.spec !== null && !isRecord(value.spec)) {
       throw malformed(originOf(), `(${kind} ${metadata.name}) has a spec that is not an object`);
     }
-    if (namespacedKinds.has(kind as KnownKind) && typeof metadata.namespace !== 'string') metadata.namespace = 'default';
+    if (typeof metadata.namespace !== 'string' && namespacedKinds.has(kind as KnownKind)) metadata.namespace = 'default';
     if (value.kind !== kind) value.kind = kind;
     const list = this.cluster[collection] as KnownObject[];
-    // Nested maps on the strings the parser made (their hashes are cached), not a key string built per object.
-    let byNamespace = this.seen.get(kind);
-    if (!byNamespace) this.seen.set(kind, (byNamespace = new Map<string, Map<string, number>>()));
     const ns = (metadata.namespace as string | undefined) ?? '';
-    let byName = byNamespace.get(ns);
-    if (!byName) byNamespace.set(ns, (byName = new Map<string, number>()));
+    let byName: Map<string, number> | undefined = isSameKind && last.ns === ns ? last.byName : undefined;
+    if (!byName) {
+      // Nested maps on the strings the parser made (their hashes are cached), not a key string built per object.
+      let byNamespace = this.seen.get(kind);
+      if (!byNamespace) this.seen.set(kind, (byNamespace = new Map<string, Map<string, number>>()));
+      byName = byNamespace.get(ns);
+      if (!byName) byNamespace.set(ns, (byName = new Map<string, number>()));
+      this.last = { kind, collection, ns, byName };
+    }
     const at = byName.get(metadata.name);
     // The same object in two files (or twice in one List): the later one wins, as kubectl apply would.
     if (at === undefined) {

@@ -27,6 +27,19 @@ async function expectInputError(path: string, message: RegExp): Promise<void> {
 const pod = (name: string, ns = 'default') => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n`;
 
 describe('loadSnapshot', () => {
+  it('keeps one object per kind, namespace and name: the later one, where the first stood', async () => {
+    const svc = (name: string, ns: string, tag: string) => ({ kind: 'Service', metadata: { name, namespace: ns, labels: { tag } } });
+    const p = (name: string, ns: string, tag: string) => ({ kind: 'Pod', metadata: { name, namespace: ns, labels: { tag } } });
+    // Kinds and namespaces interleaved, so that each object's kind or namespace differs from the one before it now and then.
+    await writeFile(join(dir, 'a.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [svc('web', 'x', '1'), svc('web', 'y', '1'), p('web', 'x', '1'), svc('db', 'x', '1'), svc('web', 'x', '2'), { kind: 'ServiceList', items: [] }] }));
+    await writeFile(join(dir, 'b.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ServiceList', items: [{ metadata: { name: 'db', namespace: 'x', labels: { tag: '3' } } }, { metadata: { name: 'web', namespace: 'y', labels: { tag: '3' } } }] }));
+    await writeFile(join(dir, 'c.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [p('web', 'x', '4'), p('web', 'y', '4'), svc('web', 'x', '4'), svc('new', 'x', '4')] }));
+    const snap = await loadSnapshot(dir);
+    const names = (list: { metadata: { namespace?: string; name: string; labels?: Record<string, string> } }[]) => list.map((o) => `${o.metadata.namespace}/${o.metadata.name}:${o.metadata.labels?.tag}`);
+    expect(names(snap.cluster.services)).toEqual(['x/web:4', 'y/web:3', 'x/db:3', 'x/new:4']);
+    expect(names(snap.cluster.pods)).toEqual(['x/web:4', 'y/web:4']);
+  });
+
   it('reads single objects, multi-document streams and Lists, recursively', async () => {
     await mkdir(join(dir, 'sub', 'deeper'), { recursive: true });
     await writeFile(join(dir, 'one.yaml'), pod('a'));

@@ -384,7 +384,7 @@ export function parseRuleSpec(w: RuleWords, start: number, isCollecting = true):
   return spec;
 }
 
-/** Where scanRuleHead is in a rule's text: the current word is raw[i, end). */
+/** Where scanRule is in a rule's text: the current word is raw[i, end). */
 class WordCursor {
   raw = '';
   n = 0;
@@ -392,7 +392,9 @@ class WordCursor {
   end = 0;
   /** The current word holds a quote (so it is never an option or "!"). */
   isQuoted = false;
-  /** A quote was not closed. */
+  /** The current word has a backslash inside quotes (an escape scanRule leaves to tokenizeRule). */
+  isEscaped = false;
+  /** A quote was not closed, or a tab was met. */
   isBroken = false;
 
   reset(raw: string, from: number, to: number): void {
@@ -401,10 +403,11 @@ class WordCursor {
     this.i = from;
     this.end = 0;
     this.isQuoted = false;
+    this.isEscaped = false;
     this.isBroken = false;
   }
 
-  /** Steps to the next word from i; false at the end of the line or at a quote that is not closed. */
+  /** Steps to the next word from i; false at the end of the line, at a tab or at a quote that is not closed. */
   next(): boolean {
     const raw = this.raw;
     const n = this.n;
@@ -413,6 +416,7 @@ class WordCursor {
     this.i = i;
     if (i >= n) return false;
     let isQuoted = false;
+    let isEscaped = false;
     let j = i;
     while (j < n) {
       const c = raw.charCodeAt(j);
@@ -433,13 +437,17 @@ class WordCursor {
           }
           const q = raw.charCodeAt(j);
           if (q === 34) break;
-          j += q === 92 /* \ */ ? 2 : 1;
+          if (q === 92 /* \ */) {
+            isEscaped = true;
+            j += 2;
+          } else j++;
         }
       }
       j++;
     }
     this.end = j;
     this.isQuoted = isQuoted;
+    this.isEscaped = isEscaped;
     return true;
   }
 
@@ -465,10 +473,17 @@ class WordCursor {
     return false;
   }
 
-  /** The next word as a value: any word but a quoted one (whose text would need unquoting). */
+  /** The current word's text, its quotes taken out; null for an escape in quotes (left to tokenizeRule). */
+  text(): string | null {
+    if (!this.isQuoted) return this.raw.slice(this.i, this.end);
+    if (this.isEscaped) return null;
+    return this.raw.slice(this.i, this.end).replaceAll('"', '');
+  }
+
+  /** The next word as a value (any word at all, as takeValue takes it); null at the end or for an escape. */
   value(): string | null {
-    if (!this.next() || this.isQuoted) return null;
-    const v = this.raw.slice(this.i, this.end);
+    if (!this.next()) return null;
+    const v = this.text();
     this.i = this.end;
     return v;
   }
@@ -499,25 +514,26 @@ function isFlagAt(raw: string, i: number, end: number): boolean {
 }
 
 /**
- * parseRuleSpec(tokenizeRule(raw), specStart, false) for a well-formed rule, read in place: only option
- * words, the target and its option values, and the first address become strings, so a check of every
- * rule of a large dump makes little garbage. Returns null for anything it is not sure of (a malformed
- * rule, a quoted word it would have to unquote): the full reader then reads it and words the problem.
- * The rule is raw[from, to): a rule of a large dump is best read in the dump's own text, where reading a
- * character is quicker than in a slice of it.
+ * parseRuleSpec(tokenizeRule(raw), specStart, isCollecting) for a well-formed rule, read in place: no
+ * list of words is made, only the strings the result holds. Returns null for anything it is not sure
+ * of (a malformed rule, an escape inside quotes, a tab): the tokenizing reader then reads it and words
+ * the problem. The rule is raw[from, to): a rule of a large dump is best read in the dump's own text,
+ * where reading a character is quicker than in a slice of it.
  */
-export function scanRuleHead(raw: string, specStart: number, from = 0, to = raw.length): ParsedSpec | null {
+export function scanRule(raw: string, specStart: number, isCollecting: boolean, from = 0, to = raw.length): ParsedSpec | null {
   const c = cursor;
   c.reset(raw, from, to);
   for (let w = 0; w < specStart; w++) {
     if (!c.next()) return null;
     c.i = c.end;
   }
+  const matches: RuleMatch[] = isCollecting ? [] : NO_MATCHES;
   let target: RuleTarget | null = null;
   let firstAddress: string | undefined;
+  let comment: string | undefined;
   let protocol: string | null = null;
-  /** Where `--options` go: 0 nowhere yet, 1 a match module (not kept), 2 the target. */
-  let current = 0;
+  /** Where `--options` go: null nowhere yet, NO_OPTIONS a match module not kept, else the list. */
+  let current: RuleOption[] | null = null;
   let pendingNegation = false;
   while (c.next()) {
     if (c.isBang()) {
@@ -535,59 +551,83 @@ export function scanRuleHead(raw: string, specStart: number, from = 0, to = raw.
       const isNegated = pendingNegation || (top !== 'match' && top !== 'jump' && top !== 'goto' && top !== 'fragment' && c.bangAfter());
       pendingNegation = false;
       if (top === 'source' || top === 'destination') {
-        const v = c.value();
-        if (v === null) return null;
-        firstAddress ??= v;
+        const address = c.value();
+        if (address === null) return null;
+        firstAddress ??= address;
+        if (isCollecting) matches.push({ kind: top, isNegated, address });
       } else if (top === 'protocol') {
         const v = c.value();
         if (v === null) return null;
         protocol = v.toLowerCase();
-        current = 0;
+        if (isCollecting) matches.push({ kind: 'protocol', isNegated, protocol });
+        current = null;
       } else if (top === 'in-interface' || top === 'out-interface') {
-        if (c.value() === null) return null;
+        const name = c.value();
+        if (name === null) return null;
+        if (isCollecting) matches.push({ kind: top, isNegated, name });
+      } else if (top === 'fragment') {
+        if (isCollecting) matches.push({ kind: 'fragment', isNegated });
       } else if (top === 'match') {
-        if (isNegated || c.value() === null) return null;
-        current = 1;
-      } else if (top === 'jump' || top === 'goto') {
+        if (isNegated) return null;
+        const module = c.value();
+        if (module === null) return null;
+        const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+        if (isCollecting) matches.push({ kind: 'module', module, options });
+        current = options;
+      } else {
         if (isNegated || target !== null) return null;
         const name = c.value();
         if (name === null) return null;
         target = { kind: top === 'goto' ? 'goto' : 'jump', name, options: [] };
-        current = 2;
+        current = target.options;
       }
       continue;
     }
     if (raw.charCodeAt(wordStart + 1) !== 45) return null;
-    if (current === 0) {
+    if (current === null) {
       if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp' && protocol !== 'udplite' && protocol !== 'icmp' && protocol !== 'icmpv6') return null;
-      current = 1;
+      const options: RuleOption[] = isCollecting ? [] : NO_OPTIONS;
+      if (isCollecting) matches.push({ kind: 'module', module: protocol, options });
+      current = options;
     }
     const isNegated = pendingNegation || c.bangAfter();
     pendingNegation = false;
+    const isKept = current !== NO_OPTIONS;
     const values: string[] = [];
     if (!isFlagAt(raw, wordStart, wordEnd)) {
       let count = 0;
       for (;;) {
-        const from = c.i;
+        const at = c.i;
         if (!c.next() || c.isBang() || c.isOption()) {
-          c.i = from;
+          c.i = at;
           break;
         }
-        if (current === 2) {
-          if (c.isQuoted) return null;
-          values.push(raw.slice(c.i, c.end));
+        if (isKept) {
+          const v = c.text();
+          if (v === null) return null;
+          values.push(v);
         }
         count++;
         c.i = c.end;
       }
       if (count === 0) return null;
     }
-    if (current === 2) target!.options.push({ name: raw.slice(wordStart + 2, wordEnd), isNegated, values });
+    if (isKept) {
+      const name = raw.slice(wordStart + 2, wordEnd);
+      current.push({ name, isNegated, values });
+      if (isCollecting && name === 'comment') comment = values.join(' ');
+    }
   }
   if (pendingNegation || c.isBroken) return null;
-  const spec: ParsedSpec = { matches: NO_MATCHES, target };
+  const spec: ParsedSpec = { matches, target };
+  if (comment !== undefined) spec.comment = comment;
   if (firstAddress !== undefined) spec.firstAddress = firstAddress;
   return spec;
+}
+
+/** scanRule's read of a rule's target and first address alone (see scanRule). */
+export function scanRuleHead(raw: string, specStart: number, from = 0, to = raw.length): ParsedSpec | null {
+  return scanRule(raw, specStart, false, from, to);
 }
 
 /**
@@ -649,7 +689,7 @@ class ParsedRule extends TextRule {
 
   protected parsed(): ParsedSpec {
     // The text was valid when the dump was read, so this parse succeeds.
-    this.spec ??= parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
+    this.spec ??= scanRule(this.raw, this.specStart, true) ?? parseRuleSpec(tokenizeRule(this.raw)!, this.specStart);
     return this.spec;
   }
 }
@@ -678,9 +718,9 @@ class LazyRule extends TextRule {
   }
 
   private read(isCollecting: boolean): ParsedSpec {
-    const head = !isCollecting && this.from >= 0 ? scanRuleHead(this.text, this.specStart, this.from, this.from + this.raw.length) : null;
-    if (head !== null) return head;
-    const spec = readRuleText(this.raw, this.specStart, this.line, isCollecting, this.onProblem);
+    // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
+    const scanned = this.from >= 0 ? scanRule(this.text, this.specStart, isCollecting, this.from, this.from + this.raw.length) : null;
+    const spec = scanned ?? readRuleText(this.raw, this.specStart, this.line, isCollecting, this.onProblem);
     if (spec === UNREADABLE || isCollecting) this.spec = spec;
     return spec;
   }
@@ -707,10 +747,8 @@ const UNREADABLE: ParsedSpec = { matches: [NEVER_MATCH], target: null };
  * address when not collecting). A malformed rule is reported at its line and read as UNREADABLE.
  */
 function readRuleText(raw: string, specStart: number, line: number, isCollecting: boolean, onProblem: ProblemReport): ParsedSpec {
-  if (!isCollecting) {
-    const head = scanRuleHead(raw, specStart);
-    if (head !== null) return head;
-  }
+  const scanned = scanRule(raw, specStart, isCollecting);
+  if (scanned !== null) return scanned;
   const tokens = tokenizeRule(raw);
   if (tokens === null) {
     onProblem('iptables-bad-rule', 'unterminated quote', line, raw);
