@@ -5,12 +5,11 @@ import { inputError } from '../model/errors.js';
 import type { Protocol } from '../model/k8s.js';
 import type { Service } from '../model/k8s.js';
 import { openCluster, reportSkipped, type OpenedCluster, type SourceOptions } from '../sources/cluster.js';
-import { resolutionFromDns } from '../trace/dns.js';
 import { applyProbe, parseProbeOutput, probeTargets } from '../trace/probe.js';
 import { newTraceLookups, scopeShortfall, type TraceLookups } from '../trace/scope.js';
 import { TraceInputError, traceConnection, type TraceSource } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
-import { DnsAsker, resolveNameFor } from './dns-ask.js';
+import type { DnsAsker } from './dns-ask.js';
 import type { Ref } from './refs.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
@@ -87,8 +86,10 @@ async function traceIn(cluster: OpenedCluster, options: SourceOptions, request: 
     // As the source pod's resolver would walk its search list: asked of the DNS servers (live, each
     // kube-dns pod; or --server), each answer compared with the records the API implies; on a snapshot
     // without --server, judged from those records alone (the output says that no server was asked).
+    // The DNS engine only for a DNS name: a trace to a Service or a pod never loads it.
+    const [{ DnsAsker: Asker, resolveNameFor }, { resolutionFromDns }] = await Promise.all([import('./dns-ask.js'), import('../trace/dns.js')]);
     const pod = source.kind === 'pod' ? source.pod : undefined;
-    const asker = dns ?? new DnsAsker(options, request.servers ?? []);
+    const asker = dns ?? new Asker(options, request.servers ?? []);
     let report;
     try {
       report = await resolveNameFor(cluster, asker, { name: destination.name, namespace: pod?.metadata.namespace ?? namespace, ...(pod ? { pod } : {}) });

@@ -32,6 +32,12 @@ export function fileErrorReason(err: unknown): string {
  * exist, permission denied, not a regular file, too large.
  */
 export async function readInputFile(path: string, what: string, hint: string): Promise<string> {
+  // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
+  return stripBom((await readInputBytes(path, what, hint)).toString('utf8'));
+}
+
+/** The bytes of `path`, with the errors of readInputFile; a byte order mark is left for the caller. */
+export async function readInputBytes(path: string, what: string, hint: string): Promise<Buffer> {
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -43,8 +49,7 @@ export async function readInputFile(path: string, what: string, hint: string): P
     const info = await handle.stat();
     if (!info.isFile()) throw unreadableFile(path, what, 'it is not a regular file (a FIFO, socket, device or directory is never read)', hint);
     if (info.size > MAX_INPUT_BYTES) throw unreadableFile(path, what, `it is ${Math.round(info.size / 1024 / 1024)} MiB, more than knet reads as one file (512 MiB)`, 'Split it, or capture only what you need.');
-    // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
-    return stripBom(readAll(handle.fd, info.size).toString('utf8'));
+    return readAll(handle.fd, info.size);
   } catch (err) {
     if ((err as KnetError).name === 'KnetError') throw err;
     throw unreadableFile(path, what, fileErrorReason(err), hint);

@@ -12,9 +12,11 @@
 // - An object without metadata.namespace is in `default`. When `default` is wanted, an item is skipped
 //   only when its text shows a metadata.namespace that is a string (JSON); YAML items are then all read.
 // - Cluster-scoped kinds (Node, Namespace, AdminNetworkPolicy, BaselineAdminNetworkPolicy) are named by
-//   their `kind` as a word of the text: an item holding one of those words is never skipped.
+//   their `kind`: a JSON item with a string that is exactly one of those, a YAML item with one of those
+//   as a word, is never skipped.
 // - JSON: each item is one line (as `kubectl … | jq -c`, and knet's generators write it); a line is
-//   taken as one item only when its braces, outside strings, close exactly at its end.
+//   taken as one item only when its braces, outside strings, close exactly at its end (otherwise an
+//   object inside an array written over several lines could pass for an item).
 // - YAML (as `knet snapshot save` writes it): a top-level `items:` sequence whose entries start with
 //   `- ` at the sequence's indentation; every other line of an entry is indented deeper.
 //
@@ -35,8 +37,8 @@ export function isScopableNamespace(name: string): boolean {
 export interface SplitList {
   /** Items that may be wanted: each parsed by the caller, then filtered on its real namespace. */
   kept: { text: string; index: number; line: number; start: number; end: number }[];
-  /** [start, end) offsets in the file's text of the items skipped unparsed. */
-  skipped: [number, number][];
+  /** The offsets of the items skipped unparsed, in order, flat: start, end, start, end… (end excluded). */
+  skipped: number[];
 }
 
 const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -56,45 +58,21 @@ function mayBeWanted(item: string, namespaces: readonly string[]): boolean {
   return false;
 }
 
-/**
- * Whether `text` (which starts with `{` and ends with `}`) is one JSON object whose closing brace is its
- * last character: braces and brackets counted outside strings, strings skipped by their quotes (an
- * escaped quote does not end one).
- */
-function isOneJsonObject(text: string): boolean {
-  const end = text.length;
-  let depth = 0;
-  let i = 0;
-  while (i < end) {
-    const q = text.indexOf('"', i);
-    const stop = q < 0 || q >= end ? end : q;
-    for (let j = i; j < stop; j++) {
-      const c = text.charCodeAt(j);
-      if (c === 123 || c === 91) depth++;
-      else if (c === 125 || c === 93) {
-        depth--;
-        if (depth === 0 && j !== end - 1) return false;
-        if (depth < 0) return false;
-      }
-    }
-    if (stop === end) break;
-    // Inside a string: find its closing quote, one not preceded by an odd number of backslashes.
-    let close = q + 1;
-    for (;;) {
-      close = text.indexOf('"', close);
-      if (close < 0 || close >= end) return false;
-      let backslashes = 0;
-      while (text.charCodeAt(close - 1 - backslashes) === 92) backslashes++;
-      if (backslashes % 2 === 0) break;
-      close++;
-    }
-    i = close + 1;
-  }
-  return depth === 0;
+/** Whether bytes [start, end) are exactly `word` (ASCII). */
+function bytesEqual(bytes: Uint8Array, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (bytes[start + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether bytes [start, end) are a cluster-scoped kind. (No closure here: the scan's loop must not capture its index.) */
+function isClusterScopedKind(bytes: Uint8Array, start: number, end: number): boolean {
+  for (const kind of CLUSTER_SCOPED_KINDS) if (bytesEqual(bytes, start, end, kind)) return true;
+  return false;
 }
 
 /** `{"…":"…",…"metadata":{"name":"…","namespace":"` with string-valued top-level keys before metadata. */
-const JSON_METADATA_PREFIX = /^\{(?:"[A-Za-z]+":"[^"\\]*",)*"metadata":\{"name":"[^"\\]*","namespace":"/y;
+const JSON_METADATA_PREFIX = /^\{(?:"[A-Za-z]+":"[^"\\]*",)*"metadata":\{"name":"[^"\\]*","namespace":"/;
 
 /**
  * Whether a JSON item provably has a string metadata.namespace: metadata is found where the prefix
@@ -102,7 +80,6 @@ const JSON_METADATA_PREFIX = /^\{(?:"[A-Za-z]+":"[^"\\]*",)*"metadata":\{"name":
  * key "namespace" has a string value (a later duplicate cannot be something else).
  */
 function hasJsonNamespace(text: string): boolean {
-  JSON_METADATA_PREFIX.lastIndex = 0;
   if (!JSON_METADATA_PREFIX.test(text)) return false;
   const first = text.indexOf('"metadata"');
   if (text.includes('"metadata"', first + 1)) return false;
@@ -115,12 +92,15 @@ function hasJsonNamespace(text: string): boolean {
 /**
  * Splits a JSON `kind: List` written one item per line: `{…"kind":"List"…,"items":[` on the first line,
  * then each item on a line of its own (a comma ends every one but the last), then `]}`. Null when the
- * file is not in that shape.
+ * file is not in that shape. Works on the file's bytes (UTF-8, after any byte order mark; no byte of a
+ * multi-byte character is ASCII): the offsets are byte offsets, and only kept items are decoded. One
+ * pass over the bytes, and no object per line (a 40 MB file has 70,000 of them).
  */
-export function splitJsonList(text: string, namespaces: readonly string[]): SplitList | null {
-  const headerEnd = text.indexOf('\n');
+export function splitJsonList(bytes: Buffer, namespaces: readonly string[]): SplitList | null {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const headerEnd = bytes.indexOf(10, bom);
   if (headerEnd < 0) return null;
-  const header = text.slice(0, headerEnd);
+  const header = bytes.toString('utf8', bom, headerEnd);
   if (!header.endsWith('"items":[')) return null;
   let head: unknown;
   try {
@@ -130,32 +110,68 @@ export function splitJsonList(text: string, namespaces: readonly string[]): Spli
   }
   // Only a plain List: a typed one (PodList) gives its items their kind, which the text filter cannot see.
   if (typeof head !== 'object' || head === null || (head as { kind?: unknown }).kind !== 'List') return null;
-  let bodyEnd = text.length;
-  while (bodyEnd > 0 && /\s/.test(text[bodyEnd - 1]!)) bodyEnd--;
-  if (text.slice(bodyEnd - 2, bodyEnd) !== ']}') return null;
-  bodyEnd -= 2;
-  if (text.charCodeAt(bodyEnd - 1) !== 10) return null;
-  bodyEnd--;
+  let to = bytes.length;
+  while (to > 0 && (bytes[to - 1] === 32 || bytes[to - 1] === 10 || bytes[to - 1] === 13 || bytes[to - 1] === 9)) to--;
+  if (bytes[to - 2] !== 93 || bytes[to - 1] !== 125 || bytes[to - 3] !== 10) return null;
+  to -= 3; // the newline before `]}`
+  // Where a wanted name occurs: each searched over the whole file at once, natively.
+  const hits: number[] = [];
+  for (const ns of namespaces) for (let at = bytes.indexOf(ns, headerEnd); at >= 0; at = bytes.indexOf(ns, at + 1)) hits.push(at);
+  hits.sort((a, b) => a - b);
+  let hit = 0;
   const isDefaultWanted = namespaces.includes('default');
   const out: SplitList = { kept: [], skipped: [] };
-  let start = headerEnd + 1;
   let index = 0;
-  while (start < bodyEnd) {
-    let lineEnd = text.indexOf('\n', start);
-    if (lineEnd < 0 || lineEnd > bodyEnd) lineEnd = bodyEnd;
-    const isLast = lineEnd === bodyEnd;
-    let end = lineEnd;
-    if (!isLast) {
-      if (text.charCodeAt(end - 1) !== 44) return null; // every item but the last ends with a comma
+  let i = headerEnd + 1;
+  while (i < to) {
+    if (bytes[i] !== 123) return null;
+    let depth = 0;
+    let firstClose = -1;
+    let isSuspect = false;
+    let j = i;
+    for (; j < to; j++) {
+      const c = bytes[j]!;
+      if (c === 34) {
+        // A string: to its closing quote, one that no backslash escapes.
+        let k = j + 1;
+        for (;;) {
+          if (k >= to) return null;
+          const d = bytes[k]!;
+          if (d === 34) break;
+          if (d === 10) return null;
+          if (d === 92) {
+            if (bytes[k + 1] === 117) isSuspect = true; // \uXXXX could spell anything
+            k += 2;
+          } else k++;
+        }
+        // A kind of cluster-scoped objects, as a whole string (no escape but \u spells a letter).
+        const first = bytes[j + 1];
+        if ((first === 78 || first === 65 || first === 66) && isClusterScopedKind(bytes, j + 1, k)) isSuspect = true;
+        j = k;
+      } else if (c === 10) break;
+      else if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) {
+        depth--;
+        if (depth === 0 && firstClose < 0) firstClose = j;
+        if (depth < 0) firstClose = -2;
+      }
+    }
+    // j: the newline that ends the line (`to` ends the last one).
+    let end = j;
+    if (j !== to) {
+      if (bytes[end - 1] !== 44) return null; // every item but the last ends with a comma
       end--;
     }
-    if (text.charCodeAt(start) !== 123 || text.charCodeAt(end - 1) !== 125) return null;
-    const item = text.slice(start, end);
-    const canSkip = !mayBeWanted(item, namespaces) && !item.includes('\\u') && (!isDefaultWanted || hasJsonNamespace(item)) && isOneJsonObject(item);
-    if (canSkip) out.skipped.push([start, end]);
-    else out.kept.push({ text: item, index, line: index + 2, start, end });
+    if (bytes[end - 1] !== 125) return null;
+    while (hit < hits.length && hits[hit]! < i) hit++;
+    const isNamed = hit < hits.length && hits[hit]! < j;
+    // One object: its braces and brackets, outside strings, close first at its last byte.
+    const isOneObject = depth === 0 && firstClose === end - 1;
+    const canSkip = isOneObject && !isSuspect && !isNamed && (!isDefaultWanted || hasJsonNamespace(bytes.toString('latin1', i, end)));
+    if (canSkip) out.skipped.push(i, end);
+    else out.kept.push({ text: bytes.toString('utf8', i, end), index, line: index + 2, start: i, end });
     index++;
-    start = lineEnd + 1;
+    i = j + 1;
   }
   return out;
 }
@@ -185,7 +201,7 @@ export function splitYamlList(text: string, namespaces: readonly string[]): (Spl
     const item = text.slice(start, end);
     // No double-quoted escapes (\\), aliases (*) or tags (!): each could spell a name the text does not hold.
     const canSkip = !isDefaultWanted && !mayBeWanted(item, namespaces) && !item.includes('\\') && !item.includes('*') && !item.includes('!');
-    if (canSkip) out.skipped.push([start, end]);
+    if (canSkip) out.skipped.push(start, end);
     else out.kept.push({ text: item, index, line: startLine, start, end });
     index++;
   };

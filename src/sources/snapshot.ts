@@ -8,7 +8,7 @@ import { KnetError, inputError } from '../model/errors.js';
 import { editDistance, stripBom } from '../model/text.js';
 import type { PartialRead } from '../model/scope.js';
 import { passesShape, type ObjectOrigin } from '../model/validate.js';
-import { fileErrorReason, isMissingFile, readInputFile } from './files.js';
+import { fileErrorReason, isMissingFile, readInputBytes, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 import { isScopableNamespace, splitJsonList, splitYamlList, type SplitList } from './scoped-list.js';
 
@@ -373,14 +373,14 @@ function loadYaml(text: string, file: string, into: Collector): void {
 
 /** What a scoped read left out: the texts of the items, by their offsets in each file's text. */
 class LeftOut {
-  private readonly files: { text: string; ranges: [number, number][] }[] = [];
+  /** A file's text, or its bytes (offsets are then byte offsets); ranges flat and in order: start, end… */
+  private readonly files: { text: string | Buffer; ranges: readonly number[] }[] = [];
   count = 0;
 
-  add(text: string, ranges: [number, number][]): void {
+  add(text: string | Buffer, ranges: readonly number[]): void {
     if (ranges.length === 0) return;
-    ranges.sort((a, b) => a[0] - b[0]);
     this.files.push({ text, ranges });
-    this.count += ranges.length;
+    this.count += ranges.length / 2;
   }
 
   mentions(needle: string): boolean {
@@ -389,14 +389,13 @@ class LeftOut {
       for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
         // The last range that starts at or before `at`: does it hold the whole occurrence?
         let lo = 0;
-        let hi = ranges.length - 1;
+        let hi = ranges.length / 2 - 1;
         while (lo < hi) {
           const mid = (lo + hi + 1) >> 1;
-          if (ranges[mid]![0] <= at) lo = mid;
+          if (ranges[2 * mid]! <= at) lo = mid;
           else hi = mid - 1;
         }
-        const r = ranges[lo]!;
-        if (r[0] <= at && at + needle.length <= r[1]) return true;
+        if (ranges[2 * lo]! <= at && at + needle.length <= ranges[2 * lo + 1]!) return true;
       }
     }
     return false;
@@ -415,27 +414,28 @@ function namespaceOfItem(value: unknown): string | null {
  * Adds the kept items of a split List whose parsed object is wanted (cluster-scoped, of a wanted
  * namespace, or anything `Collector.add` must judge); the others join what was left out.
  */
-function addSplit(split: SplitList, values: unknown[], text: string, wanted: ReadonlySet<string>, into: Collector, leftOut: LeftOut, origin: (index: number, value: unknown) => Origin): void {
+function addSplit(split: SplitList, values: unknown[], text: string | Buffer, wanted: ReadonlySet<string>, into: Collector, leftOut: LeftOut, origin: (index: number, value: unknown) => Origin): void {
   const items: unknown[] = [];
   const origins: Origin[] = [];
-  const ranges = [...split.skipped];
+  const dropped: number[] = [];
   split.kept.forEach((item, i) => {
     const value = values[i];
     const ns = namespaceOfItem(value);
     if (ns !== null && !wanted.has(ns)) {
-      ranges.push([item.start, item.end]);
+      dropped.push(item.start, item.end);
       return;
     }
     items.push(value);
     origins.push(origin(item.index, value));
   });
   into.addItems(items, (i) => origins[i]!);
-  leftOut.add(text, ranges);
+  leftOut.add(text, split.skipped);
+  leftOut.add(text, dropped);
 }
 
-/** A JSON List read for some namespaces only; false when the file is not in a shape that allows it. */
-function loadJsonScoped(text: string, file: string, into: Collector, wanted: ReadonlySet<string>, leftOut: LeftOut): boolean {
-  const split = splitJsonList(text, [...wanted]);
+/** A JSON List read, from its bytes, for some namespaces only; false when the file is not in a shape that allows it. */
+function loadJsonScoped(bytes: Buffer, file: string, into: Collector, wanted: ReadonlySet<string>, leftOut: LeftOut): boolean {
+  const split = splitJsonList(bytes, [...wanted]);
   if (!split || split.skipped.length === 0) return false;
   const values = split.kept.map((item) => {
     try {
@@ -444,7 +444,7 @@ function loadJsonScoped(text: string, file: string, into: Collector, wanted: Rea
       throw inputError(`${file}:${item.line}: not valid JSON: ${(err as Error).message}`, 'snapshot-malformed', ['Fix the file, or export it again with `kubectl get … -o json`.']);
     }
   });
-  addSplit(split, values, text, wanted, into, leftOut, (index) => ({ file, what: `item ${index} of the List` }));
+  addSplit(split, values, bytes, wanted, into, leftOut, (index) => ({ file, what: `item ${index} of the List` }));
   return true;
 }
 
@@ -696,14 +696,21 @@ export async function loadSnapshot(path: string, options: { namespaces?: readonl
   // The objects that may fail validation, while every file read so far was checked as it was parsed.
   let unchecked: Set<object> | null = new Set();
   for (const file of files) {
-    const text = await readInputFile(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch((err: unknown) => {
+    const bytes = await readInputBytes(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch((err: unknown) => {
       // Inside a snapshot every unreadable file is the snapshot's problem, whatever the reason.
       if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
       throw err;
     });
     const shown = info.isDirectory() ? join(basename(path), relative(path, file)) : file;
     const isJson = /\.json$/i.test(file);
-    if (wanted && (isJson ? loadJsonScoped : loadYamlScoped)(text, shown, collector, wanted, leftOut)) {
+    // A JSON List is split on its bytes: only the items kept are ever decoded.
+    if (wanted && isJson && loadJsonScoped(bytes, shown, collector, wanted, leftOut)) {
+      unchecked = null;
+      continue;
+    }
+    // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
+    const text = stripBom(bytes.toString('utf8'));
+    if (wanted && !isJson && loadYamlScoped(text, shown, collector, wanted, leftOut)) {
       unchecked = null;
       continue;
     }
