@@ -41,15 +41,43 @@ export function shouldEscapeControl(output: { isRaw: boolean; isTTY: boolean }):
   return output.isTTY || !output.isRaw;
 }
 
-/** The same for a whole result: every string in it, keys included, made safe; other values unchanged. */
+/**
+ * The same for a whole result: every string in it, keys included, made safe; other values unchanged.
+ * Copied only where something changes: a report of 10,000 Services with nothing to escape is
+ * returned as it is, not copied whole to be thrown away.
+ */
 export function stripControlDeep<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return stripControl(value) as T;
   if (depth > 200 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((v: unknown) => stripControlDeep(v, depth + 1)) as T;
+  if (Array.isArray(value)) {
+    const list = value as unknown[];
+    let out: unknown[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      const safe = stripControlDeep(v, depth + 1);
+      if (!out && safe !== v) out = list.slice(0, i);
+      if (out) out.push(safe);
+    }
+    return (out ?? value) as T;
+  }
   if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[stripControl(k)] = stripControlDeep(v, depth + 1);
-  return out as T;
+  const o = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    const v = o[k];
+    const safeKey = stripControl(k);
+    const safe = stripControlDeep(v, depth + 1);
+    if (!out && (safeKey !== k || safe !== v)) {
+      // The first change: the fields before it are unchanged, so they are copied as they are.
+      out = {};
+      for (const before in o) {
+        if (before === k) break;
+        out[before] = o[before];
+      }
+    }
+    if (out) out[safeKey] = safe;
+  }
+  return (out ?? value) as T;
 }
 
 function isPlainObject(v: object): boolean {

@@ -438,6 +438,17 @@ function isShallow(value: unknown, depth: number): boolean {
   return true;
 }
 
+/**
+ * Whether `obj`, to be read as `kind`, certainly has no problem validateObject would report: a source
+ * asks this as it parses each object, while its fields are still in the CPU's cache, and leaves only
+ * the others to validateCluster (its `only`). false means "not known": NetworkPolicies, whose ranges
+ * are checked across fields, always answer it.
+ */
+export function passesShape(obj: unknown, kind: unknown): boolean {
+  const shape = typeof kind === 'string' && kind !== 'NetworkPolicy' ? SHAPES[kind] : undefined;
+  return shape !== undefined && isMap(obj) && passOf(shape)(obj, 0);
+}
+
 /** The problems of one object, at most `max`. */
 export function validateObject(obj: Record<string, unknown>, max = MAX_PROBLEMS): { path: (string | number)[]; problem: string }[] {
   const problems: { path: (string | number)[]; problem: string }[] = [];
@@ -455,14 +466,17 @@ export function validateObject(obj: Record<string, unknown>, max = MAX_PROBLEMS)
 
 /**
  * Checks every object of the cluster; throws one input error (exit 2) that names each problem
- * (the first MAX_PROBLEMS) with its file, line, object and field.
+ * (the first MAX_PROBLEMS) with its file, line, object and field. `only`: the objects that may have
+ * problems, when the source showed every other one to pass (passesShape) as it read it.
  */
-export function validateCluster(cluster: Cluster, originOf: (obj: object) => ObjectOrigin): void {
+export function validateCluster(cluster: Cluster, originOf: (obj: object) => ObjectOrigin, only?: ReadonlySet<object>): void {
+  if (only?.size === 0) return;
   const problems: ShapeProblem[] = [];
   let total = 0;
   const lists = [cluster.pods, cluster.services, cluster.endpoints, cluster.endpointSlices, cluster.networkPolicies, cluster.adminNetworkPolicies, cluster.baselineAdminNetworkPolicies, cluster.namespaces, cluster.nodes, cluster.configMaps];
   for (const objects of lists) {
     for (const obj of objects as unknown as Record<string, unknown>[]) {
+      if (only && !only.has(obj)) continue;
       const found = validateObject(obj);
       if (found.length === 0) continue;
       total += found.length;

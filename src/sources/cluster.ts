@@ -75,7 +75,7 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
   let unregister = (): void => undefined;
   if (options.snapshot !== undefined) {
     const snap = await loadSnapshot(options.snapshot, options.onlyNamespaces ? { namespaces: options.onlyNamespaces } : {});
-    validateCluster(snap.cluster, snap.originOf);
+    validateCluster(snap.cluster, snap.originOf, snap.unchecked);
     result = {
       cluster: snap.cluster,
       nodeState: snap.nodeState,

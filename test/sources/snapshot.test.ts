@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnetError } from '../../src/model/errors.js';
 import { loadSnapshot } from '../../src/sources/snapshot.js';
+import { openCluster } from '../../src/sources/cluster.js';
 import { examplesDir } from '../support/cli.js';
 
 let dir: string;
@@ -25,6 +26,74 @@ async function expectInputError(path: string, message: RegExp): Promise<void> {
 }
 
 const pod = (name: string, ns = 'default') => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n`;
+
+describe('a JSON List with one item per line (each parsed and checked on its own)', () => {
+  const good = [
+    { kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] } },
+    { kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, status: { podIP: '10.0.0.1' } },
+  ];
+  const bad = [
+    { kind: 'Service', metadata: { name: 'db', namespace: 'shop', labels: { tier: 3 } }, spec: { ports: [{ port: 0 }] } },
+    { kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'shop' }, spec: { ingress: [{ ports: [{ port: 90, endPort: 80 }] }] } },
+    { kind: 'Pod', metadata: { name: 'odd', namespace: 7 } },
+  ];
+  const oneLine = (items: unknown[], kind = 'List'): string => `{"apiVersion":"v1","kind":"${kind}","items":[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]}\n`;
+  const pretty = (items: unknown[], kind = 'List'): string => JSON.stringify({ apiVersion: 'v1', kind, items }, null, 2);
+
+  async function opened(text: string): Promise<{ error?: KnetError; pods?: string[]; services?: string[] }> {
+    const path = join(dir, `list-${Math.random().toString(36).slice(2)}.json`);
+    await writeFile(path, text);
+    try {
+      const { cluster } = await openCluster({ snapshot: path, allNamespaces: true });
+      return { pods: cluster.pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`), services: cluster.services.map((x) => x.metadata.name) };
+    } catch (err) {
+      if (err instanceof KnetError) return { error: err };
+      throw err;
+    }
+  }
+  const described = (r: { error?: KnetError }) => (r.error ? { message: r.error.message.replace(/\S*list-\w+\.json/, 'F'), suggestions: r.error.suggestions.map((x) => x.replace(/\S*list-\w+\.json/, 'F')), exit: r.error.exit } : r);
+
+  it.each([
+    ['objects that pass', good, 'List'],
+    ['objects with problems of every kind among them', [...good, ...bad], 'List'],
+    ['a typed List whose items carry no kind', [{ metadata: { name: 'a', namespace: 'x' }, spec: { ports: [{ port: 70000 }] } }, { metadata: { name: 'b', namespace: 'x' } }], 'ServiceList'],
+  ])('%s read as the pretty-printed file is read: same objects, same errors', async (_, items, kind) => {
+    const byLine = await opened(oneLine(items, kind));
+    expect(described(byLine)).toEqual(described(await opened(pretty(items, kind))));
+    if (items.length > 2) expect(described(byLine)).toMatchObject({ message: expect.stringMatching(/^F: Service (shop\/db|x\/a): /) as unknown, exit: 2 });
+  });
+
+  it.each([
+    ['an item over two lines', `{"kind":"List","items":[\n${JSON.stringify(good[0])},\n{"kind":"Pod",\n"metadata":{"name":"p","namespace":"shop"}}\n]}`],
+    ['two items on one line', `{"kind":"List","items":[\n${JSON.stringify(good[0])},${JSON.stringify(good[1])}\n]}`],
+    ['Windows line ends', `{"kind":"List","items":[\r\n${JSON.stringify(good[0])}\r\n]}\r\n`],
+  ])('%s: read whole, the same objects', async (_, text) => {
+    const r = await opened(text);
+    expect(r.error?.message).toBeUndefined();
+    expect(r).toEqual(await opened(JSON.stringify(JSON.parse(text), null, 1)));
+  });
+
+  it('an empty List is no objects, as when pretty-printed', async () => {
+    const r = described(await opened('{"kind":"List","items":[\n]}\n'));
+    expect(r).toEqual(described(await opened('{\n  "kind": "List",\n  "items": []\n}')));
+    expect(r).toMatchObject({ message: expect.stringMatching(/^no Kubernetes objects found/) as unknown });
+  });
+
+  it.each([
+    ['a comma after the last item', `{"kind":"List","items":[\n${JSON.stringify(good[0])},\n]}`],
+    ['a broken item', `{"kind":"List","items":[\n${JSON.stringify(good[0])},\n{"kind":"Pod","metadata":{"name":"p"\n]}`],
+  ])('%s: the error of the whole file, with its line', async (_, text) => {
+    const r = await opened(text);
+    let whole = '';
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      whole = (err as Error).message;
+    }
+    expect(described(r)).toMatchObject({ message: expect.stringMatching(/^F(:\d+)?: not valid JSON: /) as unknown, exit: 2 });
+    expect(r.error?.message).toContain(whole);
+  });
+});
 
 describe('loadSnapshot', () => {
   it('keeps one object per kind, namespace and name: the later one, where the first stood', async () => {
