@@ -1,5 +1,5 @@
 import { createReadStream, readSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
@@ -573,11 +573,12 @@ export class SnapshotNodeState implements NodeStateSource {
   async read(node: string, kind: NodeStateKind): Promise<string | null> {
     const path = await this.regularFile(node, kind);
     if (path === null) return null;
-    try {
-      return stripBom(await readFile(path, 'utf8'));
-    } catch (err) {
-      throw unreadable(path, err);
-    }
+    // Read whole in synchronous reads, as every input file is (src/sources/files.ts): an asynchronous
+    // read of a node's 25 MB of rules waits for a thread-pool round trip per 512 KiB.
+    return readInputFile(path, '', UNREADABLE_HINT).catch((err: unknown) => {
+      if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
+      throw err;
+    });
   }
 
   async lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null> {
@@ -632,8 +633,10 @@ async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
+const UNREADABLE_HINT = 'Check the path and its permissions (knet reads snapshots; it needs read access to every file in them).';
+
 function unreadable(path: string, err: unknown): Error {
-  return inputError(`cannot read ${path}: ${fileErrorReason(err)}`, 'snapshot-unreadable', ['Check the path and its permissions (knet reads snapshots; it needs read access to every file in them).']);
+  return inputError(`cannot read ${path}: ${fileErrorReason(err)}`, 'snapshot-unreadable', [UNREADABLE_HINT]);
 }
 
 function notRegular(path: string): Error {
