@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
-import { findChain, optionOf, rulesOnce, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
+import { findChain, optionOf, rulesOnce, targetsOf, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -407,10 +407,9 @@ function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServ
     const p = (isPlain ? probabilityOfRaw(rule.raw) : probabilityOf(rule)) ?? 1;
     const probability = remaining * p;
     remaining -= probability;
-    const sep = findChain(dump, 'nat', target);
     let address = '?';
-    for (const r of sep === undefined ? [] : rulesOnce(sep)) {
-      if (r.target?.name === 'DNAT') address = optionOf(r.target.options, 'to-destination')?.values[0] ?? '?';
+    for (const t of targetsOf(dump, 'nat', target) ?? []) {
+      if (t?.name === 'DNAT') address = optionOf(t.options, 'to-destination')?.values[0] ?? '?';
     }
     const isHashVerified = shouldVerify && servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;
     list.push({ address, chain: target, probability, line: rule.line, isHashVerified });

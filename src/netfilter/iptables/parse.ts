@@ -1022,10 +1022,11 @@ function checkJumps(tables: IptablesTable[], problem: (code: string, message: st
 }
 
 function checkLoops(t: IptablesTable, edges: number[][], problem: (code: string, message: string, line: number, raw: string) => void): void {
-  const state = new Uint8Array(t.chains.length); // 0 unseen, 1 on the current path, 2 done
+  // One list of jumps per chain: t.chains is only made to word a loop.
+  const state = new Uint8Array(edges.length); // 0 unseen, 1 on the current path, 2 done
   const stackChain: number[] = [];
   const stackEdge: number[] = [];
-  for (let start = 0; start < t.chains.length; start++) {
+  for (let start = 0; start < edges.length; start++) {
     if (state[start] !== 0) continue;
     stackChain.push(start);
     stackEdge.push(0);
@@ -1207,21 +1208,42 @@ class LazyTable implements IptablesTable {
     const firstRun = this.firstRun[slot]!;
     const declLine = this.declLine[slot]!;
     chain = new LazyChain(name, isBuiltin, declLine !== -1 ? declLine : this.runLine[firstRun]!, () => this.rulesOf(slot, name));
-    if (declLine !== -1) {
-      // ":CHAIN POLICY [packets:bytes]", checked as the full reader checks it.
-      const raw = text.slice(this.declStart[slot], this.declEnd[slot]).replace(/\r$/, '');
-      const parts = splitWords(raw, 1);
-      if (parts.length < 2) this.onProblem('iptables-bad-chain', 'a chain line is ":CHAIN POLICY [packets:bytes]"', declLine, raw);
-      else {
-        const policy = parts[1]!;
-        chain.policy = policy === '-' ? null : policy;
-        if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') this.onProblem('iptables-bad-chain', `chain policy must be ACCEPT, DROP or "-", not "${policy}"`, declLine, raw);
-        const counters = parts[2] === undefined ? null : parseCounters(parts[2]);
-        if (counters !== null) chain.counters = counters;
-      }
+    const declared = this.readDeclaration(slot, this.ruleProblem);
+    if (declared !== null) {
+      chain.policy = declared.policy;
+      if (declared.counters !== null) chain.counters = declared.counters;
     }
     this.made[slot] = chain;
     return chain;
+  }
+
+  /** The chain's `:CHAIN POLICY [packets:bytes]` line, checked as the full reader checks it; null when it has none or it is malformed. */
+  private readDeclaration(slot: number, report: ProblemReport): { policy: string | null; counters: Counters | null } | null {
+    const declLine = this.declLine[slot]!;
+    if (declLine === -1) return null;
+    const raw = this.text.slice(this.declStart[slot], this.declEnd[slot]).replace(/\r$/, '');
+    const parts = splitWords(raw, 1);
+    if (parts.length < 2) {
+      report('iptables-bad-chain', 'a chain line is ":CHAIN POLICY [packets:bytes]"', declLine, raw);
+      return null;
+    }
+    const policy = parts[1]!;
+    if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') report('iptables-bad-chain', `chain policy must be ACCEPT, DROP or "-", not "${policy}"`, declLine, raw);
+    return { policy: policy === '-' ? null : policy, counters: parts[2] === undefined ? null : parseCounters(parts[2]) };
+  }
+
+  /** The name of the chain in `slot`, one string however often asked. */
+  private nameOf(slot: number): string {
+    return (this.names[slot] ??= this.text.slice(this.nameStart[slot], this.nameEnd[slot]));
+  }
+
+  private readonly names: string[] = [];
+
+  /** The targets readAllTargets kept for the chain called `name`: null when they were not kept, undefined when there is no such chain. */
+  keptTargets(name: string): readonly (RuleTarget | null)[] | null | undefined {
+    const slot = this.slotOfName(name);
+    if (slot === -1) return undefined;
+    return this.targets[slot] ?? null;
   }
 
   /**
@@ -1284,11 +1306,13 @@ class LazyTable implements IptablesTable {
    * them), with the jumps to chains the table lacks reported through `missing`, to come after.
    */
   readAllTargets(missing: ProblemReport): number[][] {
-    const chains = this.chains;
+    const count = this.nameStart.length;
+    // Every declaration first, as making every chain would report them; no chain object is made.
+    for (let slot = 0; slot < count; slot++) if (this.made[slot] === undefined) this.readDeclaration(slot, this.onProblem);
     const edges: number[][] = [];
     const text = this.text;
     const jumps: RuleTarget[] = [];
-    for (let slot = 0; slot < chains.length; slot++) {
+    for (let slot = 0; slot < count; slot++) {
       const out: number[] = [];
       const targets: (RuleTarget | null)[] = [];
       this.eachRuleLine(slot, (line, given, _counters, from, to) => {
@@ -1306,7 +1330,7 @@ class LazyTable implements IptablesTable {
         }
         out.push(r, callee);
         // One target object per chain jumped to, however many rules jump to it.
-        if (target.options.length === 0 && target.kind === 'jump') targets[r] = jumps[callee] ??= { kind: 'jump', name: chains[callee]!.name, options: NO_OPTIONS };
+        if (target.options.length === 0 && target.kind === 'jump') targets[r] = jumps[callee] ??= { kind: 'jump', name: this.nameOf(callee), options: NO_OPTIONS };
       });
       this.targets[slot] = targets;
       edges.push(out);
@@ -1565,6 +1589,20 @@ export function findChain(dump: IptablesDump, table: string, chain: string): Ipt
  */
 export function rulesOnce(chain: IptablesChain): readonly IptablesRule[] {
   return chain instanceof LazyChain ? chain.readRules() : chain.rules;
+}
+
+/**
+ * The targets of a chain's rules, in order (undefined when the table has no such chain): from what a
+ * whole-dump check kept when there is that, without making the rules; else read from the rules.
+ */
+export function targetsOf(dump: IptablesDump, table: string, chain: string): readonly (RuleTarget | null)[] | undefined {
+  for (const t of dump.tables) {
+    if (t.name !== table || !(t instanceof LazyTable)) continue;
+    const kept = t.keptTargets(chain);
+    if (kept !== null) return kept;
+  }
+  const c = findChain(dump, table, chain);
+  return c === undefined ? undefined : rulesOnce(c).map((r) => r.target);
 }
 
 /** The option of a module match or target, by name. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IptablesParseError, findChain, parseIptablesSave, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
+import { IptablesParseError, findChain, parseIptablesSave, targetsOf, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import { fixturesDir } from './fixtures.js';
 
@@ -182,12 +182,12 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
 
   it('with shouldCheckAll, reports what a full read reports: bad rules in line order, then missing chains and loops', () => {
     const text = [
-      '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]',
+      '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C REJECT [0:0]',
       '-A FORWARD -j B', '-A INPUT -p tcp --dport', '-A INPUT -j KUBE-NOWHERE', '-A A -j B', '-A B -j A', '-A FORWARD -m "bad',
       'COMMIT', '',
     ].join('\n');
     const full = parseIptablesSave(text, { mode: 'lenient' }).findings;
-    expect(full.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 7], ['iptables-bad-rule', 11], ['iptables-missing-chain', 8], ['iptables-jump-loop', 9]]);
+    expect(full.map((f) => [f.code, f.line])).toEqual([['iptables-bad-chain', 6], ['iptables-bad-rule', 8], ['iptables-bad-rule', 12], ['iptables-missing-chain', 9], ['iptables-jump-loop', 10]]);
     const checked = parseIptablesSave(text, { mode: 'lenient', isLazy: true, shouldCheckAll: true });
     expect(checked.findings).toEqual(full);
     expect(parseIptablesSave(text, { mode: 'lenient', isLazy: true }).findings).toEqual([]);
@@ -195,6 +195,11 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
     expect(findChain(checked, 'filter', 'FORWARD')!.rules.map((r) => r.target?.name ?? null)).toEqual(['B', null]);
     for (const c of checked.tables[0]!.chains) for (const r of c.rules) void r.matches;
     expect(checked.findings).toEqual(full);
+    // targetsOf: the kept targets of a checked dump, the rules' targets of an unchecked one.
+    expect(targetsOf(checked, 'filter', 'FORWARD')!.map((t) => t?.name ?? null)).toEqual(['B', null]);
+    expect(targetsOf(parseIptablesSave(text, { mode: 'lenient', isLazy: true }), 'filter', 'FORWARD')!.map((t) => t?.name ?? null)).toEqual(['B', null]);
+    expect(targetsOf(checked, 'filter', 'NOWHERE')).toBeUndefined();
+    expect(findChain(checked, 'filter', 'C')!.policy).toBe('REJECT');
   });
 
   it('falls back to the full read for -N, -I, -X, -F and a table given twice', () => {
