@@ -2,9 +2,9 @@
 // only the fields a plain `kubectl get -o json` fills, no indentation), where parsing no longer hides
 // what knet does after it: the table against --json, and --json against a process that only parses.
 // Measured with `node --expose-gc bench/run.mjs endpoints-lean --runs 5` while two other engineers ran
-// CPU work (load average 3.1–3.7): JSON.parse 1.39 s, --json 3.14 s (2.26×, fails ≤ 2), peak RSS
-// 259 MiB vs 165 MiB (1.57×); --json 3.19 s, table 3.31 s (1.04×). Before --json was streamed and the
-// objects checked as parsed, the same case measured 2.83× on an idle machine.
+// CPU work (load average 1.4–1.8): JSON.parse 1.11 s, --json 2.13 s (1.92×; 2.06× in the next run, at
+// the limit; 2.26× at load 3.1–3.7), peak RSS 262 MiB vs 165 MiB (1.58×); --json 2.32 s, table 2.41 s
+// (1.04×). Before --json was streamed and the objects checked as parsed: 2.83× on an idle machine.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateLeanCluster } from '../gen/cluster-lean.mjs';
