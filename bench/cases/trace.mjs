@@ -4,8 +4,8 @@
 // trace takes at most 1.5× the rules trace: composing the engines costs little beyond the rules themselves.
 // The trace reads only ns0 and the cluster-scoped objects of the snapshot (src/sources/scoped-list.ts):
 // one pass over cluster.json's 39 MB of bytes, 805 of its 70,105 items parsed. Measured with `--runs 5`
-// on a shared 2-core machine: 1.44 (872 ms, 1.25 s) at load average 2.1–2.4; 1.54–1.69 at 3.6–6.1.
-// Reading the whole snapshot, it was 3.54 (649 ms, 2.30 s) on an idle machine.
+// on a 2-core machine with nothing else running (load average 1.5): 1.39 (714 ms, 990 ms); at load
+// 3.6–6.1, 1.54–1.69. Reading the whole snapshot, it was 3.54 (649 ms, 2.30 s).
 import { join } from 'node:path';
 import { generateTraceSnapshot, CLIENT_IP, NODE_IP } from '../gen/trace-snapshot.mjs';
 import { dataDir, knet, measure } from '../lib.mjs';
