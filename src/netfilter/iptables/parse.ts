@@ -625,11 +625,6 @@ export function scanRule(raw: string, specStart: number, isCollecting: boolean, 
   return spec;
 }
 
-/** scanRule's read of a rule's target and first address alone (see scanRule). */
-export function scanRuleHead(raw: string, specStart: number, from = 0, to = raw.length): ParsedSpec | null {
-  return scanRule(raw, specStart, false, from, to);
-}
-
 /**
  * What every rule read from a dump is: its table, chain, line, text and counters held, its matches and
  * comment read from the text when first asked for. ParsedRule and LazyRule differ only in how they read
@@ -719,8 +714,10 @@ class LazyRule extends TextRule {
 
   private read(isCollecting: boolean): ParsedSpec {
     // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
-    const scanned = this.from >= 0 ? scanRule(this.text, this.specStart, isCollecting, this.from, this.from + this.raw.length) : null;
-    const spec = scanned ?? readRuleText(this.raw, this.specStart, this.line, isCollecting, this.onProblem);
+    const spec =
+      this.from >= 0
+        ? readRuleText(this.text, this.from, this.from + this.raw.length, this.specStart, this.line, isCollecting, this.onProblem)
+        : readRuleText(this.raw, 0, this.raw.length, this.specStart, this.line, isCollecting, this.onProblem);
     if (spec === UNREADABLE || isCollecting) this.spec = spec;
     return spec;
   }
@@ -743,12 +740,14 @@ const NEVER_MATCH: RuleMatch = { kind: 'protocol', isNegated: true, protocol: 'a
 const UNREADABLE: ParsedSpec = { matches: [NEVER_MATCH], target: null };
 
 /**
- * Reads one rule line of a lazily read dump from `specStart` on (all of it, or only its target and first
- * address when not collecting). A malformed rule is reported at its line and read as UNREADABLE.
+ * Reads the rule source[from, to) of a lazily read dump from `specStart` on (all of it, or only its
+ * target and first address when not collecting): in place (scanRule), else tokenized. A malformed rule
+ * is reported at its line and read as UNREADABLE.
  */
-function readRuleText(raw: string, specStart: number, line: number, isCollecting: boolean, onProblem: ProblemReport): ParsedSpec {
-  const scanned = scanRule(raw, specStart, isCollecting);
+function readRuleText(source: string, from: number, to: number, specStart: number, line: number, isCollecting: boolean, onProblem: ProblemReport): ParsedSpec {
+  const scanned = scanRule(source, specStart, isCollecting, from, to);
   if (scanned !== null) return scanned;
+  const raw = from === 0 && to === source.length ? source : source.slice(from, to);
   const tokens = tokenizeRule(raw);
   if (tokens === null) {
     onProblem('iptables-bad-rule', 'unterminated quote', line, raw);
@@ -1247,8 +1246,9 @@ class LazyTable implements IptablesTable {
   }
 
   /**
-   * Calls `visit` with each rule line of the chain in `slot`: its line number, its text without the
-   * counters, and the counters. A line with malformed counters is reported and left out.
+   * Calls `visit` with each rule line of the chain in `slot`: its line number, then either (null, null,
+   * from, to) for a plain line, the rule being text[from, to) (no string made for it), or (its text
+   * without the counters, the counters, -1, -1). A line with malformed counters is reported and left out.
    */
   private eachRuleLine(slot: number, visit: (line: number, body: string | null, counters: Counters | null, from: number, to: number) => void): void {
     const text = this.text;
@@ -1318,14 +1318,12 @@ class LazyTable implements IptablesTable {
       this.eachRuleLine(slot, (line, given, _counters, from, to) => {
         const r = targets.length;
         // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
-        const head = given === null ? scanRuleHead(text, 2, from, to) : null;
-        const body = (): string => given ?? text.slice(from, to);
-        const target = (head ?? readRuleText(body(), 2, line, false, this.ruleProblem)).target;
+        const target = (given === null ? readRuleText(text, from, to, 2, line, false, this.ruleProblem) : readRuleText(given, 0, given.length, 2, line, false, this.ruleProblem)).target;
         targets.push(target);
         if (target === null || BUILTIN_TARGETS.has(target.name)) return;
         const callee = this.slotOfName(target.name);
         if (callee === -1) {
-          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, body());
+          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, given ?? text.slice(from, to));
           return;
         }
         out.push(r, callee);
