@@ -19,6 +19,17 @@ function report(services: number): Record<string, unknown> {
   };
 }
 
+describe('renderJson', () => {
+  it.each([
+    ['DEL in ASCII text', 'a\u007fb', '"a\\u007fb"'],
+    ['C1 controls beside other text', 'café\u009b[2J\u0085', '"café\\u009b[2J\\u0085"'],
+    ['text outside ASCII without controls', 'café ünïcode ☃', '"café ünïcode ☃"'],
+    ['plain ASCII', 'svc-1 "q"', '"svc-1 \\"q\\""'],
+  ])('escapes DEL and C1 controls, and only them: %s', (_, value, json) => {
+    expect(renderJson({ value })).toBe(`{\n  "value": ${json}\n}`);
+  });
+});
+
 describe('renderJsonChunks', () => {
   it.each([0, 1, 499, 500, 501, 1000, 1234, 5003])('joins to exactly renderJson for a list of %i', (n) => {
     const r = report(n);
