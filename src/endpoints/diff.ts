@@ -1,7 +1,7 @@
 // Service ↔ EndpointSlice ↔ pod: what the endpoint controllers should have written for each Service,
 // compared with what they did write, and with what kube-proxy will therefore do.
 import type { Cluster } from '../model/cluster.js';
-import type { EndpointSlice, Pod, Protocol, Service, ServiceType } from '../model/k8s.js';
+import type { EndpointSlice, Endpoints, Pod, Protocol, Service, ServiceType } from '../model/k8s.js';
 import { aggregateFindings, countFindings, type Finding, type Severity } from '../model/finding.js';
 import { canonicalIP } from '../model/ip.js';
 import { formatSelector, matchesMap } from '../model/labels.js';
@@ -89,12 +89,17 @@ function hasPodIP(pod: Pod, ip: string): boolean {
   return single ? canonicalIP(single) === ip : false;
 }
 
-/** podIPs(pod).map(canonicalIP), in one list. */
+/** podIPs(pod).map(canonicalIP), in one list (made by push: see diffService's ports). */
 function canonicalPodIPs(pod: Pod): string[] {
+  const ips: string[] = [];
   const list = pod.status?.podIPs;
-  if (list?.length) return list.map((p) => canonicalIP(p.ip));
+  if (list?.length) {
+    for (const p of list) ips.push(canonicalIP(p.ip));
+    return ips;
+  }
   const single = pod.status?.podIP;
-  return single ? [canonicalIP(single)] : [];
+  if (single) ips.push(canonicalIP(single));
+  return ips;
 }
 
 /** Why a pod is not ready, in the words kubectl uses. */
@@ -209,6 +214,21 @@ function listPods(pods: readonly Pod[], max = 3): string {
   return pods.length > max ? `${names.join(', ')} and ${pods.length - max} more` : names.join(', ');
 }
 
+/** Whether an address carries one of the Service's ports (by name and protocol, as kube-proxy matches them); every address does when the Service has none. */
+function servesPorts(portKeys: readonly string[], e: SliceEndpoint): boolean {
+  if (portKeys.length === 0) return true;
+  for (const k of portKeys) if (e.ports.has(k)) return true;
+  return false;
+}
+
+/*
+ * diffService runs once per Service, 10,000 times on a large cluster, and V8's optimizing compiler
+ * builds it whole: what every Service runs stays in it, and each rarer branch (a finding, a Service
+ * without a selector, the legacy Endpoints) is a function of its own. Kept in one function they took
+ * the compiler a quarter of a second per build, and it was built three times (see `ports` below),
+ * while 10,000 Services were diffed by the slower unoptimized code.
+ */
+
 /**
  * `lookElsewhere`: whether other namespaces' pods are in view. Only with -A does every source (a live
  * one lists only the namespace asked for) hold them, and the answer must not depend on the source.
@@ -219,11 +239,18 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   const spec = svc.spec ?? {};
   const type: ServiceType = spec.type ?? 'ClusterIP';
   const selector = spec.selector && Object.keys(spec.selector).length ? spec.selector : null;
-  const ports: ServicePortView[] = (spec.ports ?? []).map((p) => {
+  // Lists passed between functions are made by push, never by map(): in V8, map() makes packed arrays
+  // until its caller is optimized and holey ones after, and every function optimized for one kind was
+  // thrown away ("wrong map") when the other arrived.
+  const ports: ServicePortView[] = [];
+  const portKeys: string[] = [];
+  for (const p of spec.ports ?? []) {
     const view: ServicePortView = { name: p.name || null, port: p.port, protocol: p.protocol ?? 'TCP', targetPort: p.targetPort ?? p.port };
     if (p.nodePort) view.nodePort = p.nodePort;
-    return view;
-  });
+    ports.push(view);
+    // Which addresses serve the Service's ports: kube-proxy matches a Service port to the slice port of the same name and protocol.
+    portKeys.push(portKey(view.name, view.protocol));
+  }
   const findings: Finding[] = [];
   const result: ServiceEndpoints = {
     namespace: ns,
@@ -240,15 +267,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   };
 
   if (type === 'ExternalName') {
-    findings.push(
-      finding(
-        'external-name',
-        'info',
-        `ExternalName service: clients get a DNS CNAME to ${spec.externalName ?? '(none)'}; it has no endpoints by design`,
-        undefined,
-        { externalName: spec.externalName ?? null },
-      ),
-    );
+    findings.push(externalNameFinding(spec.externalName));
     return result;
   }
 
@@ -256,13 +275,6 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   const legacy = index.endpointsByService.get(ns)?.get(name);
   const sliceEps = readSlices(slices, findings);
 
-  // Which addresses serve the Service's ports: kube-proxy matches a Service port to the slice port of the same name and protocol.
-  const portKeys = ports.map((p) => portKey(p.name, p.protocol));
-  const servesPorts = (e: SliceEndpoint): boolean => {
-    if (portKeys.length === 0) return true;
-    for (const k of portKeys) if (e.ports.has(k)) return true;
-    return false;
-  };
 
   let addresses: SliceEndpoint[];
   if (slices.length > 0) {
@@ -270,22 +282,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     addresses = [...sliceEps.values()];
   } else if (legacy) {
     result.source = 'Endpoints';
-    addresses = (legacy.subsets ?? []).flatMap((s) => {
-      const subsetPorts = new Set((s.ports ?? []).map((p) => portKey(p.name, p.protocol)));
-      const toView = (a: { ip: string; nodeName?: string; hostname?: string; targetRef?: SliceEndpoint['targetRef'] }, ready: boolean): SliceEndpoint => ({
-        ip: canonicalIP(a.ip),
-        ready,
-        serving: ready,
-        terminating: false,
-        pod: a.targetRef?.kind === 'Pod' && a.targetRef.name ? `${a.targetRef.namespace ?? ns}/${a.targetRef.name}` : null,
-        node: a.nodeName ?? null,
-        ...(a.hostname ? { hostname: a.hostname } : {}),
-        ...(a.targetRef ? { targetRef: a.targetRef } : {}),
-        ports: subsetPorts,
-        slice: `Endpoints ${name}`,
-      });
-      return [...(s.addresses ?? []).map((a) => toView(a, true)), ...(s.notReadyAddresses ?? []).map((a) => toView(a, false))];
-    });
+    addresses = legacyAddresses(legacy, ns, name);
   } else {
     addresses = [];
   }
@@ -300,7 +297,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     const view: EndpointView = { ip: e.ip, ready: e.ready, serving: e.serving, terminating: e.terminating, pod: e.pod, node: e.node };
     if (e.hostname) view.hostname = e.hostname;
     views.push(view);
-    if (!servesPorts(e)) {
+    if (!servesPorts(portKeys, e)) {
       portless.push(e);
       continue;
     }
@@ -312,8 +309,80 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
   result.addresses = views;
   result.endpoints = { ready, notReady, terminating };
 
-  // ---- Endpoints and EndpointSlices agreeing -------------------------------------------------------------
-  if (legacy?.metadata.annotations?.[OVER_CAPACITY]) {
+  if (legacy) checkLegacy(index, legacy, slices, usable, selector, findings);
+
+  if (!selector) {
+    diffWithoutSelector(index, ns, svc, result, usable);
+    return result;
+  }
+
+  // ---- The pods the selector picks, and what the controller should have made of them ---------------------
+  const selected = selectPods(index, ns, selector, true);
+  let readyPods = 0;
+  for (const p of selected) if (isPodReady(p) && !isPodTerminating(p)) readyPods++;
+  result.pods = { selected: selected.length, ready: readyPods };
+  const publish = spec.publishNotReadyAddresses === true;
+
+  if (selected.length === 0) {
+    findings.push(selectorMatchesNothing(index, ns, selector, lookElsewhere));
+    checkStale(index, ns, svc, selector, usable, findings);
+    return result;
+  }
+
+  checkNamedPorts(ports, selected, findings);
+
+  // The slices' addresses are already by IP (sliceEps); the legacy object's are mapped here.
+  let byIP = sliceEps;
+  if (result.source === 'Endpoints') {
+    byIP = new Map<string, SliceEndpoint>();
+    for (const e of addresses) byIP.set(e.ip, e);
+  }
+  const targetUnresolvedEverywhere = findings.some((f) => f.code === 'target-port-unresolved' && f.severity === 'error');
+  checkSelectedPods(index, ns, selected, byIP, portKeys, publish, targetUnresolvedEverywhere, findings);
+
+  // Terminating endpoints: kube-proxy sends them new connections only when no endpoint is ready (ProxyTerminatingEndpoints).
+  const hasReady = result.endpoints.ready.length > 0;
+  checkTerminating(index, ns, usable, publish, hasReady, findings);
+
+  checkStale(index, ns, svc, selector, usable, findings);
+
+  if (!hasReady) findings.push(noReadyEndpoints(selected, usable, portless, targetUnresolvedEverywhere, slices.length === 0 && !legacy));
+  return result;
+}
+
+function externalNameFinding(externalName: string | undefined): Finding {
+  return finding(
+    'external-name',
+    'info',
+    `ExternalName service: clients get a DNS CNAME to ${externalName ?? '(none)'}; it has no endpoints by design`,
+    undefined,
+    { externalName: externalName ?? null },
+  );
+}
+
+/** The legacy Endpoints object's addresses, as the slices' are read. */
+function legacyAddresses(legacy: Endpoints, ns: string, name: string): SliceEndpoint[] {
+  return (legacy.subsets ?? []).flatMap((s) => {
+    const subsetPorts = new Set((s.ports ?? []).map((p) => portKey(p.name, p.protocol)));
+    const toView = (a: { ip: string; nodeName?: string; hostname?: string; targetRef?: SliceEndpoint['targetRef'] }, ready: boolean): SliceEndpoint => ({
+      ip: canonicalIP(a.ip),
+      ready,
+      serving: ready,
+      terminating: false,
+      pod: a.targetRef?.kind === 'Pod' && a.targetRef.name ? `${a.targetRef.namespace ?? ns}/${a.targetRef.name}` : null,
+      node: a.nodeName ?? null,
+      ...(a.hostname ? { hostname: a.hostname } : {}),
+      ...(a.targetRef ? { targetRef: a.targetRef } : {}),
+      ports: subsetPorts,
+      slice: `Endpoints ${name}`,
+    });
+    return [...(s.addresses ?? []).map((a) => toView(a, true)), ...(s.notReadyAddresses ?? []).map((a) => toView(a, false))];
+  });
+}
+
+/** Endpoints and EndpointSlices agreeing, when the Service has a legacy Endpoints object. */
+function checkLegacy(index: EndpointsIndex, legacy: Endpoints, slices: readonly EndpointSlice[], usable: readonly SliceEndpoint[], selector: Record<string, string> | null, findings: Finding[]): void {
+  if (legacy.metadata.annotations?.[OVER_CAPACITY]) {
     const count = (legacy.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0);
     findings.push(
       finding(
@@ -323,7 +392,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
         'kube-proxy and CoreDNS read EndpointSlices, which are complete; move other consumers (ingress controllers, service meshes) to EndpointSlices.',
       ),
     );
-  } else if (slices.length > 0 && legacy) {
+  } else if (slices.length > 0) {
     const legacyReady = new Set((legacy.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => canonicalIP(a.ip))));
     // The Endpoints controller leaves out a pod whose port does not resolve; compare like with like.
     const sliceReady = new Set(usable.filter((e) => e.ready).map((e) => e.ip));
@@ -344,7 +413,7 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
         ),
       );
     }
-  } else if (slices.length === 0 && legacy && index.hasSlices && selector) {
+  } else if (index.hasSlices && selector) {
     findings.push(
       finding(
         'slices-disagree',
@@ -354,89 +423,85 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
       ),
     );
   }
+}
 
-  // ---- Services without a selector: endpoints are managed by hand -------------------------------------------
-  if (!selector) {
+/** A Service without a selector: its endpoints are managed by hand or by another controller. */
+function diffWithoutSelector(index: EndpointsIndex, ns: string, svc: Service, result: ServiceEndpoints, usable: SliceEndpoint[]): void {
+  const findings = result.findings;
+  findings.push(
+    finding(
+      'no-selector',
+      'info',
+      `no selector: its endpoints are managed by hand or by another controller (${usable.length ? usable.map((e) => e.ip).join(', ') : 'none'})`,
+      undefined,
+    ),
+  );
+  if (result.endpoints.ready.length === 0) {
     findings.push(
       finding(
-        'no-selector',
-        'info',
-        `no selector: its endpoints are managed by hand or by another controller (${usable.length ? usable.map((e) => e.ip).join(', ') : 'none'})`,
-        undefined,
-      ),
-    );
-    if (result.endpoints.ready.length === 0) {
-      findings.push(
-        finding(
-          'no-ready-endpoints',
-          'error',
-          'no ready endpoint: connections to this Service are rejected',
-          'Create an Endpoints or EndpointSlice object for it (labelled kubernetes.io/service-name), or give the Service a selector.',
-        ),
-      );
-    }
-    checkStale(index, ns, svc, null, usable, findings);
-    return result;
-  }
-
-  // ---- The pods the selector picks, and what the controller should have made of them ---------------------
-  const selected = selectPods(index, ns, selector, true);
-  let readyPods = 0;
-  for (const p of selected) if (isPodReady(p) && !isPodTerminating(p)) readyPods++;
-  result.pods = { selected: selected.length, ready: readyPods };
-  const publish = spec.publishNotReadyAddresses === true;
-
-  if (selected.length === 0) {
-    const near = nearMiss(index, ns, selector);
-    const elsewhere = !lookElsewhere ? [] : [...index.podsByNamespace.entries()]
-      .filter(([other, pods]) => other !== ns && pods.some((p) => matchesMap(selector, p.metadata.labels)))
-      .map(([other]) => other);
-    const hints: string[] = [];
-    if (near) hints.push(`${near.pods.length === 1 ? 'pod' : `${near.pods.length} pods`} ${listPods(near.pods)} ${near.pods.length === 1 ? 'has' : 'have'} ${near.differences.join(', ')}: fix the Service selector or the pod labels`);
-    if (elsewhere.length) hints.push(`pods matching it exist in namespace ${elsewhere.slice(0, 3).join(', ')}; a Service selects pods only in its own namespace`);
-    findings.push(
-      finding(
-        'selector-matches-nothing',
+        'no-ready-endpoints',
         'error',
-        `selector ${formatSelector(selector)} matches no pod in namespace ${ns}: connections to this Service are rejected`,
-        hints.join('; ') || `kubectl get pods -n ${ns} --show-labels shows the labels pods have.`,
-        { selector, ...(near ? { nearestPods: near.pods.map((p) => p.metadata.name), differences: near.differences } : {}) },
+        'no ready endpoint: connections to this Service are rejected',
+        'Create an Endpoints or EndpointSlice object for it (labelled kubernetes.io/service-name), or give the Service a selector.',
       ),
     );
-    checkStale(index, ns, svc, selector, usable, findings);
-    return result;
   }
+  checkStale(index, ns, svc, null, usable, findings);
+}
 
-  // Named target ports must resolve on each selected pod, for the port's protocol.
+function selectorMatchesNothing(index: EndpointsIndex, ns: string, selector: Record<string, string>, lookElsewhere: boolean): Finding {
+  const near = nearMiss(index, ns, selector);
+  const elsewhere = !lookElsewhere ? [] : [...index.podsByNamespace.entries()]
+    .filter(([other, pods]) => other !== ns && pods.some((p) => matchesMap(selector, p.metadata.labels)))
+    .map(([other]) => other);
+  const hints: string[] = [];
+  if (near) hints.push(`${near.pods.length === 1 ? 'pod' : `${near.pods.length} pods`} ${listPods(near.pods)} ${near.pods.length === 1 ? 'has' : 'have'} ${near.differences.join(', ')}: fix the Service selector or the pod labels`);
+  if (elsewhere.length) hints.push(`pods matching it exist in namespace ${elsewhere.slice(0, 3).join(', ')}; a Service selects pods only in its own namespace`);
+  return finding(
+    'selector-matches-nothing',
+    'error',
+    `selector ${formatSelector(selector)} matches no pod in namespace ${ns}: connections to this Service are rejected`,
+    hints.join('; ') || `kubectl get pods -n ${ns} --show-labels shows the labels pods have.`,
+    { selector, ...(near ? { nearestPods: near.pods.map((p) => p.metadata.name), differences: near.differences } : {}) },
+  );
+}
+
+/** Named target ports must resolve on each selected pod, for the port's protocol. */
+function checkNamedPorts(ports: readonly ServicePortView[], selected: readonly Pod[], findings: Finding[]): void {
   for (const p of ports) {
     if (typeof p.targetPort !== 'string') continue;
     const name = p.targetPort;
     let missing: Pod[] | undefined;
     for (const pod of selected) if (resolveNamedPort(pod, name, p.protocol) === undefined) (missing ??= []).push(pod);
-    if (!missing) continue;
-    const declared = [...new Set(missing.flatMap((pod) => podPorts(pod).map((cp) => `${cp.name ?? cp.containerPort}/${cp.protocol}`)))];
-    const all = missing.length === selected.length;
-    findings.push(
-      finding(
-        'target-port-unresolved',
-        all ? 'error' : 'warning',
-        `port ${p.name ?? p.port} targets the named port "${p.targetPort}"/${p.protocol}, which ${all ? 'no selected pod declares' : `${missing.length} of ${selected.length} selected pods do not declare`} (${listPods(missing)})${all ? ': the Service has no usable endpoint on this port' : ''}`,
-        declared.length
-          ? `The pods declare ${declared.join(', ')}: set targetPort to one of those names or a number, or name the container port "${p.targetPort}".`
-          : `Name a container port "${p.targetPort}" (protocol ${p.protocol}) in the pod template, or use a numeric targetPort.`,
-        { port: p.name ?? p.port, targetPort: p.targetPort, protocol: p.protocol, pods: missing.map((x) => x.metadata.name) },
-      ),
-    );
+    if (missing) findings.push(targetPortUnresolved(p, name, missing, selected));
   }
+}
 
-  // The slices' addresses are already by IP (sliceEps); the legacy object's are mapped here.
-  let byIP = sliceEps;
-  if (result.source === 'Endpoints') {
-    byIP = new Map<string, SliceEndpoint>();
-    for (const e of addresses) byIP.set(e.ip, e);
-  }
-  const targetUnresolvedEverywhere = findings.some((f) => f.code === 'target-port-unresolved' && f.severity === 'error');
+function targetPortUnresolved(p: ServicePortView, targetPort: string, missing: readonly Pod[], selected: readonly Pod[]): Finding {
+  const declared = [...new Set(missing.flatMap((pod) => podPorts(pod).map((cp) => `${cp.name ?? cp.containerPort}/${cp.protocol}`)))];
+  const all = missing.length === selected.length;
+  return finding(
+    'target-port-unresolved',
+    all ? 'error' : 'warning',
+    `port ${p.name ?? p.port} targets the named port "${targetPort}"/${p.protocol}, which ${all ? 'no selected pod declares' : `${missing.length} of ${selected.length} selected pods do not declare`} (${listPods(missing)})${all ? ': the Service has no usable endpoint on this port' : ''}`,
+    declared.length
+      ? `The pods declare ${declared.join(', ')}: set targetPort to one of those names or a number, or name the container port "${targetPort}".`
+      : `Name a container port "${targetPort}" (protocol ${p.protocol}) in the pod template, or use a numeric targetPort.`,
+    { port: p.name ?? p.port, targetPort, protocol: p.protocol, pods: missing.map((x) => x.metadata.name) },
+  );
+}
 
+/** Each selected pod against its endpoints: ready pods missing, not-ready pods served. */
+function checkSelectedPods(
+  index: EndpointsIndex,
+  ns: string,
+  selected: readonly Pod[],
+  byIP: ReadonlyMap<string, SliceEndpoint>,
+  portKeys: readonly string[],
+  publish: boolean,
+  targetUnresolvedEverywhere: boolean,
+  findings: Finding[],
+): void {
   for (const pod of selected) {
     const ips = canonicalPodIPs(pod);
     if (!ips.length) continue; // not scheduled or no sandbox yet: the controller waits for an IP too
@@ -444,92 +509,95 @@ function diffService(index: EndpointsIndex, svc: Service, lookElsewhere: boolean
     const terminating = isPodTerminating(pod);
     // EndpointSlice controller (podToEndpoint): serving = publish || ready; ready = publish || (serving && !terminating).
     const shouldBeReady = publish || (podReady && !terminating);
-    const where = (): string => `${ips.join(', ')} on ${pod.spec?.nodeName ?? 'no node'}`;
     for (const ip of ips) {
       const e = byIP.get(ip);
       // An endpoint naming this pod belongs to it (names are unique in a namespace): no lookup by name needed later.
       if (e && e.podLookup === undefined && e.targetRef?.kind === 'Pod' && e.targetRef.name === pod.metadata.name && (e.targetRef.namespace ?? ns) === ns) e.podLookup = pod;
       if (shouldBeReady && (!e || !e.ready) && !targetUnresolvedEverywhere) {
-        findings.push(
-          finding(
-            'ready-pod-missing',
-            'error',
-            `pod ${pod.metadata.name} (${where()}) is ${publish ? 'selected (publishNotReadyAddresses)' : 'Running and Ready'} but is ${e ? 'listed as not ready' : 'not an endpoint'}: it gets no traffic from this Service`,
-            'The endpoint controller has not caught up: check kube-controller-manager health and its logs for this Service; deleting the stale EndpointSlice makes the controller rebuild it.',
-            { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null },
-          ),
-        );
-      } else if (e && e.ready && !shouldBeReady && !(terminating && podOf(index, ns, e) === pod) && servesPorts(e)) {
+        findings.push(readyPodMissing(pod, ips, ip, publish, e !== undefined));
+      } else if (e && e.ready && !shouldBeReady && !(terminating && podOf(index, ns, e) === pod) && servesPorts(portKeys, e)) {
         // A pod being deleted whose endpoint is still ready is a terminating-endpoint error (below), however the slice reads.
-        findings.push(
-          finding(
-            'not-ready-pod-serving',
-            'error',
-            `pod ${pod.metadata.name} (${where()}) is ${notReadyReason(pod)} but its endpoint is marked ready: it receives traffic it may not answer`,
-            'The EndpointSlice is stale: check kube-controller-manager; until it catches up, delete the pod or fix its readiness.',
-            { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null, reason: notReadyReason(pod) },
-          ),
-        );
+        findings.push(notReadyPodServing(pod, ips, ip));
       }
     }
   }
+}
 
-  // Terminating endpoints: kube-proxy sends them new connections only when no endpoint is ready (ProxyTerminatingEndpoints).
-  const hasReady = result.endpoints.ready.length > 0;
-  // A pod being deleted (deletionTimestamp set) is terminating whatever its endpoint's conditions say: a slice
-  // still reading `terminating: false` for it is stale, not a different fact.
+/** Where a pod runs, for messages: its IPs and node. */
+function podWhere(pod: Pod, ips: readonly string[]): string {
+  return `${ips.join(', ')} on ${pod.spec?.nodeName ?? 'no node'}`;
+}
+
+function readyPodMissing(pod: Pod, ips: readonly string[], ip: string, publish: boolean, isListed: boolean): Finding {
+  return finding(
+    'ready-pod-missing',
+    'error',
+    `pod ${pod.metadata.name} (${podWhere(pod, ips)}) is ${publish ? 'selected (publishNotReadyAddresses)' : 'Running and Ready'} but is ${isListed ? 'listed as not ready' : 'not an endpoint'}: it gets no traffic from this Service`,
+    'The endpoint controller has not caught up: check kube-controller-manager health and its logs for this Service; deleting the stale EndpointSlice makes the controller rebuild it.',
+    { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null },
+  );
+}
+
+function notReadyPodServing(pod: Pod, ips: readonly string[], ip: string): Finding {
+  return finding(
+    'not-ready-pod-serving',
+    'error',
+    `pod ${pod.metadata.name} (${podWhere(pod, ips)}) is ${notReadyReason(pod)} but its endpoint is marked ready: it receives traffic it may not answer`,
+    'The EndpointSlice is stale: check kube-controller-manager; until it catches up, delete the pod or fix its readiness.',
+    { pod: podName(pod), ip, node: pod.spec?.nodeName ?? null, reason: notReadyReason(pod) },
+  );
+}
+
+/**
+ * Terminating endpoints. A pod being deleted (deletionTimestamp set) is terminating whatever its
+ * endpoint's conditions say: a slice still reading `terminating: false` for it is stale, not a different fact.
+ */
+function checkTerminating(index: EndpointsIndex, ns: string, usable: readonly SliceEndpoint[], publish: boolean, hasReady: boolean, findings: Finding[]): void {
   for (const e of usable) {
     const pod = podOf(index, ns, e);
     const isPodDeleting = pod !== undefined && isPodTerminating(pod);
     if (!e.terminating && !(isPodDeleting && e.ready && !publish)) continue;
-    const who = pod ? `pod ${pod.metadata.name} (${e.ip})` : e.ip;
-    if (e.ready && !publish) {
-      const stale = e.terminating ? '' : ' (its pod is being deleted; the endpoint does not say terminating yet)';
-      findings.push(
-        finding('terminating-endpoint', 'error', `${who} is terminating${stale} but still marked ready: it receives new connections while it shuts down`,
-          'The EndpointSlice is stale; check kube-controller-manager.', { ip: e.ip, pod: e.pod }),
-      );
-    } else if (e.serving && !hasReady) {
-      findings.push(
-        finding(
-          'terminating-endpoint',
-          'warning',
-          `${who} is terminating but still serving, and no endpoint is ready: kube-proxy falls back to it, so it still receives new connections until it exits`,
-          'Get a replacement pod Ready before the old one exits (readiness, PodDisruptionBudget, maxUnavailable: 0), or traffic fails when it goes.',
-          { ip: e.ip, pod: e.pod },
-        ),
-      );
-    } else {
-      findings.push(
-        finding('terminating-endpoint', 'info', `${who} is terminating: it finishes its open connections and receives no new ones`, undefined, { ip: e.ip, pod: e.pod }),
-      );
-    }
+    findings.push(terminatingEndpoint(e, pod, publish, hasReady));
   }
+}
 
-  checkStale(index, ns, svc, selector, usable, findings);
-
-  if (!hasReady) {
-    const why = selected.map((p) => `${p.metadata.name} ${isPodReady(p) && !isPodTerminating(p) ? 'Ready' : notReadyReason(p)}`);
-    const cause = targetUnresolvedEverywhere
-      ? ' because its target port resolves on no pod'
-      : slices.length === 0 && !legacy
-        ? ' (no EndpointSlice or Endpoints object exists for it)'
-        : portless.length
-          ? ` (${portless.length} addresses carry no port of the Service)`
-          : '';
-    findings.push(
-      finding(
-        'no-ready-endpoints',
-        'error',
-        `no ready endpoint${cause}: ${selected.length} pod${selected.length === 1 ? '' : 's'} selected (${why.slice(0, 4).join('; ')}${why.length > 4 ? '; …' : ''}); ${usable.some((e) => e.terminating && e.serving) ? 'only terminating pods still answer' : 'connections to this Service are rejected'}`,
-        targetUnresolvedEverywhere
-          ? 'Fix the targetPort (see target-port-unresolved).'
-          : 'kubectl describe pod shows why the pods are not Ready (readiness probe, crash loop, image pull).',
-        { selected: selected.length },
-      ),
+function terminatingEndpoint(e: SliceEndpoint, pod: Pod | undefined, publish: boolean, hasReady: boolean): Finding {
+  const who = pod ? `pod ${pod.metadata.name} (${e.ip})` : e.ip;
+  if (e.ready && !publish) {
+    const stale = e.terminating ? '' : ' (its pod is being deleted; the endpoint does not say terminating yet)';
+    return finding('terminating-endpoint', 'error', `${who} is terminating${stale} but still marked ready: it receives new connections while it shuts down`,
+      'The EndpointSlice is stale; check kube-controller-manager.', { ip: e.ip, pod: e.pod });
+  }
+  if (e.serving && !hasReady) {
+    return finding(
+      'terminating-endpoint',
+      'warning',
+      `${who} is terminating but still serving, and no endpoint is ready: kube-proxy falls back to it, so it still receives new connections until it exits`,
+      'Get a replacement pod Ready before the old one exits (readiness, PodDisruptionBudget, maxUnavailable: 0), or traffic fails when it goes.',
+      { ip: e.ip, pod: e.pod },
     );
   }
-  return result;
+  return finding('terminating-endpoint', 'info', `${who} is terminating: it finishes its open connections and receives no new ones`, undefined, { ip: e.ip, pod: e.pod });
+}
+
+function noReadyEndpoints(selected: readonly Pod[], usable: readonly SliceEndpoint[], portless: readonly SliceEndpoint[], targetUnresolvedEverywhere: boolean, hasNoEndpointObject: boolean): Finding {
+  const why = selected.map((p) => `${p.metadata.name} ${isPodReady(p) && !isPodTerminating(p) ? 'Ready' : notReadyReason(p)}`);
+  const cause = targetUnresolvedEverywhere
+    ? ' because its target port resolves on no pod'
+    : hasNoEndpointObject
+      ? ' (no EndpointSlice or Endpoints object exists for it)'
+      : portless.length
+        ? ` (${portless.length} addresses carry no port of the Service)`
+        : '';
+  return finding(
+    'no-ready-endpoints',
+    'error',
+    `no ready endpoint${cause}: ${selected.length} pod${selected.length === 1 ? '' : 's'} selected (${why.slice(0, 4).join('; ')}${why.length > 4 ? '; …' : ''}); ${usable.some((e) => e.terminating && e.serving) ? 'only terminating pods still answer' : 'connections to this Service are rejected'}`,
+    targetUnresolvedEverywhere
+      ? 'Fix the targetPort (see target-port-unresolved).'
+      : 'kubectl describe pod shows why the pods are not Ready (readiness probe, crash loop, image pull).',
+    { selected: selected.length },
+  );
 }
 
 /** Endpoints whose pod is gone, finished, replaced, or no longer selected. */
