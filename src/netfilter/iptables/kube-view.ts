@@ -166,9 +166,26 @@ function formatHostPort(ip: string, port: number | null): string {
 
 const RAW_STATISTIC = /(?:^|\s)-m\s+statistic\s.*?--probability\s+([0-9.eE+-]+)(?:\s|$)/;
 
+/** [0-9.eE+-], the characters RAW_STATISTIC takes for a number. */
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
+}
+
 /** The statistic probability read from the rule's text; null when it has none (the last, unconditional jump). */
 function probabilityOfRaw(raw: string): number | null {
-  if (!raw.includes('--probability')) return null;
+  const at = raw.indexOf('--probability');
+  if (at < 0) return null;
+  // kube-proxy's own form, read without the expression when it is the rule's only statistic match.
+  const statistic = raw.indexOf(' -m statistic --mode random --probability ');
+  if (statistic >= 0 && statistic + 28 === at && raw.indexOf('-m statistic') === statistic + 1) {
+    const from = at + 14;
+    let to = from;
+    while (to < raw.length && isNumberChar(raw.charCodeAt(to))) to++;
+    if (to > from && (to === raw.length || raw.charCodeAt(to) === 32)) {
+      const p = Number(raw.slice(from, to));
+      return Number.isFinite(p) ? p : null;
+    }
+  }
   const m = RAW_STATISTIC.exec(raw);
   const p = m ? Number(m[1]) : NaN;
   return Number.isFinite(p) ? p : null;
