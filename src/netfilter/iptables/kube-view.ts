@@ -6,7 +6,7 @@
 // servicePortEndpointChainName): PREFIX + base32(sha256(servicePortName + protocol [+ endpoint]))[:16].
 // Comments name the Service port; the hash confirms it and attributes endpoint chains whose comments
 // kube-proxy dropped (large clusters). sha256 is computation, not I/O.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
 import { findChain, optionOf, rulesOnce, targetsOf, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
@@ -33,8 +33,12 @@ function base32(bytes: Uint8Array): string {
 
 /** kube-proxy's 16-character chain-name hash: 16 base32 characters are the first 10 bytes of the digest. */
 export function kubeChainHash(text: string): string {
-  return base32(createHash('sha256').update(text).digest().subarray(0, 10));
+  return base32(sha256(text).subarray(0, 10));
 }
+
+/** SHA-256 of a string: the one-shot crypto.hash where Node has it (20.12+, half the cost for 10,000 names), else a Hash object. */
+const sha256: (text: string) => Uint8Array =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => crypto.createHash('sha256').update(text).digest();
 
 export type ServiceChainPrefix = 'KUBE-SVC-' | 'KUBE-SVL-' | 'KUBE-EXT-' | 'KUBE-FW-';
 
