@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { dirname, join } from 'node:path';
 
 export interface TestCerts {
+  /** A temporary directory for the files a test writes beside them (kubeconfigs). */
   dir: string;
   caCert: string;
   serverCert: string;
@@ -16,32 +14,30 @@ export interface TestCerts {
   remove(): Promise<void>;
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-  await run('openssl', args, { cwd });
+/** test/fixtures/tls, found upwards from this module: it also runs bundled into bench/.data (bench/lib.mjs). */
+function fixturesDir(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'test/fixtures/tls');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`test/fixtures/tls not found above ${import.meta.dirname}`);
+  }
 }
 
-async function makeCa(dir: string, name: string): Promise<void> {
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`], dir);
-}
+const read = (file: string): string => readFileSync(join(fixturesDir(), file), 'utf8');
 
 /**
- * A throwaway CA and a server certificate for 127.0.0.1 signed by it, made with the openssl CLI in
- * a temporary directory, as a kubeadm cluster's apiserver certificate would be (SAN IP:127.0.0.1).
+ * A CA and a server certificate for 127.0.0.1 signed by it, as a kubeadm cluster's apiserver
+ * certificate is (SAN IP:127.0.0.1), and a second CA. They are made once and kept in
+ * test/fixtures/tls (its README says how), so that the tests need no openssl.
  */
 export async function makeTestCerts(): Promise<TestCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'knet-certs-'));
-  await makeCa(dir, 'ca');
-  await makeCa(dir, 'other-ca');
-  await writeFile(join(dir, 'san.cnf'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n');
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver'], dir);
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.cnf'], dir);
-  const read = (f: string): Promise<string> => readFile(join(dir, f), 'utf8');
   return {
     dir,
-    caCert: await read('ca.crt'),
-    serverCert: await read('server.crt'),
-    serverKey: await read('server.key'),
-    otherCaCert: await read('other-ca.crt'),
+    caCert: read('ca.crt'),
+    serverCert: read('server.crt'),
+    serverKey: read('server.key'),
+    otherCaCert: read('other-ca.crt'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

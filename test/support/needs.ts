@@ -25,7 +25,6 @@ const PACKAGES: Record<string, string> = {
   ipset: 'ipset',
   conntrack: 'conntrack',
   ipvsadm: 'ipvsadm',
-  openssl: 'openssl',
   dig: 'bind9-dnsutils',
   named: 'bind9',
   script: 'bsdutils',

@@ -272,6 +272,8 @@ export interface ParsedSpec {
 /** Shared empty lists of a validating read; nothing is ever added to them. */
 const NO_MATCHES: RuleMatch[] = [];
 const NO_OPTIONS: RuleOption[] = [];
+/** Never pushed to: the values of an option that is not kept. */
+const NO_VALUES: string[] = [];
 
 /**
  * Parses the words of one rule after `-A CHAIN` into matches and a target.
@@ -364,7 +366,8 @@ export function parseRuleSpec(w: RuleWords, start: number, isCollecting = true):
     const isNegated = pendingNegation || negatedAfter(c);
     pendingNegation = false;
     const isKept = current !== NO_OPTIONS;
-    const values: string[] = [];
+    // Values are only collected for options that are kept: a module read for its target alone allocates nothing here.
+    const values: string[] = isKept ? [] : NO_VALUES;
     if (!FLAG_OPTIONS.has(name)) {
       const first = c.i;
       while (c.i < n) {
@@ -397,6 +400,11 @@ class WordCursor {
   /** A quote was not closed, or a tab was met. */
   isBroken = false;
 
+  /** Where the last call of next() started and what it found: a word looked at and put back is not scanned again. */
+  private lastFrom = -1;
+  private lastStart = 0;
+  private lastFound = false;
+
   reset(raw: string, from: number, to: number): void {
     this.raw = raw;
     this.n = to;
@@ -405,10 +413,23 @@ class WordCursor {
     this.isQuoted = false;
     this.isEscaped = false;
     this.isBroken = false;
+    this.lastFrom = -1;
   }
 
   /** Steps to the next word from i; false at the end of the line, at a tab or at a quote that is not closed. */
   next(): boolean {
+    if (this.i === this.lastFrom) {
+      // The same word again (after a look ahead): end, isQuoted and isEscaped still hold it.
+      this.i = this.lastStart;
+      return this.lastFound;
+    }
+    this.lastFrom = this.i;
+    this.lastFound = this.scan();
+    this.lastStart = this.i;
+    return this.lastFound;
+  }
+
+  private scan(): boolean {
     const raw = this.raw;
     const n = this.n;
     let i = this.i;
@@ -499,6 +520,21 @@ for (const name of FLAG_OPTIONS) (FLAGS_BY_LENGTH[name.length + 2] ??= []).push(
 
 /** What the option word raw[i, end) is among TOP_OPTIONS, if it is one. */
 function topOptionAt(raw: string, i: number, end: number): (typeof TOP_OPTIONS)[string] | undefined {
+  if (end - i === 2) {
+    // The short options, most of a dump's words: by their letter, no comparison of strings.
+    switch (raw.charCodeAt(i + 1)) {
+      case 115 /* s */: return 'source';
+      case 100 /* d */: return 'destination';
+      case 112 /* p */: return 'protocol';
+      case 105 /* i */: return 'in-interface';
+      case 111 /* o */: return 'out-interface';
+      case 102 /* f */: return 'fragment';
+      case 109 /* m */: return 'match';
+      case 106 /* j */: return 'jump';
+      case 103 /* g */: return 'goto';
+      default: return undefined;
+    }
+  }
   const candidates = TOP_BY_LENGTH[end - i];
   if (candidates === undefined) return undefined;
   for (const [word, kind] of candidates) if (raw.startsWith(word, i)) return kind;
@@ -593,7 +629,8 @@ export function scanRule(raw: string, specStart: number, isCollecting: boolean, 
     const isNegated = pendingNegation || c.bangAfter();
     pendingNegation = false;
     const isKept = current !== NO_OPTIONS;
-    const values: string[] = [];
+    // Values are only collected for options that are kept: a module read for its target alone allocates nothing here.
+    const values: string[] = isKept ? [] : NO_VALUES;
     if (!isFlagAt(raw, wordStart, wordEnd)) {
       let count = 0;
       for (;;) {

@@ -24,6 +24,35 @@ describe("kube-proxy's chain names", () => {
 });
 
 describe('buildKubeView', () => {
+  it('reads each statistic probability, in kube-proxy\'s form and in others', () => {
+    const svc = servicePortChainName('KUBE-SVC-', 'a/s:p', 'tcp');
+    const seps = ['A', 'B', 'C', 'D', 'E'].map((x) => `KUBE-SEP-${x.repeat(16)}`);
+    const ladder = [
+      '-m comment --comment "a/s:p -> 10.0.0.1:80" -m statistic --mode random --probability 0.25',
+      '-m comment --comment "--probability 0.9 -m statistic" -m statistic --mode random --probability 0.5',
+      '-m statistic  --mode random --probability 2e-01',
+      '-m statistic --mode random --probability 0.5\t',
+      '',
+    ];
+    const text = [
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      `:${svc} - [0:0]`,
+      ...seps.map((c) => `:${c} - [0:0]`),
+      `-A KUBE-SERVICES -m comment --comment "a/s:p cluster IP" -m tcp -p tcp -d 10.96.0.1/32 --dport 80 -j ${svc}`,
+      ...ladder.map((m, i) => `-A ${svc} ${m}${m === '' ? '' : ' '}-j ${seps[i]}`),
+      ...seps.map((c, i) => `-A ${c} -m tcp -p tcp -j DNAT --to-destination 10.0.0.${i + 1}:80`),
+      'COMMIT',
+      '',
+    ].join('\n');
+    for (const isLazy of [false, true]) {
+      const v = buildKubeView(parseIptablesSave(text, { mode: 'strict', isLazy }));
+      const shares = v.servicePorts[0]!.endpoints.map((e) => Number(e.probability.toFixed(6)));
+      // 0.25; 0.75 × 0.5; 0.375 × 0.2; 0.3 × 0.5 (the tab ends the number as a space does); the rest.
+      expect(shares).toEqual([0.25, 0.375, 0.075, 0.15, 0.15]);
+    }
+  });
+
   it('reads traffic policies, local endpoints and source ranges (TestOnlyLocalLoadBalancing)', () => {
     const v = view(readFileSync(`${fixturesDir}/iptables-1.26-TestOnlyLocalLoadBalancing/rules.txt`, 'utf8'));
     const sp = v.servicePorts.find((s) => s.servicePortName === 'ns1/svc1:p80')!;

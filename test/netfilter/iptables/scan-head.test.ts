@@ -74,6 +74,16 @@ const AWKWARD = [
   '-A X -p tcp -m multiport --dports 80,443 -i eth0 ! -o lo -j ACCEPT',
   '-A',
   '-A X',
+  // Words looked at ahead and put back (a "!" after an option, a value list ending at an option).
+  '-A X -s ! "10.0.0.1" -j ACCEPT',
+  '-A X -s !\t10.0.0.1 -j ACCEPT',
+  '-A X -s !',
+  '-A X -s ! -j ACCEPT',
+  '-A X -m comment --comment ! -j ACCEPT',
+  '-A X -m comment --comment "a" ! -j ACCEPT',
+  '-A X -m tcp -p tcp --dport 80 "-j" ACCEPT',
+  '-A X -m multiport --dports 80 443 ! --sports 1 -j ACCEPT',
+  '-A X -m comment --comment "a\tb" -j ACCEPT',
 ];
 
 describe.each([false, true])('scanRule (collecting: %s)', (isCollecting) => {
