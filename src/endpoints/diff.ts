@@ -70,6 +70,14 @@ interface SliceEndpoint extends EndpointView {
 
 const portKey = (name: string | undefined | null, protocol: Protocol | undefined): string => `${name ?? ''}/${protocol ?? 'TCP'}`;
 
+/**
+ * `namespace/name`, as one flat string: a template literal makes a rope (two strings joined by
+ * reference) that JSON.stringify has to flatten, one allocation and copy for each of 50,000 addresses.
+ */
+function podRef(namespace: string | undefined, name: string): string {
+  return [String(namespace), name].join('/');
+}
+
 function podName(p: Pod): string {
   return `${p.metadata.namespace}/${p.metadata.name}`;
 }
@@ -148,7 +156,7 @@ function readSlices(slices: readonly EndpointSlice[], findings: Finding[]): Map<
           ready,
           serving,
           terminating,
-          pod: e.targetRef?.kind === 'Pod' && e.targetRef.name ? `${e.targetRef.namespace ?? slice.metadata.namespace}/${e.targetRef.name}` : null,
+          pod: e.targetRef?.kind === 'Pod' && e.targetRef.name ? podRef(e.targetRef.namespace ?? slice.metadata.namespace, e.targetRef.name) : null,
           node: e.nodeName ?? null,
           // One shape for every address (no spreads): 50,000 of these are made for a large cluster.
           hostname: e.hostname || undefined,
