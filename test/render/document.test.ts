@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderJson, renderJsonChunks, renderJsonStream } from '../../src/render/document.js';
+import { STREAM_CHUNK, renderJson, renderJsonChunks, renderJsonStream } from '../../src/render/document.js';
 
 /** A report shaped like the commands' (a long list beside small fields), with awkward values. */
 function report(services: number): Record<string, unknown> {
@@ -54,11 +54,11 @@ describe('renderJsonChunks', () => {
 });
 
 describe('renderJsonStream', () => {
-  it.each([0, 1, 99, 100, 101, 250, 1234])('joins to exactly renderJson for a list of %i', (n) => {
+  it.each([0, 1, STREAM_CHUNK - 1, STREAM_CHUNK, STREAM_CHUNK + 1, 250, 1234])('joins to exactly renderJson for a list of %i', (n) => {
     const { services, ...others } = report(n);
     const pieces = [...renderJsonStream('services', services as unknown[], () => ({ services: [], ...others }))];
     expect(pieces.join('')).toBe(renderJson(report(n)));
-    expect(pieces.length).toBe(Math.ceil(n / 100) + 1);
+    expect(pieces.length).toBe(Math.ceil(n / STREAM_CHUNK) + 1);
   });
 
   it('reads the list as it writes, and asks for the rest of the document after its last element', () => {
@@ -75,7 +75,7 @@ describe('renderJsonStream', () => {
       return { list: [], count: read.length };
     });
     stream.next();
-    expect(read.length).toBe(100);
+    expect(read.length).toBe(STREAM_CHUNK);
     const pieces = [...stream];
     expect(restAskedAfter).toBe(250);
     expect(pieces.at(-1)).toBe('\n  ],\n  "count": 250\n}');
