@@ -5,12 +5,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { renderJunit } from '../../src/render/junit.js';
 import { summarizeChecks, type CheckResult } from '../../src/trace/checks.js';
 import { fixturesDir } from '../support/cli.js';
+import { describeNeeding } from '../support/needs.js';
 
-const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
 const schema = join(fixturesDir, 'junit', 'junit.xsd');
 const dir = mkdtempSync(join(tmpdir(), 'knet-junit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +30,7 @@ const checks: CheckResult[] = [
 ];
 const report = summarizeChecks('knet-checks.yaml', 'snapshot examples/demo', checks);
 
-describe.skipIf(!hasXmllint)('renderJunit (needs xmllint from libxml2-utils)', () => {
+describeNeeding({ commands: ['xmllint'] }, 'renderJunit against the JUnit schema', () => {
   it('validates against the JUnit schema', () => {
     const xml = renderJunit(report, { timestamp: '2026-12-01T15:00:00', hostname: 'ci-runner' });
     const r = validate(xml);

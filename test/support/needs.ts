@@ -28,6 +28,7 @@ const PACKAGES: Record<string, string> = {
   dig: 'bind9-dnsutils',
   named: 'bind9',
   script: 'bsdutils',
+  xmllint: 'libxml2-utils',
 };
 
 export interface Needs {

@@ -8,14 +8,15 @@
 //   client pod (10.0.0.2)──c0┐                    ┌──p0── pods (10.180.0.1-3, one server per address)
 //                            node (10.0.0.1, 10.180.0.254, 192.168.0.2)
 //                  upstream (192.168.0.1)──up0 (the node's default route)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateKubeProxyIptables } from '../../bench/generate-iptables.mjs';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { Service } from '../../src/model/k8s.js';
 import { parseTraceNodeState } from '../../src/trace/node-state.js';
 import { traceConnection } from '../../src/trace/trace.js';
 import type { TraceReport } from '../../src/trace/types.js';
-import { NetnsLab, isRoot, type ProbeResult } from '../support/netns.js';
+import { NetnsLab, type ProbeResult } from '../support/netns.js';
+import { describeNeeding, NETNS_COMMANDS } from '../support/needs.js';
 import { aCluster, aNode, aPod, aService, aSlice } from '../support/builders.js';
 
 const NODE_IP = '192.168.0.2';
@@ -54,7 +55,7 @@ const rules = generateKubeProxyIptables({
   podCIDR: '10.0.0.0/8',
 });
 
-describe.skipIf(!isRoot)('the node-rules hop of knet trace agrees with the kernel (needs root for network namespaces)', () => {
+describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save'] }, 'the node-rules hop of knet trace agrees with the kernel', () => {
   const lab = new NetnsLab('trace');
   let client = '';
   let node = '';

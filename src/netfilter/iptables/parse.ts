@@ -1349,6 +1349,9 @@ class LazyTable implements IptablesTable {
     const edges: number[][] = [];
     const text = this.text;
     const jumps: RuleTarget[] = [];
+    // The chain jumped to last: kube-proxy's endpoint chains all start with a jump to KUBE-MARK-MASQ.
+    let lastName = '';
+    let lastCallee = -1;
     for (let slot = 0; slot < count; slot++) {
       const out: number[] = [];
       const targets: (RuleTarget | null)[] = [];
@@ -1358,7 +1361,9 @@ class LazyTable implements IptablesTable {
         const target = (given === null ? readRuleText(text, from, to, 2, line, false, this.ruleProblem) : readRuleText(given, 0, given.length, 2, line, false, this.ruleProblem)).target;
         targets.push(target);
         if (target === null || BUILTIN_TARGETS.has(target.name)) return;
-        const callee = this.slotOfName(target.name);
+        const callee = target.name === lastName ? lastCallee : this.slotOfName(target.name);
+        lastName = target.name;
+        lastCallee = callee;
         if (callee === -1) {
           missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, given ?? text.slice(from, to));
           return;
