@@ -1,10 +1,11 @@
 // The same 10,000 Services over 50,000 pods as endpoints.mjs, in the lean form (bench/gen/cluster-lean.mjs:
 // only the fields a plain `kubectl get -o json` fills, no indentation), where parsing no longer hides
 // what knet does after it: the table against --json, and --json against a process that only parses.
-// Measured with `node --expose-gc bench/run.mjs startup lean policy-matrix` with nothing else running
-// (load average 1.3–1.7): JSON.parse 1.08 s, --json 2.39 s (2.22×, over the limit; 1.92× and 2.06× in
-// two earlier runs at load 1.4–1.8), peak RSS 265 MiB vs 165 MiB (1.60×); --json 2.24 s, table 2.36 s
-// (1.05×). Before --json was streamed and the objects checked as parsed: 2.83×.
+// Measured with `node --expose-gc bench/run.mjs endpoints-lean --runs 5`, other work running on the
+// machine (load average 1.7–1.8): JSON.parse 1.07 s, --json 1.86 s (1.73×; 1.64× to 2.00× in six runs at
+// load 0.6–2.1), peak RSS 252 MiB vs 165 MiB (1.52×); --json 1.96 s, table 2.10 s (1.07×). Before the
+// per-Service diff was kept small for V8's compiler and the report written 50 entries at a time: 2.22×
+// (load 1.3–1.7); before --json was streamed and the objects checked as parsed: 2.83×.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateLeanCluster } from '../gen/cluster-lean.mjs';
