@@ -5,7 +5,9 @@
 // machine (load average 1.7–1.8): JSON.parse 1.07 s, --json 1.86 s (1.73×; 1.64× to 2.00× in six runs at
 // load 0.6–2.1), peak RSS 252 MiB vs 165 MiB (1.52×); --json 1.96 s, table 2.10 s (1.07×). Before the
 // per-Service diff was kept small for V8's compiler and the report written 50 entries at a time: 2.22×
-// (load 1.3–1.7); before --json was streamed and the objects checked as parsed: 2.83×.
+// (load 1.3–1.7); before --json was streamed and the objects checked as parsed: 2.83×. In the README's
+// session of every case (nothing else running, load 1.3–1.5): JSON.parse 1.08 s, --json 1.94 s (1.80×),
+// 250 MiB (1.51×); the table 1.29× --json there, 1.09× and 1.13× in two runs of that case alone after it.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateLeanCluster } from '../gen/cluster-lean.mjs';
