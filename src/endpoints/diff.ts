@@ -86,27 +86,16 @@ function finding(code: string, severity: Severity, message: string, hint: string
   return { code, severity, message, ...(hint ? { hint } : {}), ...context };
 }
 
-/** Whether `ip` (canonical) is one of the pod's IPs: podIPs(pod).map(canonicalIP).includes(ip), without the lists. */
+/** Whether `ip` (canonical) is one of the pod's IPs. */
 function hasPodIP(pod: Pod, ip: string): boolean {
-  const list = pod.status?.podIPs;
-  if (list?.length) {
-    for (const p of list) if (canonicalIP(p.ip) === ip) return true;
-    return false;
-  }
-  const single = pod.status?.podIP;
-  return single ? canonicalIP(single) === ip : false;
+  for (const p of podIPs(pod)) if (canonicalIP(p) === ip) return true;
+  return false;
 }
 
-/** podIPs(pod).map(canonicalIP), in one list (made by push: see diffService's ports). */
+/** podIPs(pod), each in canonical form (made by push: see diffService's ports). */
 function canonicalPodIPs(pod: Pod): string[] {
-  const ips: string[] = [];
-  const list = pod.status?.podIPs;
-  if (list?.length) {
-    for (const p of list) ips.push(canonicalIP(p.ip));
-    return ips;
-  }
-  const single = pod.status?.podIP;
-  if (single) ips.push(canonicalIP(single));
+  const ips = podIPs(pod);
+  for (let i = 0; i < ips.length; i++) ips[i] = canonicalIP(ips[i]!);
   return ips;
 }
 
@@ -377,7 +366,7 @@ function legacyAddresses(legacy: Endpoints, ns: string, name: string): SliceEndp
       ready,
       serving: ready,
       terminating: false,
-      pod: a.targetRef?.kind === 'Pod' && a.targetRef.name ? `${a.targetRef.namespace ?? ns}/${a.targetRef.name}` : null,
+      pod: a.targetRef?.kind === 'Pod' && a.targetRef.name ? podRef(a.targetRef.namespace ?? ns, a.targetRef.name) : null,
       node: a.nodeName ?? null,
       ...(a.hostname ? { hostname: a.hostname } : {}),
       ...(a.targetRef ? { targetRef: a.targetRef } : {}),

@@ -2,7 +2,7 @@ import type { Cluster } from '../model/cluster.js';
 import type { EndpointSlice, Endpoints, Pod } from '../model/k8s.js';
 import { matchesMap, type Labels } from '../model/labels.js';
 import { canonicalIP } from '../model/ip.js';
-import { isPodFinished } from '../model/pod.js';
+import { isPodFinished, podIPs } from '../model/pod.js';
 
 /**
  * Lookups the endpoints diff needs, built once in linear time, so that 10,000 services over 50,000 pods
@@ -78,11 +78,7 @@ export function buildEndpointsIndex(cluster: Cluster): EndpointsIndex {
       let pods = byIP.get(namespace);
       if (!pods) {
         byIP.set(namespace, (pods = new Map<string, Pod[]>()));
-        for (const pod of podsByNamespace.get(namespace) ?? []) {
-          const ips = pod.status?.podIPs;
-          if (ips?.length) for (const { ip: podIP } of ips) push(pods, canonicalIP(podIP), pod);
-          else if (pod.status?.podIP) push(pods, canonicalIP(pod.status.podIP), pod);
-        }
+        for (const pod of podsByNamespace.get(namespace) ?? []) for (const podIP of podIPs(pod)) push(pods, canonicalIP(podIP), pod);
       }
       return pods.get(ip);
     },

@@ -1,9 +1,19 @@
 import type { ContainerPort, Pod, Protocol } from './k8s.js';
 
+/**
+ * The pod's IPs: status.podIPs, else status.podIP. A fresh list, made by push (map() makes packed or
+ * holey arrays depending on whether its caller is optimized yet, and the hot diff loops that take these
+ * lists are recompiled each time the kind changes).
+ */
 export function podIPs(pod: Pod): string[] {
-  const ips = pod.status?.podIPs?.map((p) => p.ip) ?? [];
-  if (ips.length) return ips;
-  return pod.status?.podIP ? [pod.status.podIP] : [];
+  const ips: string[] = [];
+  const list = pod.status?.podIPs;
+  if (list?.length) {
+    for (const p of list) ips.push(p.ip);
+    return ips;
+  }
+  if (pod.status?.podIP) ips.push(pod.status.podIP);
+  return ips;
 }
 
 /** Ready as the EndpointSlice controller sees it: the Ready condition is True and the pod is not being deleted. */

@@ -33,15 +33,22 @@ export function* renderJsonChunks(result: unknown): Generator<string> {
   const marker = `knet-chunk-${Math.random().toString(36).slice(2)}`;
   const shell = renderJson({ ...record, [key]: marker });
   const at = shell.indexOf(JSON.stringify(marker));
+  yield `${shell.slice(0, at)}[`;
+  for (let i = 0; i < list.length; i += CHUNK) yield `${i === 0 ? '' : ','}${listElements(key, list.slice(i, i + CHUNK))}`;
+  yield `\n  ]${shell.slice(at + JSON.stringify(marker).length)}`;
+}
+
+/**
+ * The text of `group`'s elements as renderJson lays them out in the list field `key` of a top-level
+ * object (indented for that depth), without the brackets around them: pieces of one list, joined by
+ * commas, are that list's text.
+ */
+function listElements(key: string, group: readonly unknown[]): string {
   const open = `{\n  ${JSON.stringify(key)}: [`;
   const close = '\n  ]\n}';
-  yield `${shell.slice(0, at)}[`;
-  for (let i = 0; i < list.length; i += CHUNK) {
-    const piece = renderJson({ [key]: list.slice(i, i + CHUNK) });
-    if (!piece.startsWith(open) || !piece.endsWith(close)) throw new Error(`renderJsonChunks: unexpected layout for ${key}`);
-    yield `${i === 0 ? '' : ','}${piece.slice(open.length, piece.length - close.length)}`;
-  }
-  yield `\n  ]${shell.slice(at + JSON.stringify(marker).length)}`;
+  const text = renderJson({ [key]: group });
+  if (!text.startsWith(open) || !text.endsWith(close)) throw new Error(`renderJson: unexpected layout for the list ${key}`);
+  return text.slice(open.length, text.length - close.length);
 }
 
 /**
@@ -62,13 +69,10 @@ export const STREAM_CHUNK = 50;
  */
 export function* renderJsonStream(key: string, items: Iterable<unknown>, rest: () => Record<string, unknown>): Generator<string> {
   const head = `{\n  ${JSON.stringify(key)}: `;
-  const close = '\n  ]\n}';
   let group: unknown[] = [];
   let isFirst = true;
   const piece = (): string => {
-    const text = renderJson({ [key]: group });
-    if (!text.startsWith(`${head}[`) || !text.endsWith(close)) throw new Error(`renderJsonStream: unexpected layout for ${key}`);
-    const body = text.slice(head.length + 1, text.length - close.length);
+    const body = listElements(key, group);
     const out = isFirst ? `${head}[${body}` : `,${body}`;
     isFirst = false;
     group = [];

@@ -32,8 +32,12 @@ export function fileErrorReason(err: unknown): string {
  * exist, permission denied, not a regular file, too large.
  */
 export async function readInputFile(path: string, what: string, hint: string): Promise<string> {
-  // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
-  return stripBom((await readInputBytes(path, what, hint)).toString('utf8'));
+  return decodeInput(await readInputBytes(path, what, hint));
+}
+
+/** A file's bytes as text: one decode of the whole file, a flat string (decoding piece by piece makes a rope that the first search flattens again), without a byte order mark. */
+export function decodeInput(bytes: Buffer): string {
+  return stripBom(bytes.toString('utf8'));
 }
 
 /** The bytes of `path`, with the errors of readInputFile; a byte order mark is left for the caller. */

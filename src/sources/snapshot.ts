@@ -5,10 +5,10 @@ import { LineCounter, parseAllDocuments, isMap, isSeq, type Node as YamlNode } f
 import { emptyCluster, type Cluster, type ClusterMeta, type ProxyMode } from '../model/cluster.js';
 import type { KnownKind, KnownObject } from '../model/k8s.js';
 import { KnetError, inputError } from '../model/errors.js';
-import { editDistance, stripBom } from '../model/text.js';
+import { editDistance } from '../model/text.js';
 import type { PartialRead } from '../model/scope.js';
 import { passesShape, type ObjectOrigin } from '../model/validate.js';
-import { fileErrorReason, isMissingFile, readInputBytes, readInputFile } from './files.js';
+import { decodeInput, fileErrorReason, isMissingFile, readInputBytes, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 import { isScopableNamespace, splitJsonList, splitYamlList, type SplitList } from './scoped-list.js';
 
@@ -428,7 +428,7 @@ function namespaceOfItem(value: unknown): string | null {
  * Adds the kept items of a split List whose parsed object is wanted (cluster-scoped, of a wanted
  * namespace, or anything `Collector.add` must judge); the others join what was left out.
  */
-function addSplit(split: SplitList, values: unknown[], text: string | Buffer, wanted: ReadonlySet<string>, into: Collector, leftOut: LeftOut, origin: (index: number, value: unknown) => Origin): void {
+function addSplit(split: SplitList, values: unknown[], text: string | Buffer, wanted: ReadonlySet<string>, into: Collector, leftOut: LeftOut, origin: (item: SplitList['kept'][number], value: unknown) => Origin): void {
   const items: unknown[] = [];
   const origins: Origin[] = [];
   const dropped: number[] = [];
@@ -440,7 +440,7 @@ function addSplit(split: SplitList, values: unknown[], text: string | Buffer, wa
       return;
     }
     items.push(value);
-    origins.push(origin(item.index, value));
+    origins.push(origin(item, value));
   });
   into.addItems(items, (i) => origins[i]!);
   leftOut.add(text, split.skipped);
@@ -458,7 +458,7 @@ function loadJsonScoped(bytes: Buffer, file: string, into: Collector, wanted: Re
       throw inputError(`${file}:${item.line}: not valid JSON: ${(err as Error).message}`, 'snapshot-malformed', ['Fix the file, or export it again with `kubectl get … -o json`.']);
     }
   });
-  addSplit(split, values, bytes, wanted, into, leftOut, (index) => ({ file, what: `item ${index} of the List` }));
+  addSplit(split, values, bytes, wanted, into, leftOut, (item) => ({ file, what: `item ${item.index} of the List` }));
   return true;
 }
 
@@ -504,10 +504,9 @@ function loadYamlScoped(text: string, file: string, into: Collector, wanted: Rea
     }
     return value;
   });
-  addSplit(split, values, text, wanted, into, leftOut, (index, value) => {
-    const item = split.kept.find((k) => k.index === index)!;
+  addSplit(split, values, text, wanted, into, leftOut, (item, value) => {
     const lineOf = lines.get(value);
-    return { file, line: item.line, what: `item ${index} of the List`, ...(lineOf ? { lineOf } : {}) };
+    return { file, line: item.line, what: `item ${item.index} of the List`, ...(lineOf ? { lineOf } : {}) };
   });
   return true;
 }
@@ -589,10 +588,7 @@ export class SnapshotNodeState implements NodeStateSource {
     if (path === null) return null;
     // Read whole in synchronous reads, as every input file is (src/sources/files.ts): an asynchronous
     // read of a node's 25 MB of rules waits for a thread-pool round trip per 512 KiB.
-    return readInputFile(path, '', UNREADABLE_HINT).catch((err: unknown) => {
-      if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
-      throw err;
-    });
+    return readInputFile(path, '', UNREADABLE_HINT).catch(asSnapshotUnreadable);
   }
 
   async lines(node: string, kind: NodeStateKind): Promise<AsyncIterable<string> | null> {
@@ -648,6 +644,12 @@ async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
 }
 
 const UNREADABLE_HINT = 'Check the path and its permissions (knet reads snapshots; it needs read access to every file in them).';
+
+/** A file of the snapshot that cannot be read: inside a snapshot that is the snapshot's problem, whatever the reason. */
+function asSnapshotUnreadable(err: unknown): never {
+  if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
+  throw err;
+}
 
 function unreadable(path: string, err: unknown): Error {
   return inputError(`cannot read ${path}: ${fileErrorReason(err)}`, 'snapshot-unreadable', [UNREADABLE_HINT]);
@@ -713,11 +715,7 @@ export async function loadSnapshot(path: string, options: { namespaces?: readonl
   // The objects that may fail validation, while every file read so far was checked as it was parsed.
   let unchecked: Set<object> | null = new Set();
   for (const file of files) {
-    const bytes = await readInputBytes(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch((err: unknown) => {
-      // Inside a snapshot every unreadable file is the snapshot's problem, whatever the reason.
-      if (err instanceof KnetError) throw new KnetError(err.message, { code: 'snapshot-unreadable', exit: 2, suggestions: err.suggestions });
-      throw err;
-    });
+    const bytes = await readInputBytes(file, '', 'Check the file and its permissions; a snapshot holds Kubernetes objects as YAML or JSON files.').catch(asSnapshotUnreadable);
     const shown = info.isDirectory() ? join(basename(path), relative(path, file)) : file;
     const isJson = /\.json$/i.test(file);
     // A JSON List is split on its bytes: only the items kept are ever decoded.
@@ -725,8 +723,7 @@ export async function loadSnapshot(path: string, options: { namespaces?: readonl
       unchecked = null;
       continue;
     }
-    // One decode of the whole file: a flat string (decoding piece by piece makes a rope that the first search flattens again).
-    const text = stripBom(bytes.toString('utf8'));
+    const text = decodeInput(bytes);
     if (wanted && !isJson && loadYamlScoped(text, shown, collector, wanted, leftOut)) {
       unchecked = null;
       continue;

@@ -1146,15 +1146,6 @@ class LazyTable implements IptablesTable {
     private readonly onProblem: ProblemReport,
   ) {}
 
-  private sameName(slot: number, start: number, end: number): boolean {
-    const a = this.nameStart[slot]!;
-    const len = this.nameEnd[slot]! - a;
-    if (len !== end - start) return false;
-    const text = this.text;
-    for (let i = 0; i < len; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(start + i)) return false;
-    return true;
-  }
-
   /** The slot of the chain named text[start, end), made when new. */
   slotOfRange(start: number, end: number): number {
     const h = hashRange(this.text, start, end);
@@ -1162,7 +1153,7 @@ class LazyTable implements IptablesTable {
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
       if (v === 0) break;
-      if (this.hashes[v - 1] === h && this.sameName(v - 1, start, end)) return v - 1;
+      if (this.hashes[v - 1] === h && sameRange(this.text, this.nameStart[v - 1]!, this.nameEnd[v - 1]!, start, end)) return v - 1;
     }
     const slot = this.nameStart.length;
     this.nameStart.push(start);
@@ -1192,9 +1183,7 @@ class LazyTable implements IptablesTable {
 
   /** The slot of the chain called `name`, or -1. */
   slotOfName(name: string): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    h >>>= 0;
+    const h = hashRange(name, 0, name.length);
     const mask = this.buckets.length - 1;
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
