@@ -162,9 +162,8 @@ export function formatIP(ip: ParsedIP): string {
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
 /** Whether `text` is an IPv4 address as the kernel and the API print it: checked by hand, no match arrays. */
-function isCanonicalIPv4(text: string): boolean {
+export function isCanonicalIPv4(text: string): boolean {
   let dots = 0;
   let octet = 0;
   let digits = 0;
@@ -185,6 +184,7 @@ function isCanonicalIPv4(text: string): boolean {
   return dots === 3 && digits > 0;
 }
 
+/** Canonical text of an address, so that "2001:DB8:0:0::1" and "2001:db8::1" compare equal. */
 export function canonicalIP(text: string): string {
   // A dotted quad without leading zeros, octets ≤ 255, is already canonical: skip the bigint round trip.
   if (isCanonicalIPv4(text)) return text;

@@ -2,7 +2,7 @@
 // reading of Services and EndpointSlices as pkg/proxy (servicechangetracker, endpointslicecache,
 // topology.go CategorizeEndpoints), per IP family.
 import type { Cluster } from '../../model/cluster.js';
-import { canonicalCIDR, canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
+import { canonicalCIDR, canonicalIP, ipFamily, isCanonicalIPv4, type IPFamily } from '../../model/ip.js';
 import type { EndpointSlice, EndpointSliceEndpoint, Service, ServicePort } from '../../model/k8s.js';
 
 export type TrafficPolicy = 'Cluster' | 'Local';
@@ -83,7 +83,10 @@ function ofFamily(ips: readonly (string | undefined)[], family: IPFamily): strin
   const out: string[] = [];
   for (const raw of ips) {
     const ip = raw?.trim();
-    if (ip && ipFamily(ip) === family && !out.includes(canonicalIP(ip))) out.push(canonicalIP(ip));
+    if (!ip) continue;
+    // A dotted quad as the API writes it is IPv4 and canonical already: no parse.
+    const canonical = isCanonicalIPv4(ip) ? (family === 4 ? ip : null) : ipFamily(ip) === family ? canonicalIP(ip) : null;
+    if (canonical !== null && !out.includes(canonical)) out.push(canonical);
   }
   return out;
 }
@@ -104,21 +107,59 @@ function toApiEndpoint(ep: EndpointSliceEndpoint, slice: EndpointSlice, port: nu
   };
 }
 
+/** Past this many endpoints, a port's addresses are deduplicated through a Set rather than by a scan of the list. */
+const SCAN_LIMIT = 16;
+
 /** The endpoints of one Service port, of one family, deduplicated across slices (first one wins, as in the slice cache). */
 function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family: IPFamily, node: string): ApiEndpoint[] {
-  const byAddress = new Map<string, ApiEndpoint>();
+  const out: ApiEndpoint[] = [];
+  // Most ports have a few endpoints: a scan of those already kept, and a Set only past SCAN_LIMIT.
+  let seen: Set<string> | null = null;
   const wantType = family === 4 ? 'IPv4' : 'IPv6';
   const protocol = port.protocol ?? 'TCP';
+  const name = port.name ?? '';
   for (const slice of slices) {
     if (slice.addressType !== wantType) continue;
-    const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === protocol);
-    if (sp?.port === undefined) continue;
+    let target: number | undefined;
+    for (const p of slice.ports ?? []) {
+      if ((p.name ?? '') === name && (p.protocol ?? 'TCP') === protocol) {
+        target = p.port;
+        break;
+      }
+    }
+    if (target === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
-      const e = toApiEndpoint(ep, slice, sp.port, node);
-      if (e !== null && !byAddress.has(e.address)) byAddress.set(e.address, e);
+      const e = toApiEndpoint(ep, slice, target, node);
+      if (e === null) continue;
+      if (seen !== null) {
+        if (seen.has(e.address)) continue;
+        seen.add(e.address);
+      } else {
+        if (hasAddress(out, e.address)) continue;
+        if (out.length === SCAN_LIMIT) seen = new Set([...out.map((x) => x.address), e.address]);
+      }
+      out.push(e);
     }
   }
-  return [...byAddress.values()];
+  return out;
+}
+
+function hasAddress(list: readonly ApiEndpoint[], address: string): boolean {
+  for (const x of list) if (x.address === address) return true;
+  return false;
+}
+
+/** An empty list that nothing adds to: what categorize gives for a chain it does not fill. */
+const NONE: ApiEndpoint[] = [];
+
+/** The ready endpoints (of this node only when `isLocalOnly`), or the serving-and-terminating ones. */
+function pick(endpoints: readonly ApiEndpoint[], isLocalOnly: boolean, isTerminatingSet: boolean): ApiEndpoint[] {
+  const out: ApiEndpoint[] = [];
+  for (const e of endpoints) {
+    if (isLocalOnly && !e.isLocal) continue;
+    if (isTerminatingSet ? e.isServing && e.isTerminating : e.isReady) out.push(e);
+  }
+  return out;
 }
 
 /**
@@ -127,18 +168,18 @@ function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family
  * not applied (the slices knet reads do not carry them).
  */
 function categorize(endpoints: readonly ApiEndpoint[], usesCluster: boolean, usesLocal: boolean): { cluster: ApiEndpoint[]; local: ApiEndpoint[]; hasAny: boolean } {
-  let cluster: ApiEndpoint[] = [];
+  let cluster: ApiEndpoint[] = NONE;
   let hasAny = false;
   if (usesCluster) {
-    cluster = endpoints.filter((e) => e.isReady);
-    if (cluster.length === 0) cluster = endpoints.filter((e) => e.isServing && e.isTerminating);
+    cluster = pick(endpoints, false, false);
+    if (cluster.length === 0) cluster = pick(endpoints, false, true);
     hasAny = cluster.length > 0;
   }
-  let local: ApiEndpoint[] = [];
+  let local: ApiEndpoint[] = NONE;
   if (usesLocal) {
     if (endpoints.some((e) => e.isReady || (e.isServing && e.isTerminating))) hasAny = true;
-    local = endpoints.filter((e) => e.isLocal && e.isReady);
-    if (local.length === 0) local = endpoints.filter((e) => e.isLocal && e.isServing && e.isTerminating);
+    local = pick(endpoints, true, false);
+    if (local.length === 0) local = pick(endpoints, true, true);
   }
   return { cluster, local, hasAny };
 }

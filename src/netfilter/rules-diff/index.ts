@@ -18,7 +18,7 @@
  * stale-affinity-rules, source-ranges-not-programmed, stale-source-ranges.
  */
 import type { Cluster, ProxyMode } from '../../model/cluster.js';
-import { aggregateFindings, countFindings, type Finding } from '../../model/finding.js';
+import { aggregateFindings, countFindings, FINDINGS_PER_GROUP, type Finding } from '../../model/finding.js';
 import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
@@ -136,12 +136,21 @@ function describeEndpoint(api: ApiEndpoint | undefined, address: string): string
   return `${address}${api.nodeName ? ` on ${api.nodeName}` : ''}`;
 }
 
-/** Membership of an address in a list: a scan for the few endpoints most Services have, a Set beyond. */
-function indexOfAddresses(list: readonly { address: string }[]): (address: string) => boolean {
-  if (list.length <= 16) return (address) => list.some((x) => x.address === address);
-  const set = new Set(list.map((x) => x.address));
-  return (address) => set.has(address);
+/** Past this many endpoints, membership is asked of a Set of the addresses rather than by a scan. */
+const SCAN_LIMIT = 16;
+
+/** The addresses of a list as a Set when it is long, else null (scanned by `hasAddress`). */
+function addressSet(list: readonly { address: string }[]): Set<string> | null {
+  return list.length <= SCAN_LIMIT ? null : new Set(list.map((x) => x.address));
 }
+
+function hasAddress(list: readonly { address: string }[], set: Set<string> | null, address: string): boolean {
+  if (set !== null) return set.has(address);
+  for (const x of list) if (x.address === address) return true;
+  return false;
+}
+
+const NO_ENDPOINTS: readonly never[] = [];
 
 /** How many distinct endpoints two lists hold together. */
 function countDistinct(a: readonly { address: string }[] | null, b: readonly { address: string }[] | null): number {
@@ -150,65 +159,68 @@ function countDistinct(a: readonly { address: string }[] | null, b: readonly { a
   return new Set([...a, ...b].map((x) => x.address)).size;
 }
 
-function compareChain(e: ExpectedServicePort, kind: 'cluster' | 'local', expected: ApiEndpoint[] | null, programmed: ProgrammedEndpoint[] | null, ctx: PortContext, isPortMissing: boolean): Finding[] {
-  const out: Finding[] = [];
-  const base = serviceContext(e, e.servicePortName, e.protocol);
-  const chainWord = ctx.mode === 'ipvs' ? 'the virtual servers' : kind === 'cluster' ? `the cluster-wide chain${ctx.mode === 'iptables' ? ' (KUBE-SVC)' : ' (service-…)'}` : `the node-local chain${ctx.mode === 'iptables' ? ' (KUBE-SVL)' : ' (local-…)'}`;
-  const wanted = expected ?? [];
-  const have = programmed ?? [];
-  const hasAddress = indexOfAddresses(have);
-  const wantsAddress = indexOfAddresses(wanted);
+function chainWordOf(kind: 'cluster' | 'local', ctx: PortContext): string {
+  return ctx.mode === 'ipvs' ? 'the virtual servers' : kind === 'cluster' ? `the cluster-wide chain${ctx.mode === 'iptables' ? ' (KUBE-SVC)' : ' (service-…)'}` : `the node-local chain${ctx.mode === 'iptables' ? ' (KUBE-SVL)' : ' (local-…)'}`;
+}
+
+/** Adds to `out` what differs between one chain's endpoints in the API and on the node. Nothing is made for a chain that matches. */
+function compareChain(out: Finding[], e: ExpectedServicePort, kind: 'cluster' | 'local', expected: ApiEndpoint[] | null, programmed: ProgrammedEndpoint[] | null, ctx: PortContext, isPortMissing: boolean): void {
+  const wanted: readonly ApiEndpoint[] = expected ?? NO_ENDPOINTS;
+  const have: readonly ProgrammedEndpoint[] = programmed ?? NO_ENDPOINTS;
+  const haveSet = addressSet(have);
+  const wantedSet = addressSet(wanted);
   if (!isPortMissing) {
     for (const w of wanted) {
-      if (hasAddress(w.address)) continue;
+      if (hasAddress(have, haveSet, w.address)) continue;
       const state = w.isReady ? 'ready' : 'serving (terminating, and none is ready)';
       out.push({
         code: 'endpoint-not-programmed',
         severity: 'error',
-        message: `${e.servicePortName} (${e.protocol}): ${state} endpoint ${describeEndpoint(w, w.address)} is missing from ${chainWord} on ${ctx.node}${programmed === null ? ', which does not exist' : ''}: it gets no traffic through this node`,
+        message: `${e.servicePortName} (${e.protocol}): ${state} endpoint ${describeEndpoint(w, w.address)} is missing from ${chainWordOf(kind, ctx)} on ${ctx.node}${programmed === null ? ', which does not exist' : ''}: it gets no traffic through this node`,
         hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
+        ...serviceContext(e, e.servicePortName, e.protocol),
         endpoint: w.address,
       });
     }
   }
   for (const h of have) {
-    if (wantsAddress(h.address)) continue;
+    if (hasAddress(wanted, wantedSet, h.address)) continue;
     out.push({
       code: 'stale-endpoint-rules',
       severity: 'error',
       message: `${e.servicePortName} (${e.protocol}): ${whereOf(h)} sends ${percent(h.probability)} of new connections to ${h.address}, which is ${whyNotUsed(h.address, e, kind)}: those connections fail or reach the wrong pod`,
       hint: KUBE_PROXY_HINT(ctx.node),
-      ...base,
+      ...serviceContext(e, e.servicePortName, e.protocol),
       endpoint: h.address,
       rule: whereOf(h),
     });
   }
-  out.push(...unevenProbabilities(e, have, chainWord, ctx));
-  return out;
+  unevenProbabilities(out, e, have, kind, ctx);
 }
 
-function unevenProbabilities(e: ExpectedServicePort, have: readonly ProgrammedEndpoint[], chainWord: string, ctx: PortContext): Finding[] {
-  if (have.length === 0) return [];
+function unevenProbabilities(out: Finding[], e: ExpectedServicePort, have: readonly ProgrammedEndpoint[], kind: 'cluster' | 'local', ctx: PortContext): void {
+  if (have.length === 0) return;
   const even = 1 / have.length;
-  const total = have.reduce((s, h) => s + h.probability, 0);
-  if (have.every((h) => Math.abs(h.probability - even) <= PROBABILITY_TOLERANCE) && Math.abs(total - 1) <= PROBABILITY_TOLERANCE) return [];
+  let total = 0;
+  let isEven = true;
+  for (const h of have) {
+    total += h.probability;
+    if (!(Math.abs(h.probability - even) <= PROBABILITY_TOLERANCE)) isEven = false;
+  }
+  if (isEven && Math.abs(total - 1) <= PROBABILITY_TOLERANCE) return;
   const spn = e.servicePortName;
   const rest = total < 1 - PROBABILITY_TOLERANCE ? `; ${percent(1 - total)} fall through the chain without an endpoint` : '';
-  return [
-    {
-      code: 'uneven-probabilities',
-      severity: 'warning',
-      message: `${spn}: ${chainWord} on ${ctx.node} split${ctx.mode === 'ipvs' ? '' : 's'} new connections ${have.map((h) => `${h.address} ${percent(h.probability)}`).join(', ')} instead of ${percent(even)} each${rest}`,
-      hint: 'kube-proxy writes probabilities 1/n, 1/(n-1) … 1 down its list; uneven ones were edited by hand or are left from another writer.',
-      ...serviceContext(e, e.servicePortName, e.protocol),
-      rule: whereOf(have[0]!),
-    },
-  ];
+  out.push({
+    code: 'uneven-probabilities',
+    severity: 'warning',
+    message: `${spn}: ${chainWordOf(kind, ctx)} on ${ctx.node} split${ctx.mode === 'ipvs' ? '' : 's'} new connections ${have.map((h) => `${h.address} ${percent(h.probability)}`).join(', ')} instead of ${percent(even)} each${rest}`,
+    hint: 'kube-proxy writes probabilities 1/n, 1/(n-1) … 1 down its list; uneven ones were edited by hand or are left from another writer.',
+    ...serviceContext(e, e.servicePortName, e.protocol),
+    rule: whereOf(have[0]!),
+  });
 }
 
 function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefined, ctx: PortContext): Finding[] {
-  const base = serviceContext(e, e.servicePortName, e.protocol);
   const isIpvs = ctx.mode === 'ipvs';
   const usable = e.clusterEndpoints?.length ?? e.localEndpoints?.length ?? 0;
   if (p === undefined) {
@@ -221,7 +233,7 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
           severity: 'error',
           message: `${e.servicePortName} (${e.protocol}) has ${usable} usable endpoint${usable === 1 ? '' : 's'} but no rules on ${ctx.node}: connections to ${destinations.join(', ')} through this node are not load-balanced`,
           hint: KUBE_PROXY_HINT(ctx.node),
-          ...base,
+          ...serviceContext(e, e.servicePortName, e.protocol),
           destinations,
         },
       ];
@@ -232,20 +244,26 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
         severity: 'warning',
         message: `${e.servicePortName} (${e.protocol}) has no endpoints, and ${isIpvs ? 'no virtual server exists' : 'no rule rejects it'} on ${ctx.node}: clients wait for a timeout instead of being refused at once`,
         hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
+        ...serviceContext(e, e.servicePortName, e.protocol),
       },
     ];
   }
+  // A port whose rules match the API, as nearly all do, makes nothing here but `out`: no Set, no copy.
   const out: Finding[] = [];
   const internal = e.clusterIPs;
-  const external = [...e.externalIPs, ...e.loadBalancerIPs];
-  const apiDests = new Set([...internal, ...external]);
+  const isApiDestination = (d: string): boolean => internal.includes(d) || e.externalIPs.includes(d) || e.loadBalancerIPs.includes(d);
+  const isBlocked = (d: string): boolean => p.blocks.some((b) => b.destination === d);
   // IPVS keeps a virtual server for every address; the iptables and nftables modes route a destination only when it has endpoints.
-  const routed = [...(isIpvs || e.hasInternalEndpoints ? internal : []), ...(isIpvs || e.hasEndpoints ? external : [])];
+  // Routed in this order: ClusterIPs, external IPs, load-balancer IPs.
+  const missing: string[] = [];
+  const isMissing = (d: string): boolean => !p.destinations.has(d) && !isBlocked(d);
+  if (isIpvs || e.hasInternalEndpoints) for (const d of internal) if (isMissing(d)) missing.push(roleOf(e, d));
+  if (isIpvs || e.hasEndpoints) {
+    for (const d of e.externalIPs) if (isMissing(d)) missing.push(roleOf(e, d));
+    for (const d of e.loadBalancerIPs) if (isMissing(d)) missing.push(roleOf(e, d));
+  }
   const isNodePortRouted = e.nodePort !== null && (isIpvs || e.hasEndpoints);
-  const blocked = new Set(p.blocks.map((b) => b.destination));
-  const missing = routed.filter((d) => !p.destinations.has(d) && !blocked.has(d)).map((d) => roleOf(e, d));
-  if (isNodePortRouted && !p.nodePorts.has(e.nodePort!) && !blocked.has(`nodePort ${e.nodePort}`)) missing.push(`NodePort ${e.nodePort}`);
+  if (isNodePortRouted && !p.nodePorts.has(e.nodePort!) && !isBlocked(`nodePort ${e.nodePort}`)) missing.push(`NodePort ${e.nodePort}`);
   const isPortMissing = missing.length > 0 && p.destinations.size === 0 && p.nodePorts.size === 0;
   if (missing.length > 0) {
     out.push({
@@ -253,12 +271,12 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
       severity: 'error',
       message: `${e.servicePortName} (${e.protocol}) has ${usable} usable endpoint${usable === 1 ? '' : 's'}, but no rule on ${ctx.node} sends ${missing.join(', ')} to them: connections there through this node are not load-balanced`,
       hint: KUBE_PROXY_HINT(ctx.node),
-      ...base,
+      ...serviceContext(e, e.servicePortName, e.protocol),
       destinations: missing,
     });
   }
   for (const [dest, where] of p.destinations) {
-    if (apiDests.has(dest)) continue;
+    if (isApiDestination(dest)) continue;
     out.push(staleDestination(e, dest, where, ctx));
   }
   for (const [nodePort, where] of p.nodePorts) {
@@ -266,10 +284,9 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
     out.push(staleDestination(e, `NodePort ${nodePort}`, where, ctx));
   }
   if (!isIpvs) {
-    const missingBlocks: string[] = [];
     for (const b of p.blocks) {
       const isNodePort = b.destination.startsWith('nodePort ');
-      const known = isNodePort ? Number(b.destination.slice(9)) === e.nodePort : apiDests.has(b.destination);
+      const known = isNodePort ? Number(b.destination.slice(9)) === e.nodePort : isApiDestination(b.destination);
       if (!known) {
         out.push(staleDestination(e, b.destination, b.where, ctx));
         continue;
@@ -282,29 +299,33 @@ function comparePort(e: ExpectedServicePort, p: ProgrammedServicePort | undefine
         severity: 'error',
         message: `${e.servicePortName} (${e.protocol}): ${b.where} ${b.verdict === 'reject' ? 'rejects' : 'drops'} new connections to ${isNodePort ? b.destination.replace('nodePort', 'NodePort') : roleOf(e, b.destination)}, although the Service has ${usable} usable endpoint${usable === 1 ? '' : 's'}${isInternal || e.externalTrafficPolicy !== 'Local' ? '' : ' on this node'}`,
         hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
+        ...serviceContext(e, e.servicePortName, e.protocol),
         destination: b.destination,
         rule: b.where,
       });
     }
-    const shouldBlock = [...(e.hasInternalEndpoints ? [] : internal), ...(e.hasExternalEndpoints ? [] : external), ...(e.hasExternalEndpoints || e.nodePort === null ? [] : [`nodePort ${e.nodePort}`])];
-    for (const d of shouldBlock) if (!blocked.has(d)) missingBlocks.push(d.startsWith('nodePort') ? d.replace('nodePort', 'NodePort') : roleOf(e, d));
-    if (missingBlocks.length > 0) {
-      const why = e.hasEndpoints ? 'has no endpoint on this node for them' : 'has no endpoints';
-      out.push({
-        code: 'service-not-programmed',
-        severity: 'warning',
-        message: `${e.servicePortName} (${e.protocol}) ${why}, and no rule on ${ctx.node} ${e.hasEndpoints ? 'drops' : 'rejects'} ${missingBlocks.join(', ')}: clients wait for a timeout instead of being refused at once`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        destinations: missingBlocks,
-      });
+    // What kube-proxy rejects or drops, in this order: ClusterIPs, external IPs, load-balancer IPs, the NodePort.
+    if (!e.hasInternalEndpoints || !e.hasExternalEndpoints) {
+      const shouldBlock = [...(e.hasInternalEndpoints ? [] : internal), ...(e.hasExternalEndpoints ? [] : [...e.externalIPs, ...e.loadBalancerIPs]), ...(e.hasExternalEndpoints || e.nodePort === null ? [] : [`nodePort ${e.nodePort}`])];
+      const missingBlocks: string[] = [];
+      for (const d of shouldBlock) if (!isBlocked(d)) missingBlocks.push(d.startsWith('nodePort') ? d.replace('nodePort', 'NodePort') : roleOf(e, d));
+      if (missingBlocks.length > 0) {
+        const why = e.hasEndpoints ? 'has no endpoint on this node for them' : 'has no endpoints';
+        out.push({
+          code: 'service-not-programmed',
+          severity: 'warning',
+          message: `${e.servicePortName} (${e.protocol}) ${why}, and no rule on ${ctx.node} ${e.hasEndpoints ? 'drops' : 'rejects'} ${missingBlocks.join(', ')}: clients wait for a timeout instead of being refused at once`,
+          hint: KUBE_PROXY_HINT(ctx.node),
+          ...serviceContext(e, e.servicePortName, e.protocol),
+          destinations: missingBlocks,
+        });
+      }
     }
   }
-  out.push(...compareChain(e, 'cluster', e.clusterEndpoints, p.clusterEndpoints, ctx, isPortMissing));
-  out.push(...compareChain(e, 'local', e.localEndpoints, p.localEndpoints, ctx, isPortMissing));
-  out.push(...compareAffinity(e, p, ctx));
-  out.push(...compareSourceRanges(e, p, ctx));
+  compareChain(out, e, 'cluster', e.clusterEndpoints, p.clusterEndpoints, ctx, isPortMissing);
+  compareChain(out, e, 'local', e.localEndpoints, p.localEndpoints, ctx, isPortMissing);
+  compareAffinity(out, e, p, ctx);
+  compareSourceRanges(out, e, p, ctx);
   return out;
 }
 
@@ -317,52 +338,49 @@ function seconds(s: number): string {
  * timeoutSeconds (iptables `-m recent --rcheck --seconds T` per endpoint, nftables affinity sets with
  * `timeout T`, IPVS `persistent T`). Compared where the node has endpoint rules to carry it.
  */
-function compareAffinity(e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): Finding[] {
+function compareAffinity(out: Finding[], e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): void {
   const have = p.affinitySeconds;
   const hasEndpointRules = (p.clusterEndpoints?.length ?? 0) + (p.localEndpoints?.length ?? 0) > 0;
-  if (have === undefined || !hasEndpointRules) return [];
+  if (have === undefined || !hasEndpointRules) return;
   const want = e.affinitySeconds;
+  // The same timeout, or none on either side: nothing to say (and nothing made).
+  if (want === have) return;
   const where = p.affinityWhere ?? p.where;
   const base = { ...serviceContext(e, e.servicePortName, e.protocol), rule: where };
   if (want !== null && have === null) {
-    return [
-      {
-        code: 'affinity-not-programmed',
-        severity: 'error',
-        message: `${e.servicePortName} (${e.protocol}) asks for sessionAffinity ClientIP (${want}s), but ${where} on ${ctx.node} keeps no affinity: a client's connections are spread over every endpoint`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        expectedSeconds: want,
-      },
-    ];
+    out.push({
+      code: 'affinity-not-programmed',
+      severity: 'error',
+      message: `${e.servicePortName} (${e.protocol}) asks for sessionAffinity ClientIP (${want}s), but ${where} on ${ctx.node} keeps no affinity: a client's connections are spread over every endpoint`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      expectedSeconds: want,
+    });
+    return;
   }
   if (want === null && have !== null) {
-    return [
-      {
-        code: 'stale-affinity-rules',
-        severity: 'warning',
-        message: `${where} on ${ctx.node} keeps each client on one endpoint of ${e.servicePortName} (${e.protocol}) for ${seconds(have)}, but the Service no longer asks for sessionAffinity ClientIP`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        programmedSeconds: have,
-      },
-    ];
+    out.push({
+      code: 'stale-affinity-rules',
+      severity: 'warning',
+      message: `${where} on ${ctx.node} keeps each client on one endpoint of ${e.servicePortName} (${e.protocol}) for ${seconds(have)}, but the Service no longer asks for sessionAffinity ClientIP`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      programmedSeconds: have,
+    });
+    return;
   }
   // 0: a timeout the state does not tell (an nftables set printed without one).
   if (want !== null && have !== null && have !== 0 && have !== want) {
-    return [
-      {
-        code: 'stale-affinity-rules',
-        severity: 'warning',
-        message: `${where} on ${ctx.node} keeps ${e.servicePortName} (${e.protocol}) clients on their endpoint for ${seconds(have)}, but the Service's sessionAffinityConfig says ${want}s`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        expectedSeconds: want,
-        programmedSeconds: have,
-      },
-    ];
+    out.push({
+      code: 'stale-affinity-rules',
+      severity: 'warning',
+      message: `${where} on ${ctx.node} keeps ${e.servicePortName} (${e.protocol}) clients on their endpoint for ${seconds(have)}, but the Service's sessionAffinityConfig says ${want}s`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      expectedSeconds: want,
+      programmedSeconds: have,
+    });
   }
-  return [];
 }
 
 /**
@@ -371,40 +389,37 @@ function compareAffinity(e: ExpectedServicePort, p: ProgrammedServicePort, ctx: 
  * dropping the rest; nftables firewall-ips and `ip saddr != { … } drop`). Besides the ranges, kube-proxy
  * admits the load-balancer IPs themselves when a range holds a node IP.
  */
-function compareSourceRanges(e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): Finding[] {
+function compareSourceRanges(out: Finding[], e: ExpectedServicePort, p: ProgrammedServicePort, ctx: PortContext): void {
   const have = p.sourceRanges;
-  if (have === undefined || e.loadBalancerIPs.length === 0 || !e.hasEndpoints) return [];
+  if (have === undefined || e.loadBalancerIPs.length === 0 || !e.hasEndpoints) return;
   const want = e.loadBalancerSourceRanges;
   const where = p.firewallWhere ?? p.where;
   const base = { ...serviceContext(e, e.servicePortName, e.protocol), rule: where };
   const lbHosts = new Set(e.loadBalancerIPs.map((d) => `${canonicalIP(d.slice(0, d.lastIndexOf(':')).replace(/^\[|\]$/g, ''))}/${d.includes('[') ? 128 : 32}`));
   const lbs = e.loadBalancerIPs.map((d) => roleOf(e, d)).join(', ');
   if (have === null) {
-    if (want.length === 0) return [];
-    return [
-      {
-        code: 'source-ranges-not-programmed',
-        severity: 'error',
-        message: `${e.servicePortName} (${e.protocol}) admits only ${want.join(', ')} (loadBalancerSourceRanges), but ${ctx.node} has no firewall for ${lbs}: every source reaches it through this node`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        sourceRanges: want,
-      },
-    ];
+    if (want.length === 0) return;
+    out.push({
+      code: 'source-ranges-not-programmed',
+      severity: 'error',
+      message: `${e.servicePortName} (${e.protocol}) admits only ${want.join(', ')} (loadBalancerSourceRanges), but ${ctx.node} has no firewall for ${lbs}: every source reaches it through this node`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      sourceRanges: want,
+    });
+    return;
   }
   if (want.length === 0) {
-    return [
-      {
-        code: 'stale-source-ranges',
-        severity: 'error',
-        message: `${where} on ${ctx.node} admits only ${have.join(', ') || 'no source'} to ${lbs}, but the Service sets no loadBalancerSourceRanges: every other client is dropped`,
-        hint: KUBE_PROXY_HINT(ctx.node),
-        ...base,
-        programmedRanges: have,
-      },
-    ];
+    out.push({
+      code: 'stale-source-ranges',
+      severity: 'error',
+      message: `${where} on ${ctx.node} admits only ${have.join(', ') || 'no source'} to ${lbs}, but the Service sets no loadBalancerSourceRanges: every other client is dropped`,
+      hint: KUBE_PROXY_HINT(ctx.node),
+      ...base,
+      programmedRanges: have,
+    });
+    return;
   }
-  const out: Finding[] = [];
   const missing = want.filter((r) => !have.includes(r));
   const extra = have.filter((r) => !want.includes(r) && !lbHosts.has(r));
   if (missing.length > 0) {
@@ -427,7 +442,6 @@ function compareSourceRanges(e: ExpectedServicePort, p: ProgrammedServicePort, c
       sourceRanges: extra,
     });
   }
-  return out;
 }
 
 function staleDestination(e: ExpectedServicePort, dest: string, where: string, ctx: PortContext): Finding {
@@ -470,6 +484,61 @@ export function chooseProxyMode(declared: ProxyMode | undefined, has: { iptables
   return null;
 }
 
+/** Every programmed port by protocol and destination ("IP:PORT"); a later port wins a destination two share. */
+function indexByDestination(ports: readonly ProgrammedServicePort[]): Map<string, Map<string, ProgrammedServicePort>> {
+  const out = new Map<string, Map<string, ProgrammedServicePort>>();
+  for (const p of ports) {
+    let ofProtocol = out.get(p.protocol);
+    if (ofProtocol === undefined) out.set(p.protocol, (ofProtocol = new Map<string, ProgrammedServicePort>()));
+    for (const d of p.destinations.keys()) ofProtocol.set(d, p);
+  }
+  return out;
+}
+
+/** Kubernetes names and kube-proxy's protocols: lowercase letters, digits, '-' and '.'. */
+const PLAIN_NAME = /^[-.0-9a-z]*$/;
+
+let plainCollation: boolean | undefined;
+
+/**
+ * Whether this runtime's default collation (what `localeCompare` uses) orders strings of PLAIN_NAME's
+ * characters as their code units do. It does in the root collation, which English uses untailored:
+ * each of those characters has a primary weight of its own, in the order '-' < '.' < 0-9 < a-z, none
+ * is ignorable or part of a contraction, so the first character that differs decides, and a prefix
+ * comes first. Other languages tailor letters (Danish sorts "aa" after "z", Czech "ch" after "h"), so
+ * for them the answer is no.
+ */
+function isPlainCollation(): boolean {
+  if (plainCollation === undefined) {
+    const o = new Intl.Collator().resolvedOptions();
+    plainCollation = /^(und|en|en-[A-Z]{2}|en-\d{3})$/.test(o.locale) && o.collation === 'default' && !o.numeric && !o.ignorePunctuation;
+  }
+  return plainCollation;
+}
+
+function byLocale(a: RulesDiffServicePort, b: RulesDiffServicePort): number {
+  return a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.port ?? 0) - (b.port ?? 0) || a.protocol.localeCompare(b.protocol) || a.family - b.family;
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
+function byPlain(a: RulesDiffServicePort, b: RulesDiffServicePort): number {
+  return byCodeUnits(a.namespace, b.namespace) || byCodeUnits(a.name, b.name) || (a.port ?? 0) - (b.port ?? 0) || byCodeUnits(a.protocol, b.protocol) || a.family - b.family;
+}
+
+/**
+ * By namespace, name, port, protocol and family, names in the default locale's order (localeCompare).
+ * When every name is a plain Kubernetes name and the locale orders those as their code units do, the
+ * same order comes from comparing code units, at a third of the cost: every comparison has the same
+ * sign, so the (stable) sort gives the same list.
+ */
+function sortServicePorts(services: RulesDiffServicePort[]): void {
+  const isPlain = isPlainCollation() && services.every((s) => PLAIN_NAME.test(s.namespace) && PLAIN_NAME.test(s.name) && PLAIN_NAME.test(s.protocol));
+  services.sort(isPlain ? byPlain : byLocale);
+}
+
 export function diffRules(options: DiffRulesOptions): RulesDiffReport {
   const { cluster, node, state } = options;
   const families = familiesOf(state);
@@ -481,21 +550,24 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
     const expected = expectServicePorts(cluster, node, family, slices);
     const programmed = programmedOf(state, family, expected);
     const byKey = new Map<string, ProgrammedServicePort>();
-    const byDestination = new Map<string, ProgrammedServicePort>();
-    for (const p of programmed.servicePorts) {
-      if (p.key !== null) byKey.set(p.key, p);
-      for (const d of p.destinations.keys()) byDestination.set(`${p.protocol} ${d}`, p);
-    }
+    for (const p of programmed.servicePorts) if (p.key !== null) byKey.set(p.key, p);
+    // protocol → destination → port; made at the first port not found by its key (nearly always none is).
+    let byDestination: Map<string, Map<string, ProgrammedServicePort>> | undefined;
     const used = new Set<ProgrammedServicePort>();
     for (const e of expected) {
       if (!isWanted(e.namespace, e.name)) continue;
       // Chains without a comment or known hash are matched by their ClusterIP.
       let p = byKey.get(e.key);
-      if (p === undefined) for (const d of e.clusterIPs) p ??= byDestination.get(`${e.protocol} ${d}`);
+      if (p === undefined) {
+        byDestination ??= indexByDestination(programmed.servicePorts);
+        const ofProtocol = byDestination.get(e.protocol);
+        if (ofProtocol !== undefined) for (const d of e.clusterIPs) p ??= ofProtocol.get(d);
+      }
       if (p !== undefined && p.key !== null && p.key !== e.key) p = undefined;
       if (p !== undefined) used.add(p);
       // Findings per endpoint fold past a bound for each Service port (one code, one Service port).
-      const findings = aggregateFindings(comparePort(e, p, ctx));
+      const compared = comparePort(e, p, ctx);
+      const findings = compared.length > FINDINGS_PER_GROUP ? aggregateFindings(compared) : compared;
       services.push({
         namespace: e.namespace,
         name: e.name,
@@ -524,8 +596,17 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
       });
     }
   }
-  services.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.port ?? 0) - (b.port ?? 0) || a.protocol.localeCompare(b.protocol) || a.family - b.family);
-  const findings = services.flatMap((s) => s.findings);
+  sortServicePorts(services);
+  const findings: Finding[] = [];
+  let inSync = 0;
+  let drifted = 0;
+  let stale = 0;
+  for (const s of services) {
+    for (const f of s.findings) findings.push(f);
+    if (s.status === 'in-sync') inSync++;
+    else if (s.status === 'drift') drifted++;
+    else stale++;
+  }
   const errors = countFindings(findings, 'error');
   const warnings = countFindings(findings, 'warning');
   const assumptions = [
@@ -542,9 +623,9 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
     findings,
     summary: {
       servicePorts: services.length,
-      inSync: services.filter((s) => s.status === 'in-sync').length,
-      drifted: services.filter((s) => s.status === 'drift').length,
-      stale: services.filter((s) => s.status === 'stale').length,
+      inSync,
+      drifted,
+      stale,
       errors,
       warnings,
       isInSync: findings.length === 0,

@@ -371,3 +371,58 @@ function ipvsOnly(api: Cluster, state: KubeProxyState): Cluster {
   if (state.mode !== 'ipvs') return api;
   return { ...api, services: api.services.filter((s) => s.metadata.name === 'svc5'), endpointSlices: api.endpointSlices.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'svc5') };
 }
+
+describe('rules diff: Service ports in the default locale order of namespace, name, port, protocol', () => {
+  // The report is sorted by comparing code units when every name is a Kubernetes name, which is
+  // localeCompare's order only if the collation orders those characters as their code units.
+  const alphabet = '-.0123456789abcdefghijklmnopqrstuvwxyz';
+  const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
+  const byCodeUnits = (a: string, b: string): number => (a === b ? 0 : a < b ? -1 : 1);
+
+  it.each(['en', 'en-US', 'und'])('%s orders Kubernetes names as their code units do', (locale) => {
+    const compare = new Intl.Collator(locale).compare;
+    // Every pair of characters, each with itself as a prefix, then random names with shared prefixes.
+    const words: string[] = [''];
+    for (const a of alphabet) for (const b of alphabet) words.push(a, a + b);
+    let seed = 1;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    for (let i = 0; i < 4000; i++) {
+      const stem = ['svc', 'ns-1', 'a.b', ''][random(4)]!;
+      let w = stem;
+      for (let n = random(8); n > 0; n--) w += alphabet[random(alphabet.length)];
+      words.push(w);
+    }
+    const wrong = [];
+    for (let i = 0; i < words.length; i++) {
+      const a = words[i]!;
+      const b = words[(i * 7919 + 13) % words.length]!;
+      const c = words[i + 1] ?? '';
+      if (sign(compare(a, b)) !== byCodeUnits(a, b)) wrong.push([a, b]);
+      if (sign(compare(a, c)) !== byCodeUnits(a, c)) wrong.push([a, c]);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('names outside that alphabet are ordered by localeCompare', async () => {
+    const api = await apiOf('overall');
+    const names = ['b-svc', 'Zeta', 'a.svc', 'alpha', 'Alpha', 'a-svc', 'a0', 'é'];
+    const services = [...api.services, ...names.map((name) => ({ kind: 'Service' as const, metadata: { namespace: 'ns9', name }, spec: { clusterIP: '172.30.9.9', ports: [{ port: 80 }] } }))];
+    const r = diffRules({ cluster: { ...api, services }, node: 'test-node', state: iptables(overallIptables) });
+    const listed = r.services.filter((s) => s.namespace === 'ns9').map((s) => s.name);
+    expect(listed).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    // Code units would put the capitals first: the order above is not theirs.
+    expect(listed).not.toEqual([...names].sort(byCodeUnits));
+  });
+
+  it('Kubernetes names, across namespaces, ports and protocols', async () => {
+    const api = await apiOf('overall');
+    const extra = ['db', 'db-0', 'db.0', 'db0', 'd', 'web'].flatMap((name, i) => [
+      { kind: 'Service' as const, metadata: { namespace: i % 2 ? 'ns-a' : 'ns.a', name }, spec: { clusterIP: `172.30.9.${i + 1}`, ports: [{ port: 443 }, { port: 80, protocol: 'UDP' as const }, { port: 80 }] } },
+    ]);
+    const r = diffRules({ cluster: { ...api, services: [...api.services, ...extra] }, node: 'test-node', state: iptables(overallIptables) });
+    const keys = r.services.map((s) => [s.namespace, s.name, s.port ?? 0, s.protocol] as const);
+    const expected = [...keys].sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]) || a[2] - b[2] || a[3].localeCompare(b[3]));
+    expect(keys).toEqual(expected);
+    expect(keys.filter((k) => k[0] === 'ns-a').map((k) => `${k[1]}:${k[2]}/${k[3]}`)).toEqual(['db-0:80/tcp', 'db-0:80/udp', 'db-0:443/tcp', 'db0:80/tcp', 'db0:80/udp', 'db0:443/tcp', 'web:80/tcp', 'web:80/udp', 'web:443/tcp']);
+  });
+});
