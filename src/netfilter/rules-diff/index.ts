@@ -150,6 +150,11 @@ function hasAddress(list: readonly { address: string }[], set: Set<string> | nul
   return false;
 }
 
+function isSameOrder(a: readonly { address: string }[], b: readonly { address: string }[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]!.address !== b[i]!.address) return false;
+  return true;
+}
+
 const NO_ENDPOINTS: readonly never[] = [];
 
 /** How many distinct endpoints two lists hold together. */
@@ -167,6 +172,12 @@ function chainWordOf(kind: 'cluster' | 'local', ctx: PortContext): string {
 function compareChain(out: Finding[], e: ExpectedServicePort, kind: 'cluster' | 'local', expected: ApiEndpoint[] | null, programmed: ProgrammedEndpoint[] | null, ctx: PortContext, isPortMissing: boolean): void {
   const wanted: readonly ApiEndpoint[] = expected ?? NO_ENDPOINTS;
   const have: readonly ProgrammedEndpoint[] = programmed ?? NO_ENDPOINTS;
+  // The same addresses in the same order, as the rules were written from these slices: nothing is
+  // missing and nothing stale, found with one comparison per endpoint instead of a search for each.
+  if (wanted.length === have.length && isSameOrder(wanted, have)) {
+    unevenProbabilities(out, e, have, kind, ctx);
+    return;
+  }
   const haveSet = addressSet(have);
   const wantedSet = addressSet(wanted);
   if (!isPortMissing) {
