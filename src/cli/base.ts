@@ -11,10 +11,17 @@ export function hasErrorFinding(value: unknown, depth = 0): boolean {
   if (depth > 64 || typeof value !== 'object' || value === null) return false;
   // Typed arrays (a matrix's million verdicts) hold numbers only; walking their keys would make a string per index.
   if (ArrayBuffer.isView(value)) return false;
-  if (Array.isArray(value)) return value.some((v) => hasErrorFinding(v, depth + 1));
+  // Only objects are looked into: a report's strings and numbers, most of its fields, cost no call.
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) if (typeof v === 'object' && v !== null && hasErrorFinding(v, depth + 1)) return true;
+    return false;
+  }
   const o = value as Record<string, unknown>;
   if (o.severity === 'error' && typeof o.code === 'string' && typeof o.message === 'string') return true;
-  for (const k in o) if (hasErrorFinding(o[k], depth + 1)) return true;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'object' && v !== null && hasErrorFinding(v, depth + 1)) return true;
+  }
   return false;
 }
 
