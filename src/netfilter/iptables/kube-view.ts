@@ -9,7 +9,7 @@
 import * as crypto from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
-import { findChain, optionOf, rulesOnce, targetsOf, type IptablesChain, type IptablesDump, type IptablesRule } from './parse.js';
+import { eachRuleFacts, type IptablesDump } from './parse.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -116,6 +116,19 @@ export interface KubeViewOptions {
    * the endpoints, on dumps of a hundred thousand rules.
    */
   shouldVerifyEndpointChains?: boolean;
+  /** When given, every rule of nat KUBE-SERVICES and KUBE-NODEPORTS that jumps to a Service port's chain is added to it. */
+  entryRules?: KubeEntryRule[];
+}
+
+/** A rule of nat KUBE-SERVICES or KUBE-NODEPORTS that sends a destination to a Service port's chain. */
+export interface KubeEntryRule {
+  entry: 'KUBE-SERVICES' | 'KUBE-NODEPORTS';
+  /** The chain it jumps to. */
+  target: string;
+  /** Its `-d` address (without /32 or /128), null when none. */
+  destination: string | null;
+  dport: number | null;
+  line: number;
 }
 
 const COMMENT_SUFFIXES: [string, 'cluster' | 'external' | 'loadbalancer' | 'none'][] = [
@@ -139,70 +152,10 @@ function servicePortNameOf(comment: string | undefined): string | null {
   return /^[a-z0-9.-]+\/[a-z0-9.-]+(:[^\s]*)?$/i.test(text) ? text : null;
 }
 
-function protocolOf(rule: IptablesRule): string | null {
-  for (const m of rule.matches) if (m.kind === 'protocol' && !m.isNegated) return m.protocol.toLowerCase();
-  return null;
-}
-
-export function addressOf(rule: IptablesRule, kind: 'source' | 'destination'): string | null {
-  for (const m of rule.matches) if (m.kind === kind && !m.isNegated) return m.address.replace(/\/(32|128)$/, '');
-  return null;
-}
-
-export function dportOf(rule: IptablesRule): number | null {
-  for (const m of rule.matches) {
-    if (m.kind !== 'module') continue;
-    const o = optionOf(m.options, 'dport') ?? optionOf(m.options, 'destination-port');
-    if (o && !o.isNegated && /^\d+$/.test(o.values[0] ?? '')) return Number(o.values[0]);
-  }
-  return null;
-}
-
-function hasModuleOption(rule: IptablesRule, module: string, option: string): boolean {
-  return rule.matches.some((m) => m.kind === 'module' && m.module === module && optionOf(m.options, option) !== undefined);
-}
-
 function formatHostPort(ip: string, port: number | null): string {
   const host = canonicalIP(ip);
   if (port === null) return host;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-const RAW_STATISTIC = /(?:^|\s)-m\s+statistic\s.*?--probability\s+([0-9.eE+-]+)(?:\s|$)/;
-
-/** [0-9.eE+-], the characters RAW_STATISTIC takes for a number. */
-function isNumberChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
-}
-
-/** The statistic probability read from the rule's text; null when it has none (the last, unconditional jump). */
-function probabilityOfRaw(raw: string): number | null {
-  const at = raw.indexOf('--probability');
-  if (at < 0) return null;
-  // kube-proxy's own form, read without the expression when it is the rule's only statistic match.
-  const statistic = raw.indexOf(' -m statistic --mode random --probability ');
-  if (statistic >= 0 && statistic + 28 === at && raw.indexOf('-m statistic') === statistic + 1) {
-    const from = at + 14;
-    let to = from;
-    while (to < raw.length && isNumberChar(raw.charCodeAt(to))) to++;
-    if (to > from && (to === raw.length || raw.charCodeAt(to) === 32)) {
-      const p = Number(raw.slice(from, to));
-      return Number.isFinite(p) ? p : null;
-    }
-  }
-  const m = RAW_STATISTIC.exec(raw);
-  const p = m ? Number(m[1]) : NaN;
-  return Number.isFinite(p) ? p : null;
-}
-
-function probabilityOf(rule: IptablesRule): number | null {
-  for (const m of rule.matches) {
-    if (m.kind === 'module' && m.module === 'statistic') {
-      const p = Number(optionOf(m.options, 'probability')?.values[0]);
-      return Number.isFinite(p) ? p : null;
-    }
-  }
-  return null;
 }
 
 function splitServicePortName(spn: string): { servicePortName: string; namespace: string; name: string; port: string } {
@@ -214,12 +167,6 @@ function splitServicePortName(spn: string): { servicePortName: string; namespace
     name: colon < 0 ? spn.slice(slash + 1) : spn.slice(slash + 1, colon),
     port: colon < 0 ? '' : spn.slice(colon + 1),
   };
-}
-
-/** The rules of a chain read once (rulesOnce), none when the table has no such chain. */
-function rulesOfChain(dump: IptablesDump, table: string, chain: string): readonly IptablesRule[] {
-  const c = findChain(dump, table, chain);
-  return c === undefined ? [] : rulesOnce(c);
 }
 
 /** Builds the view. Pure: the same dump gives the same view. */
@@ -297,12 +244,14 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
   };
 
   // nat: the entry rules name each Service port's chains and addresses.
-  for (const entry of ['KUBE-SERVICES', 'KUBE-NODEPORTS']) {
-    for (const rule of rulesOfChain(dump, 'nat', entry)) {
-      const target = rule.target?.name ?? '';
+  for (const entry of ['KUBE-SERVICES', 'KUBE-NODEPORTS'] as const) {
+    eachRuleFacts(dump, 'nat', entry, (rule) => {
+      if (!rule.isTarget('KUBE-', false)) return;
+      const target = rule.target()!;
       const hash = hashOfChain(target);
-      if (hash === null) continue;
-      const sp = portFor(servicePortNameOf(rule.comment), protocolOf(rule), hash)!;
+      if (hash === null) return;
+      const comment = rule.comment();
+      const sp = portFor(servicePortNameOf(comment), rule.protocol(), hash)!;
       const kind = target.slice(5, target.indexOf('-', 5));
       if (kind === 'SVC') sp.chains.svc = target;
       if (kind === 'SVL') {
@@ -311,46 +260,41 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
       }
       if (kind === 'EXT') sp.chains.ext = target;
       if (kind === 'FW') sp.chains.fw = target;
-      const dport = dportOf(rule);
+      const dport = rule.dport();
+      const dst = rule.address('destination');
+      options.entryRules?.push({ entry, target, destination: dst, dport, line: rule.line });
       if (entry === 'KUBE-NODEPORTS') {
         if (dport !== null) pushUnique(sp.nodePorts, dport);
-        continue;
+        return;
       }
-      const dst = addressOf(rule, 'destination');
-      if (dst === null) continue;
+      if (dst === null) return;
       const where = formatHostPort(dst, dport);
-      const comment = rule.comment ?? '';
-      if (comment.endsWith(' loadbalancer IP') || kind === 'FW') pushUnique(sp.loadBalancerIPs, where);
-      else if (comment.endsWith(' external IP') || kind === 'EXT') pushUnique(sp.externalIPs, where);
+      if ((comment ?? '').endsWith(' loadbalancer IP') || kind === 'FW') pushUnique(sp.loadBalancerIPs, where);
+      else if ((comment ?? '').endsWith(' external IP') || kind === 'EXT') pushUnique(sp.externalIPs, where);
       else pushUnique(sp.clusterIPs, where);
-    }
+    });
   }
 
   // Each Service port's chains: endpoints and their probabilities, affinity, masquerade, policies.
   for (const [hash, sp] of byHash) {
-    for (const [prefix, list] of [['KUBE-SVC-', sp.endpoints], ['KUBE-SVL-', sp.localEndpoints]] as const) {
-      const chain = findChain(dump, 'nat', prefix + hash);
-      if (chain === undefined) continue;
-      if (prefix === 'KUBE-SVC-') sp.chains.svc = chain.name;
-      else sp.chains.svl = chain.name;
-      readServiceChain(dump, chain, sp, list, shouldVerify);
-    }
-    const ext = findChain(dump, 'nat', 'KUBE-EXT-' + hash);
-    if (ext !== undefined) {
-      sp.chains.ext = ext.name;
-      const isLocal = rulesOnce(ext).some((r) => (r.comment ?? '').startsWith('pod traffic for') || r.target?.name.startsWith('KUBE-SVL-') === true || hasModuleOption(r, 'addrtype', 'src-type'));
+    const svc = 'KUBE-SVC-' + hash;
+    if (readServiceChain(dump, svc, sp, sp.endpoints, shouldVerify)) sp.chains.svc = svc;
+    const svl = 'KUBE-SVL-' + hash;
+    if (readServiceChain(dump, svl, sp, sp.localEndpoints, shouldVerify)) sp.chains.svl = svl;
+    const ext = 'KUBE-EXT-' + hash;
+    let isLocal = false;
+    if (eachRuleFacts(dump, 'nat', ext, (r) => (isLocal ||= (r.comment() ?? '').startsWith('pod traffic for') || r.isTarget('KUBE-SVL-', false) || r.hasAddrtype('src-type')))) {
+      sp.chains.ext = ext;
       sp.externalTrafficPolicy = isLocal ? 'Local' : 'Cluster';
     } else if (sp.nodePorts.length > 0 || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0) {
       sp.externalTrafficPolicy = 'Cluster';
     }
-    const fw = findChain(dump, 'nat', 'KUBE-FW-' + hash);
-    if (fw !== undefined) {
-      sp.chains.fw = fw.name;
-      for (const r of rulesOnce(fw)) {
-        const src = addressOf(r, 'source');
-        if (src !== null && r.target?.name.startsWith('KUBE-EXT-') === true) pushUnique(sp.loadBalancerSourceRanges, src);
-      }
-    }
+    const fw = 'KUBE-FW-' + hash;
+    const isFirewalled = eachRuleFacts(dump, 'nat', fw, (r) => {
+      const src = r.address('source');
+      if (src !== null && r.isTarget('KUBE-EXT-', false)) pushUnique(sp.loadBalancerSourceRanges, src);
+    });
+    if (isFirewalled) sp.chains.fw = fw;
     if (shouldVerify && sp.endpoints.length > 0 && !sp.endpoints.every((e) => e.isHashVerified) && sp.nameSource !== 'unknown') {
       findings.push({
         code: 'kube-chain-hash-mismatch',
@@ -362,42 +306,43 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
 
   // filter: REJECT/DROP for Service ports without (local) endpoints, and health-check NodePorts.
   for (const chainName of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS']) {
-    for (const rule of rulesOfChain(dump, 'filter', chainName)) {
-      const spn = servicePortNameOf(rule.comment);
-      const proto = protocolOf(rule);
-      if (spn === null || proto === null) continue;
+    eachRuleFacts(dump, 'filter', chainName, (rule) => {
+      const comment = rule.comment() ?? '';
+      const spn = servicePortNameOf(comment);
+      const proto = rule.protocol();
+      if (spn === null || proto === null) return;
       const sp = portFor(spn, proto, null)!;
-      const verdict = rule.target?.name;
-      const dport = dportOf(rule);
-      if (verdict === 'ACCEPT' && (rule.comment ?? '').endsWith('health check node port')) {
+      const verdict = rule.target();
+      const dport = rule.dport();
+      if (verdict === 'ACCEPT' && comment.endsWith('health check node port')) {
         sp.healthCheckNodePort = dport;
-        continue;
+        return;
       }
-      if (verdict !== 'REJECT' && verdict !== 'DROP') continue;
-      const dst = addressOf(rule, 'destination');
-      const isNodePort = dst === null && hasModuleOption(rule, 'addrtype', 'dst-type');
+      if (verdict !== 'REJECT' && verdict !== 'DROP') return;
+      const dst = rule.address('destination');
+      const isNodePort = dst === null && rule.hasAddrtype('dst-type');
       const destination = isNodePort ? `nodePort ${dport ?? '?'}` : formatHostPort(dst ?? '*', dport);
-      sp.noEndpoints.push({ verdict: verdict === 'REJECT' ? 'reject' : 'drop', destination, reason: (rule.comment ?? '').slice(spn.length + 1), chain: chainName, line: rule.line });
+      sp.noEndpoints.push({ verdict: verdict === 'REJECT' ? 'reject' : 'drop', destination, reason: comment.slice(spn.length + 1), chain: chainName, line: rule.line });
       if (isNodePort && dport !== null) pushUnique(sp.nodePorts, dport);
       else if (dst !== null && chainName === 'KUBE-SERVICES') {
         pushUnique(sp.clusterIPs, destination);
-        if ((rule.comment ?? '').endsWith('has no local endpoints')) sp.internalTrafficPolicy = 'Local';
+        if (comment.endsWith('has no local endpoints')) sp.internalTrafficPolicy = 'Local';
       } else if (dst !== null && chainName === 'KUBE-EXTERNAL-SERVICES') {
         if (!sp.loadBalancerIPs.includes(destination)) pushUnique(sp.externalIPs, destination);
         if (verdict === 'DROP') sp.externalTrafficPolicy = 'Local';
       }
-    }
+    });
   }
-  for (const rule of rulesOfChain(dump, 'filter', 'KUBE-PROXY-FIREWALL')) {
-    const spn = servicePortNameOf(rule.comment);
-    const proto = protocolOf(rule);
-    const dst = addressOf(rule, 'destination');
-    if (spn === null || proto === null || dst === null) continue;
+  eachRuleFacts(dump, 'filter', 'KUBE-PROXY-FIREWALL', (rule) => {
+    const spn = servicePortNameOf(rule.comment());
+    const proto = rule.protocol();
+    const dst = rule.address('destination');
+    if (spn === null || proto === null || dst === null) return;
     const sp = portFor(spn, proto, null)!;
-    const where = formatHostPort(dst, dportOf(rule));
+    const where = formatHostPort(dst, rule.dport());
     pushUnique(sp.loadBalancerIPs, where);
     sp.externalIPs = sp.externalIPs.filter((e) => e !== where);
-  }
+  });
 
   for (const sp of byHash.values()) {
     if (sp.nameSource === 'unknown') {
@@ -408,33 +353,32 @@ export function buildKubeView(dump: IptablesDump, options: KubeViewOptions = {})
   return { servicePorts, findings };
 }
 
-/** Reads one KUBE-SVC/KUBE-SVL chain: masquerade rule, affinity, and the statistic ladder to KUBE-SEP chains. */
-function readServiceChain(dump: IptablesDump, chain: IptablesChain, sp: KubeServicePort, list: KubeEndpoint[], shouldVerify: boolean): void {
+/**
+ * Reads one KUBE-SVC/KUBE-SVL chain: masquerade rule, affinity, and the statistic ladder to KUBE-SEP
+ * chains, each endpoint's address from its chain's DNAT. False when the dump has no such chain.
+ */
+function readServiceChain(dump: IptablesDump, chain: string, sp: KubeServicePort, list: KubeEndpoint[], shouldVerify: boolean): boolean {
   let remaining = 1;
-  for (const rule of rulesOnce(chain)) {
-    const target = rule.target?.name ?? '';
-    if (target === 'KUBE-MARK-MASQ' && rule.matches.some((m) => m.kind === 'source' && m.isNegated)) sp.masqueradesOffCluster = true;
-    if (target === 'KUBE-MARK-MASQ' && rule.matches.every((m) => m.kind !== 'source' && m.kind !== 'in-interface')) sp.masqueradesOffCluster = true;
-    if (!target.startsWith('KUBE-SEP-')) continue;
-    // Most rules here are a plain statistic ladder: their raw text says so without parsing the matches,
-    // which a large dump leaves unparsed until asked.
-    const isPlain = !rule.raw.includes('recent');
-    const recent = isPlain ? undefined : rule.matches.find((m) => m.kind === 'module' && m.module === 'recent');
-    if (recent !== undefined && recent.kind === 'module' && optionOf(recent.options, 'rcheck') !== undefined) {
-      const seconds = Number(optionOf(recent.options, 'seconds')?.values[0]);
+  return eachRuleFacts(dump, 'nat', chain, (rule) => {
+    if (rule.isTarget('KUBE-MARK-MASQ', true) && (rule.hasNegatedSource() || !rule.hasSourceOrInInterface())) sp.masqueradesOffCluster = true;
+    if (!rule.isTarget('KUBE-SEP-', false)) return;
+    if (rule.hasRecentCheck()) {
+      const seconds = rule.recentSeconds();
       if (Number.isFinite(seconds)) sp.affinitySeconds = seconds;
-      continue;
+      return;
     }
-    const p = (isPlain ? probabilityOfRaw(rule.raw) : probabilityOf(rule)) ?? 1;
-    const probability = remaining * p;
+    const probability = remaining * (rule.probability() ?? 1);
     remaining -= probability;
+    // The facts are read before the endpoint chain's: that read reuses them.
+    const line = rule.line;
+    const target = rule.target()!;
     let address = '?';
-    for (const t of targetsOf(dump, 'nat', target) ?? []) {
-      if (t?.name === 'DNAT') address = optionOf(t.options, 'to-destination')?.values[0] ?? '?';
-    }
+    eachRuleFacts(dump, 'nat', target, (r) => {
+      if (r.isTarget('DNAT', true)) address = r.toDestination() ?? '?';
+    });
     const isHashVerified = shouldVerify && servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;
-    list.push({ address, chain: target, probability, line: rule.line, isHashVerified });
-  }
+    list.push({ address, chain: target, probability, line, isHashVerified });
+  });
 }
 
 /** What a destination is, in Service terms: the Service port and the role of the address. */

@@ -4,6 +4,8 @@
 // 1-based line, and every error quotes the line. One pass, one tokenizer, no per-rule regular expressions,
 // so a node dump of 100,000+ rules parses in linear time.
 import type { Finding } from '../../model/finding.js';
+import { FACT_FIELDS, ParsedFacts, declineFacts, ScannedFacts, TextFacts, scanFacts, type RuleFacts } from './facts.js';
+import { FLAG_OPTIONS, TOP_OPTIONS, WordCursor, isFlagAt, topOptionAt } from './words.js';
 
 export type ParseMode = 'strict' | 'lenient';
 
@@ -131,29 +133,6 @@ const MAX_QUOTED = 200;
 function quote(text: string): string {
   return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}… (${text.length} characters)` : text;
 }
-
-/** Options that take no argument; everything else takes the words up to the next option. */
-const FLAG_OPTIONS = new Set([
-  'rcheck', 'set', 'update', 'remove', 'reap', 'rsource', 'rdest', 'rttl',
-  'physdev-is-in', 'physdev-is-out', 'physdev-is-bridged',
-  'random', 'random-fully', 'persistent', 'fully-random',
-  'syn', 'notrack', 'save-mark', 'restore-mark', 'log-uid', 'log-tcp-sequence', 'log-tcp-options', 'log-ip-options',
-  'limit-iface-in', 'limit-iface-out', 'return-nomatch', 'update-counters', 'update-subcounters', 'no-update-counters',
-  'ecn-tcp-remove', 'transparent', 'nowildcard', 'restore', 'save',
-]);
-
-/** Top-level short and long option names and what they are. */
-const TOP_OPTIONS: Record<string, 'source' | 'destination' | 'protocol' | 'in-interface' | 'out-interface' | 'fragment' | 'match' | 'jump' | 'goto'> = {
-  '-s': 'source', '--source': 'source', '--src': 'source',
-  '-d': 'destination', '--destination': 'destination', '--dst': 'destination',
-  '-p': 'protocol', '--protocol': 'protocol',
-  '-i': 'in-interface', '--in-interface': 'in-interface',
-  '-o': 'out-interface', '--out-interface': 'out-interface',
-  '-f': 'fragment', '--fragment': 'fragment',
-  '-m': 'match', '--match': 'match',
-  '-j': 'jump', '--jump': 'jump',
-  '-g': 'goto', '--goto': 'goto',
-};
 
 /** The words of a rule line; `quoted[i]` is 1 when word i was (partly) in quotes, so never an option. */
 export interface RuleWords {
@@ -387,167 +366,8 @@ export function parseRuleSpec(w: RuleWords, start: number, isCollecting = true):
   return spec;
 }
 
-/** Where scanRule is in a rule's text: the current word is raw[i, end). */
-class WordCursor {
-  raw = '';
-  n = 0;
-  i = 0;
-  end = 0;
-  /** The current word holds a quote (so it is never an option or "!"). */
-  isQuoted = false;
-  /** The current word has a backslash inside quotes (an escape scanRule leaves to tokenizeRule). */
-  isEscaped = false;
-  /** A quote was not closed, or a tab was met. */
-  isBroken = false;
-
-  /** Where the last call of next() started and what it found: a word looked at and put back is not scanned again. */
-  private lastFrom = -1;
-  private lastStart = 0;
-  private lastFound = false;
-
-  reset(raw: string, from: number, to: number): void {
-    this.raw = raw;
-    this.n = to;
-    this.i = from;
-    this.end = 0;
-    this.isQuoted = false;
-    this.isEscaped = false;
-    this.isBroken = false;
-    this.lastFrom = -1;
-  }
-
-  /** Steps to the next word from i; false at the end of the line, at a tab or at a quote that is not closed. */
-  next(): boolean {
-    if (this.i === this.lastFrom) {
-      // The same word again (after a look ahead): end, isQuoted and isEscaped still hold it.
-      this.i = this.lastStart;
-      return this.lastFound;
-    }
-    this.lastFrom = this.i;
-    this.lastFound = this.scan();
-    this.lastStart = this.i;
-    return this.lastFound;
-  }
-
-  private scan(): boolean {
-    const raw = this.raw;
-    const n = this.n;
-    let i = this.i;
-    while (i < n && raw.charCodeAt(i) === 32) i++;
-    this.i = i;
-    if (i >= n) return false;
-    let isQuoted = false;
-    let isEscaped = false;
-    let j = i;
-    while (j < n) {
-      const c = raw.charCodeAt(j);
-      if (c === 32) break;
-      if (c === 9) {
-        // Without quotes, tokenizeRule splits at spaces only, and with them at tabs too: leave tabs to it.
-        this.isBroken = true;
-        return false;
-      }
-      if (c === 34 /* " */) {
-        // Up to the closing quote; a backslash in quotes escapes what follows it.
-        isQuoted = true;
-        j++;
-        for (;;) {
-          if (j >= n) {
-            this.isBroken = true;
-            return false;
-          }
-          const q = raw.charCodeAt(j);
-          if (q === 34) break;
-          if (q === 92 /* \ */) {
-            isEscaped = true;
-            j += 2;
-          } else j++;
-        }
-      }
-      j++;
-    }
-    this.end = j;
-    this.isQuoted = isQuoted;
-    this.isEscaped = isEscaped;
-    return true;
-  }
-
-  isBang(): boolean {
-    return !this.isQuoted && this.end - this.i === 1 && this.raw.charCodeAt(this.i) === 33 /* ! */;
-  }
-
-  isOption(): boolean {
-    const i = this.i;
-    if (this.isQuoted || this.end - i < 2 || this.raw.charCodeAt(i) !== 45 /* - */) return false;
-    const c = this.raw.charCodeAt(i + 1) | 32;
-    return c === 45 || (c >= 97 && c <= 122);
-  }
-
-  /** Steps past a "!" after an option (`-s ! 10.0.0.0/8`, the old syntax); true when there was one. */
-  bangAfter(): boolean {
-    const from = this.i;
-    if (this.next() && this.isBang()) {
-      this.i = this.end;
-      return true;
-    }
-    this.i = from;
-    return false;
-  }
-
-  /** The current word's text, its quotes taken out; null for an escape in quotes (left to tokenizeRule). */
-  text(): string | null {
-    if (!this.isQuoted) return this.raw.slice(this.i, this.end);
-    if (this.isEscaped) return null;
-    return this.raw.slice(this.i, this.end).replaceAll('"', '');
-  }
-
-  /** The next word as a value (any word at all, as takeValue takes it); null at the end or for an escape. */
-  value(): string | null {
-    if (!this.next()) return null;
-    const v = this.text();
-    this.i = this.end;
-    return v;
-  }
-}
-
+/** The cursor scanRule reads with (one: a rule is read to its end before the next starts). */
 const cursor = new WordCursor();
-
-/** TOP_OPTIONS and FLAG_OPTIONS by the length of the word, so that a word is looked up in place, not sliced. */
-const TOP_BY_LENGTH: [string, (typeof TOP_OPTIONS)[string]][][] = [];
-for (const [word, kind] of Object.entries(TOP_OPTIONS)) (TOP_BY_LENGTH[word.length] ??= []).push([word, kind]);
-const FLAGS_BY_LENGTH: string[][] = [];
-for (const name of FLAG_OPTIONS) (FLAGS_BY_LENGTH[name.length + 2] ??= []).push(`--${name}`);
-
-/** What the option word raw[i, end) is among TOP_OPTIONS, if it is one. */
-function topOptionAt(raw: string, i: number, end: number): (typeof TOP_OPTIONS)[string] | undefined {
-  if (end - i === 2) {
-    // The short options, most of a dump's words: by their letter, no comparison of strings.
-    switch (raw.charCodeAt(i + 1)) {
-      case 115 /* s */: return 'source';
-      case 100 /* d */: return 'destination';
-      case 112 /* p */: return 'protocol';
-      case 105 /* i */: return 'in-interface';
-      case 111 /* o */: return 'out-interface';
-      case 102 /* f */: return 'fragment';
-      case 109 /* m */: return 'match';
-      case 106 /* j */: return 'jump';
-      case 103 /* g */: return 'goto';
-      default: return undefined;
-    }
-  }
-  const candidates = TOP_BY_LENGTH[end - i];
-  if (candidates === undefined) return undefined;
-  for (const [word, kind] of candidates) if (raw.startsWith(word, i)) return kind;
-  return undefined;
-}
-
-/** Whether the `--option` word raw[i, end) takes no argument. */
-function isFlagAt(raw: string, i: number, end: number): boolean {
-  const candidates = FLAGS_BY_LENGTH[end - i];
-  if (candidates === undefined) return false;
-  for (const word of candidates) if (raw.startsWith(word, i)) return true;
-  return false;
-}
 
 /**
  * parseRuleSpec(tokenizeRule(raw), specStart, isCollecting) for a well-formed rule, read in place: no
@@ -743,10 +563,8 @@ class LazyRule extends TextRule {
     /** Where `raw` starts in the dump's text, when it is all of text[from, from + raw.length); else -1. */
     private readonly from: number,
     private readonly text: string,
-    known: RuleTarget | null | undefined,
   ) {
     super(table, chain, line, raw, specStart, counters);
-    this.known = known;
   }
 
   private read(isCollecting: boolean): ParsedSpec {
@@ -1028,6 +846,17 @@ export const BUILTIN_TARGETS = new Set([
   'TEE', 'SYNPROXY', 'RATEEST', 'TCPOPTSTRIP', 'NPTv6', 'MIRROR',
 ]);
 
+const BUILTIN_TARGETS_BY_LENGTH: string[][] = [];
+for (const name of BUILTIN_TARGETS) (BUILTIN_TARGETS_BY_LENGTH[name.length] ??= []).push(name);
+
+/** Whether text[start, end) is one of BUILTIN_TARGETS, compared in place. */
+function isBuiltinTargetAt(text: string, start: number, end: number): boolean {
+  const candidates = BUILTIN_TARGETS_BY_LENGTH[end - start];
+  if (candidates === undefined) return false;
+  for (const name of candidates) if (text.startsWith(name, start)) return true;
+  return false;
+}
+
 /**
  * A jump to a chain the table does not have fails in iptables-restore, and so does a set of jumps that
  * forms a loop ("Too many links"); report either at the rule's line. One pass resolves every jump to a
@@ -1134,6 +963,9 @@ class LazyTable implements IptablesTable {
   private readonly runEnd: number[] = [];
   private readonly runLine: number[] = [];
   private readonly runNext: number[] = [];
+  /** The row (see keepFacts) of the run's first rule line, and how many rule lines it has. */
+  private readonly runFirstRow: number[] = [];
+  private readonly runRows: number[] = [];
   /** Open addressing: slot + 1, 0 for empty. */
   private buckets = new Int32Array(1024);
   private readonly made: (IptablesChain | undefined)[] = [];
@@ -1146,15 +978,21 @@ class LazyTable implements IptablesTable {
     private readonly onProblem: ProblemReport,
   ) {}
 
-  /** The slot of the chain named text[start, end), made when new. */
-  slotOfRange(start: number, end: number): number {
-    const h = hashRange(this.text, start, end);
+  /** The slot of the chain named text[start, end), or -1. */
+  private findRange(start: number, end: number, h: number): number {
     const mask = this.buckets.length - 1;
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
-      if (v === 0) break;
+      if (v === 0) return -1;
       if (this.hashes[v - 1] === h && sameRange(this.text, this.nameStart[v - 1]!, this.nameEnd[v - 1]!, start, end)) return v - 1;
     }
+  }
+
+  /** The slot of the chain named text[start, end), made when new. */
+  slotOfRange(start: number, end: number): number {
+    const h = hashRange(this.text, start, end);
+    const found = this.findRange(start, end, h);
+    if (found !== -1) return found;
     const slot = this.nameStart.length;
     this.nameStart.push(start);
     this.nameEnd.push(end);
@@ -1204,9 +1042,11 @@ class LazyTable implements IptablesTable {
 
   /** Adds the rule line text[start, end) at `line`; extends the chain's last run when it is the next line. */
   addRule(slot: number, start: number, end: number, line: number): void {
+    const row = this.ruleLines++;
     const last = this.lastRun[slot]!;
     if (last !== -1 && this.runEnd[last] === start - 1) {
       this.runEnd[last] = end;
+      this.runRows[last] = this.runRows[last]! + 1;
       return;
     }
     const run = this.runStart.length;
@@ -1214,9 +1054,15 @@ class LazyTable implements IptablesTable {
     this.runEnd.push(end);
     this.runLine.push(line);
     this.runNext.push(-1);
+    this.runFirstRow.push(row);
+    this.runRows.push(1);
     if (last === -1) this.firstRun[slot] = run;
     else this.runNext[last] = run;
     this.lastRun[slot] = run;
+  }
+
+  hasChain(name: string): boolean {
+    return this.slotOfName(name) !== -1;
   }
 
   chainNamed(name: string): IptablesChain | undefined {
@@ -1264,13 +1110,6 @@ class LazyTable implements IptablesTable {
 
   private readonly names: string[] = [];
 
-  /** The targets readAllTargets kept for the chain called `name`: null when they were not kept, undefined when there is no such chain. */
-  keptTargets(name: string): readonly (RuleTarget | null)[] | null | undefined {
-    const slot = this.slotOfName(name);
-    if (slot === -1) return undefined;
-    return this.targets[slot] ?? null;
-  }
-
   /**
    * Calls `visit` with each rule line of the chain in `slot`: its line number, then either (null, null,
    * from, to) for a plain line, the rule being text[from, to) (no string made for it), or (its text
@@ -1310,10 +1149,113 @@ class LazyTable implements IptablesTable {
 
   private rulesOf(slot: number, name: string): IptablesRule[] {
     const rules: IptablesRule[] = [];
-    const targets = this.targets[slot];
     const text = this.text;
-    this.eachRuleLine(slot, (line, body, counters, from, to) => rules.push(new LazyRule(this.name, name, line, body ?? text.slice(from, to), 2, counters, this.ruleProblem, from, text, targets?.[rules.length])));
+    this.eachRuleLine(slot, (line, body, counters, from, to) => rules.push(new LazyRule(this.name, name, line, body ?? text.slice(from, to), 2, counters, this.ruleProblem, from, text)));
     return rules;
+  }
+
+  /**
+   * Calls `visit` with the facts of each rule of the chain called `name`, in order, making no rule: as
+   * keepFacts kept them when the dump was checked whole, else read from the text (the facts object is
+   * reused: a visitor reads it before returning). False when there is no such chain.
+   */
+  eachFacts(name: string, visit: (facts: RuleFacts) => void): boolean {
+    const slot = this.slotOfName(name);
+    if (slot === -1) return false;
+    const kept = this.kept;
+    if (kept === null) {
+      this.eachRuleLine(slot, (line, body, _counters, from, to) => this.readFacts(line, body, from, to, visit));
+      return true;
+    }
+    const text = this.text;
+    const wholeRows = this.wholeRows;
+    for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
+      const first = this.runFirstRow[run]!;
+      const end = first + this.runRows[run]!;
+      for (let row = first; row < end; row++) {
+        const whole = wholeRows.size === 0 ? undefined : wholeRows.get(row);
+        if (whole === undefined) visit(kept.at(text, row * FACT_FIELDS, this.rowLine[row]!));
+        else if (whole !== null) visit(whole);
+      }
+    }
+    return true;
+  }
+
+  /** The facts of one rule line (as eachRuleLine gives it), read from its text. */
+  private readFacts(line: number, body: string | null, from: number, to: number, visit: (facts: RuleFacts) => void): void {
+    const source = body ?? this.text;
+    const start = body === null ? from : 0;
+    const end = body === null ? to : body.length;
+    if (this.scanned.scan(source, start, end, 2, line)) visit(this.scanned);
+    else visit(new ParsedFacts(readRuleText(source, start, end, 2, line, true, this.ruleProblem), line));
+  }
+
+  private readonly scanned = new ScannedFacts();
+  /** How many rule lines the table has: the next row. */
+  private ruleLines = 0;
+  /** The facts keepFacts read, FACT_FIELDS numbers per row (rule line, in the dump's order); null when it did not run. */
+  private kept: TextFacts | null = null;
+  /** Per row: the line number, and where the line starts in the text. */
+  private rowLine = new Int32Array(0);
+  private rowStart = new Int32Array(0);
+  /** Rows not read in place: their facts read whole, or null for a line that is no rule (bad counters). */
+  private readonly wholeRows = new Map<number, RuleFacts | null>();
+
+  /**
+   * Reads the facts of the rule line text[start, lineEnd) just added (addRule) and keeps them as numbers,
+   * reporting it when it is malformed: one read of each rule for the whole-dump check and for the
+   * readers of kube-proxy's chains (eachFacts), with no object made for it.
+   */
+  keepFacts(start: number, lineEnd: number, line: number): void {
+    const row = this.ruleLines - 1;
+    if (this.kept === null || (row + 1) * FACT_FIELDS > this.kept.data.length) this.growRows(row + 1);
+    const data = this.kept!.data;
+    this.rowLine[row] = line;
+    this.rowStart[row] = start;
+    const text = this.text;
+    let to = lineEnd;
+    while (to > start && isTrailingBlank(text.charCodeAt(to - 1))) to--;
+    let from = start;
+    if (text.charCodeAt(start) === 91 /* [ */) {
+      const close = text.indexOf(']', start);
+      if (parseCounters(text.slice(start, close + 1)) === null) {
+        this.ruleProblem('iptables-bad-rule', 'bad "[packets:bytes]" counters', line, text.slice(start, lineEnd).trimEnd());
+        this.wholeRows.set(row, null);
+        return;
+      }
+      // readLazily made sure "] -A " follows.
+      from = close + 2;
+    }
+    const base = row * FACT_FIELDS;
+    if ((to === from || text.charCodeAt(to - 1) < 128) && scanFacts(text, from, to, 2, data, base)) return;
+    // Read whole: a rule scanFacts declines, or one ending in a character String.prototype.trimEnd may take.
+    declineFacts(data, base);
+    const body = this.bodyOf(row);
+    this.wholeRows.set(row, new ParsedFacts(readRuleText(body, 0, body.length, 2, line, true, this.ruleProblem), line));
+  }
+
+  private growRows(rows: number): void {
+    const size = Math.max(1024, rows * 2);
+    const data = new Int32Array(size * FACT_FIELDS);
+    const rowLine = new Int32Array(size);
+    const rowStart = new Int32Array(size);
+    if (this.kept !== null) {
+      data.set(this.kept.data);
+      rowLine.set(this.rowLine);
+      rowStart.set(this.rowStart);
+    }
+    this.kept = new TextFacts(data);
+    this.rowLine = rowLine;
+    this.rowStart = rowStart;
+  }
+
+  /** The rule in `row` as a rule object holds it: its line without the trailing blanks and the counters. */
+  private bodyOf(row: number): string {
+    const start = this.rowStart[row]!;
+    let lineEnd = this.text.indexOf('\n', start);
+    if (lineEnd < 0) lineEnd = this.text.length;
+    const body = this.text.slice(start, lineEnd).trimEnd();
+    return body.charCodeAt(0) === 91 /* [ */ ? body.slice(body.indexOf(']') + 1).trimStart() : body;
   }
 
   /** Problems of single rules are reported once: by checkAll when it ran (it reads them all), else when each is first read. */
@@ -1322,46 +1264,63 @@ class LazyTable implements IptablesTable {
   };
 
   private isAllChecked = false;
-  /** Per chain slot, the target of each rule, once readAllTargets has read them: rules made later start with it. */
-  private readonly targets: (RuleTarget | null)[][] = [];
 
   /**
-   * Reads every rule's target once, without keeping the rules (a one-pass check of a dump of 200,000
-   * rules then leaves nothing behind for the collector): malformed rules are reported as read, and the
-   * jumps are returned per chain (pairs of rule position and callee chain number, as checkJumps makes
-   * them), with the jumps to chains the table lacks reported through `missing`, to come after.
+   * After keepFacts read every rule: resolves every jump to a chain number, without making the rules or
+   * their names (a whole-dump check of 200,000 rules then leaves nothing behind for the collector).
+   * Reports each malformed declaration, returns the jumps per chain (pairs of rule position and callee
+   * chain number, as checkJumps makes them), and reports the jumps to chains the table lacks through
+   * `missing`, to come after.
    */
-  readAllTargets(missing: ProblemReport): number[][] {
+  resolveJumps(missing: ProblemReport): number[][] {
     const count = this.nameStart.length;
     // Every declaration first, as making every chain would report them; no chain object is made.
     for (let slot = 0; slot < count; slot++) if (this.made[slot] === undefined) this.readDeclaration(slot, this.onProblem);
     const edges: number[][] = [];
     const text = this.text;
-    const jumps: RuleTarget[] = [];
+    if (this.kept === null) this.growRows(0);
+    const facts = this.kept!;
+    const wholeRows = this.wholeRows;
     // The chain jumped to last: kube-proxy's endpoint chains all start with a jump to KUBE-MARK-MASQ.
-    let lastName = '';
+    let lastStart = -1;
+    let lastEnd = -1;
     let lastCallee = -1;
     for (let slot = 0; slot < count; slot++) {
       const out: number[] = [];
-      const targets: (RuleTarget | null)[] = [];
-      this.eachRuleLine(slot, (line, given, _counters, from, to) => {
-        const r = targets.length;
-        // Read in the dump's own text when the rule is all of a line there (quicker than in a slice).
-        const target = (given === null ? readRuleText(text, from, to, 2, line, false, this.ruleProblem) : readRuleText(given, 0, given.length, 2, line, false, this.ruleProblem)).target;
-        targets.push(target);
-        if (target === null || BUILTIN_TARGETS.has(target.name)) return;
-        const callee = target.name === lastName ? lastCallee : this.slotOfName(target.name);
-        lastName = target.name;
-        lastCallee = callee;
-        if (callee === -1) {
-          missing('iptables-missing-chain', `${target.kind === 'goto' ? 'goto' : 'jump'} to "${target.name}", which is neither a chain of table "${this.name}" nor a known target`, line, given ?? text.slice(from, to));
-          return;
+      let position = 0;
+      for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
+        const first = this.runFirstRow[run]!;
+        const end = first + this.runRows[run]!;
+        for (let row = first; row < end; row++) {
+          const whole = wholeRows.size === 0 ? undefined : wholeRows.get(row);
+          if (whole === null) continue;
+          const r = position++;
+          const f = whole ?? facts.at(text, row * FACT_FIELDS, this.rowLine[row]!);
+          let callee: number;
+          if (whole === undefined && !facts.isTargetQuoted) {
+            // The name compared where it is in the text, no string made.
+            const start = facts.targetStart;
+            const stop = facts.targetEnd;
+            if (start < 0 || isBuiltinTargetAt(text, start, stop)) continue;
+            if (lastStart >= 0 && sameRange(text, lastStart, lastEnd, start, stop)) callee = lastCallee;
+            else {
+              callee = this.findRange(start, stop, hashRange(text, start, stop));
+              lastStart = start;
+              lastEnd = stop;
+              lastCallee = callee;
+            }
+          } else {
+            const name = f.target();
+            if (name === null || BUILTIN_TARGETS.has(name)) continue;
+            callee = this.slotOfName(name);
+          }
+          if (callee === -1) {
+            missing('iptables-missing-chain', `${f.isGoto() ? 'goto' : 'jump'} to "${f.target()!}", which is neither a chain of table "${this.name}" nor a known target`, f.line, this.bodyOf(row));
+            continue;
+          }
+          out.push(r, callee);
         }
-        out.push(r, callee);
-        // One target object per chain jumped to, however many rules jump to it.
-        if (target.options.length === 0 && target.kind === 'jump') targets[r] = jumps[callee] ??= { kind: 'jump', name: this.nameOf(callee), options: NO_OPTIONS };
-      });
-      this.targets[slot] = targets;
+      }
       edges.push(out);
     }
     this.isAllChecked = true;
@@ -1483,6 +1442,7 @@ function readLazily(text: string, mode: ParseMode, shouldCheckAll: boolean): Ipt
       // Consecutive rules of one chain: the name is compared in place, no lookup.
       const slot = lastSlot !== -1 && lastEnd === start - 1 && sameRange(text, lastNameStart, lastNameEnd, nameStart, nameEnd) ? lastSlot : table.slotOfRange(nameStart, nameEnd);
       table.addRule(slot, start, end, lineNo);
+      if (shouldCheckAll) table.keepFacts(start, end, lineNo);
       lastSlot = slot;
       lastEnd = end;
       lastNameStart = nameStart;
@@ -1517,12 +1477,12 @@ function readLazily(text: string, mode: ParseMode, shouldCheckAll: boolean): Ipt
   }
   if (table !== null && !table.isCommitted) return null;
   if (shouldCheckAll) {
-    // Reading each rule's target parses it (a malformed one is reported then); the full reader reports
-    // those in line order, then, table by table, the jumps to missing chains and the loops.
+    // Each rule was read as it came (a malformed one reported then); the full reader reports those in
+    // line order, then, table by table, the jumps to missing chains and the loops.
     const later: { table: LazyTable; edges: number[][]; missing: [string, string, number, string][] }[] = [];
     for (const t of tables) {
       const missing: [string, string, number, string][] = [];
-      later.push({ table: t, edges: t.readAllTargets((...args) => missing.push(args)), missing });
+      later.push({ table: t, edges: t.resolveJumps((...args) => missing.push(args)), missing });
     }
     findings.sort((a, b) => (a.line as number) - (b.line as number));
     for (const { table, edges, missing } of later) {
@@ -1621,17 +1581,22 @@ export function rulesOnce(chain: IptablesChain): readonly IptablesRule[] {
 }
 
 /**
- * The targets of a chain's rules, in order (undefined when the table has no such chain): from what a
- * whole-dump check kept when there is that, without making the rules; else read from the rules.
+ * Calls `visit` with the facts of each rule of a chain, in order (see RuleFacts): read in place for a
+ * lazily read dump, making no rule; from the rules for any other. False when the table has no such chain.
+ * The facts object may be reused from one rule to the next: a visitor reads it before it returns.
  */
-export function targetsOf(dump: IptablesDump, table: string, chain: string): readonly (RuleTarget | null)[] | undefined {
-  for (const t of dump.tables) {
-    if (t.name !== table || !(t instanceof LazyTable)) continue;
-    const kept = t.keptTargets(chain);
-    if (kept !== null) return kept;
-  }
+export function eachRuleFacts(dump: IptablesDump, table: string, chain: string, visit: (facts: RuleFacts) => void): boolean {
+  for (const t of dump.tables) if (t.name === table && t instanceof LazyTable) return t.eachFacts(chain, visit);
   const c = findChain(dump, table, chain);
-  return c === undefined ? undefined : rulesOnce(c).map((r) => r.target);
+  if (c === undefined) return false;
+  for (const rule of c.rules) visit(new ParsedFacts(rule, rule.line));
+  return true;
+}
+
+/** Whether the table has the chain, without making it. */
+export function hasChain(dump: IptablesDump, table: string, chain: string): boolean {
+  for (const t of dump.tables) if (t.name === table && t instanceof LazyTable) return t.hasChain(chain);
+  return findChain(dump, table, chain) !== undefined;
 }
 
 /** The option of a module match or target, by name. */

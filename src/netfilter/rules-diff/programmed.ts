@@ -2,8 +2,8 @@
 // the destinations that lead to its chains, the endpoints of its cluster-wide and node-local chains
 // with the probability each is picked, and the REJECT/DROP rules for destinations without endpoints.
 import { canonicalCIDR, canonicalIP, ipFamily, type IPFamily } from '../../model/ip.js';
-import { addressOf, buildKubeView, dportOf, type KubeEndpoint } from '../iptables/kube-view.js';
-import { findChain, type IptablesDump } from '../iptables/parse.js';
+import { buildKubeView, type KubeEndpoint, type KubeEntryRule } from '../iptables/kube-view.js';
+import { hasChain, type IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftChain, NftRuleset, NftTable } from '../nft/model.js';
 import { hostPort, servicePortKey, type ExpectedServicePort } from './expected.js';
@@ -96,7 +96,8 @@ function normalizeAddress(address: string): string {
 /** kube-proxy's iptables mode, read through the kube view (comments and chain hashes). */
 export function programmedFromIptables(dump: IptablesDump, family: IPFamily, known: readonly ExpectedServicePort[]): ProgrammedState {
   // Endpoints are matched by their DNAT address, so their chain names need no hash check here.
-  const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })), shouldVerifyEndpointChains: false });
+  const entryRules: KubeEntryRule[] = [];
+  const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })), shouldVerifyEndpointChains: false, entryRules });
   const byChain = new Map<string, ProgrammedServicePort>();
   const ports: ProgrammedServicePort[] = [];
   const firewallOf = new Map<ProgrammedServicePort, string>();
@@ -104,8 +105,8 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
     const isNamed = sp.nameSource !== 'unknown';
     const where = sp.chains.svc ?? sp.chains.svl ?? sp.chains.ext ?? sp.chains.fw ?? sp.noEndpoints[0]?.chain ?? 'KUBE-SERVICES';
     const p = emptyPort(isNamed ? servicePortKey(sp.servicePortName, sp.protocol) : null, sp.servicePortName, sp.protocol, where);
-    if (sp.chains.svc !== undefined && findChain(dump, 'nat', sp.chains.svc) !== undefined) p.clusterEndpoints = iptablesEndpoints(sp.endpoints, sp.chains.svc);
-    if (sp.chains.svl !== undefined && findChain(dump, 'nat', sp.chains.svl) !== undefined) p.localEndpoints = iptablesEndpoints(sp.localEndpoints, sp.chains.svl);
+    if (sp.chains.svc !== undefined && hasChain(dump, 'nat', sp.chains.svc)) p.clusterEndpoints = iptablesEndpoints(sp.endpoints, sp.chains.svc);
+    if (sp.chains.svl !== undefined && hasChain(dump, 'nat', sp.chains.svl)) p.localEndpoints = iptablesEndpoints(sp.localEndpoints, sp.chains.svl);
     for (const b of sp.noEndpoints) p.blocks.push({ destination: b.destination.startsWith('nodePort') ? b.destination : normalizeAddress(b.destination), verdict: b.verdict, where: `filter ${b.chain} line ${b.line}` });
     // Affinity: `-m recent --rcheck --seconds T` in the endpoint chains (read by the view).
     if (p.clusterEndpoints !== null || p.localEndpoints !== null) {
@@ -113,7 +114,7 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
       p.affinityWhere = `nat ${sp.chains.svc ?? sp.chains.svl ?? where}`;
     }
     // loadBalancerSourceRanges: `-s RANGE -j KUBE-EXT-…` in KUBE-FW-…; kube-proxy adds `-s LB-IP` when a range holds a node IP.
-    if (sp.chains.fw !== undefined && findChain(dump, 'nat', sp.chains.fw) !== undefined) {
+    if (sp.chains.fw !== undefined && hasChain(dump, 'nat', sp.chains.fw)) {
       p.sourceRanges = sp.loadBalancerSourceRanges.map((r) => canonicalCIDR(r) ?? r);
       p.firewallWhere = `nat ${sp.chains.fw}`;
       firewallOf.set(p, sp.chains.fw);
@@ -126,22 +127,20 @@ export function programmedFromIptables(dump: IptablesDump, family: IPFamily, kno
   }
   // The entry rules: which destinations and NodePorts jump to each port's chains.
   const jumpedTo = new Set<string>();
-  for (const entry of ['KUBE-SERVICES', 'KUBE-NODEPORTS'] as const) {
-    for (const rule of findChain(dump, 'nat', entry)?.rules ?? []) {
-      const p = byChain.get(rule.target?.name ?? '');
-      if (p === undefined) continue;
-      jumpedTo.add(rule.target!.name);
-      const dport = dportOf(rule);
-      if (dport === null) continue;
-      const where = `nat ${entry} line ${rule.line}`;
-      const dst = addressOf(rule, 'destination');
-      if (entry === 'KUBE-NODEPORTS') {
-        // kube-proxy 1.29+ adds a `-d 127.0.0.0/8` copy of each NodePort rule for localhost only; the NodePort is the rule without -d.
-        if (dst === null && !p.nodePorts.has(dport)) p.nodePorts.set(dport, where);
-        continue;
-      }
-      if (dst !== null) p.destinations.set(hostPort(dst, dport), where);
+  for (const rule of entryRules) {
+    const p = byChain.get(rule.target);
+    if (p === undefined) continue;
+    jumpedTo.add(rule.target);
+    const dport = rule.dport;
+    if (dport === null) continue;
+    const where = `nat ${rule.entry} line ${rule.line}`;
+    const dst = rule.destination;
+    if (rule.entry === 'KUBE-NODEPORTS') {
+      // kube-proxy 1.29+ adds a `-d 127.0.0.0/8` copy of each NodePort rule for localhost only; the NodePort is the rule without -d.
+      if (dst === null && !p.nodePorts.has(dport)) p.nodePorts.set(dport, where);
+      continue;
     }
+    if (dst !== null) p.destinations.set(hostPort(dst, dport), where);
   }
   // A firewall chain no load-balancer IP rule jumps to filters nothing.
   for (const [p, fw] of firewallOf) {

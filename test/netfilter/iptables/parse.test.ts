@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IptablesParseError, findChain, parseIptablesSave, targetsOf, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
+import { IptablesParseError, findChain, parseIptablesSave, eachRuleFacts, hasChain, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import { fixturesDir } from './fixtures.js';
 
@@ -195,10 +195,18 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
     expect(findChain(checked, 'filter', 'FORWARD')!.rules.map((r) => r.target?.name ?? null)).toEqual(['B', null]);
     for (const c of checked.tables[0]!.chains) for (const r of c.rules) void r.matches;
     expect(checked.findings).toEqual(full);
-    // targetsOf: the kept targets of a checked dump, the rules' targets of an unchecked one.
-    expect(targetsOf(checked, 'filter', 'FORWARD')!.map((t) => t?.name ?? null)).toEqual(['B', null]);
-    expect(targetsOf(parseIptablesSave(text, { mode: 'lenient', isLazy: true }), 'filter', 'FORWARD')!.map((t) => t?.name ?? null)).toEqual(['B', null]);
-    expect(targetsOf(checked, 'filter', 'NOWHERE')).toBeUndefined();
+    // eachRuleFacts: the targets of a checked and an unchecked dump (a malformed rule is reported once,
+    // when first read, and then jumps nowhere), and of a full read (which leaves the malformed rule out).
+    const unchecked = parseIptablesSave(text, { mode: 'lenient', isLazy: true });
+    for (const [dump, expected] of [[checked, ['B', null]], [unchecked, ['B', null]], [parseIptablesSave(text, { mode: 'lenient' }), ['B']]] as const) {
+      const targets: (string | null)[] = [];
+      expect(eachRuleFacts(dump, 'filter', 'FORWARD', (f) => targets.push(f.target()))).toBe(true);
+      expect(targets).toEqual(expected);
+      expect(eachRuleFacts(dump, 'filter', 'NOWHERE', () => expect.unreachable())).toBe(false);
+      expect([hasChain(dump, 'filter', 'A'), hasChain(dump, 'filter', 'NOWHERE'), hasChain(dump, 'nat', 'A')]).toEqual([true, false, false]);
+    }
+    expect(checked.findings).toEqual(full);
+    expect(unchecked.findings.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 12]]);
     expect(findChain(checked, 'filter', 'C')!.policy).toBe('REJECT');
   });
 

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ParsedFacts, ScannedFacts, type RuleFacts } from '../../../src/netfilter/iptables/facts.js';
 import { parseRuleSpec, scanRule, tokenizeRule, type ParsedSpec } from '../../../src/netfilter/iptables/parse.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/kube-proxy');
@@ -121,5 +122,78 @@ describe.each([false, true])('scanRule (collecting: %s)', (isCollecting) => {
     const text = `junk before\n${line}\njunk after`;
     const from = text.indexOf(line);
     expect(scanRule(text, 2, isCollecting, from, from + line.length)).toEqual(reference(line, isCollecting));
+  });
+});
+
+/** Every fact a reader asks for, as plain values. */
+function factsOf(f: RuleFacts): Record<string, unknown> {
+  return {
+    line: f.line,
+    target: f.target(),
+    isSep: f.isTarget('KUBE-SEP-', false),
+    isMasq: f.isTarget('KUBE-MARK-MASQ', true),
+    comment: f.comment(),
+    protocol: f.protocol(),
+    source: f.address('source'),
+    destination: f.address('destination'),
+    hasNegatedSource: f.hasNegatedSource(),
+    hasSourceOrInInterface: f.hasSourceOrInInterface(),
+    dport: f.dport(),
+    probability: f.probability(),
+    hasRecentCheck: f.hasRecentCheck(),
+    recentSeconds: f.recentSeconds(),
+    srcType: f.hasAddrtype('src-type'),
+    dstType: f.hasAddrtype('dst-type'),
+    toDestination: f.toDestination(),
+  };
+}
+
+describe('ScannedFacts', () => {
+  const MORE = [
+    '-A X -p tcp -m tcp ! --dport 80 -m udp --dport 53 -j ACCEPT',
+    '-A X -m tcp --destination-port 80 --dport x -p tcp -j ACCEPT',
+    '-A X -p tcp -m multiport --dports 80 -m tcp --destination-port 8080 -j ACCEPT',
+    '-A X -m statistic --mode random -m statistic --probability 0.5 -j KUBE-SEP-A',
+    '-A X -m statistic --mode random --probability abc -j KUBE-SEP-A',
+    '-A X -m recent --set --name a -m recent --rcheck --seconds 5 -j KUBE-SEP-A',
+    '-A X -m recent --rcheck --seconds 5 --seconds 7 -j KUBE-SEP-A',
+    '-A X -s 10.0.0.1/32 ! -s 10.0.0.2 -d 2001:db8::1/128 -d 10.0.0.9 -j KUBE-MARK-MASQ',
+    '-A X -i eth0 -j KUBE-MARK-MASQ',
+    '-A X -j KUBE-MARK-MASQ-NOT',
+    '-A X -j DNAT --to-destination 10.0.0.1:80 --to-destination 10.0.0.2:80',
+    '-A X -m comment --comment "ns/svc:p cluster IP" -p TCP --dport 80 -j KUBE-SVC-ABC',
+    '-A X -p "tcp" --dport "80" -m addrtype --src-type LOCAL -j "KUBE-SEP-Q"',
+    '-A X -m comment --comment "a b"  c -j ACCEPT',
+    '-A X -m addrtype ! --dst-type LOCAL -j KUBE-NODEPORTS',
+    '-A X -p tcp -m tcp --dport 80 --dport 81 -j ACCEPT',
+    '-A X ! -d 10.0.0.1 -d 10.0.0.2 ! -p udp -p tcp -j ACCEPT',
+  ];
+
+  it('gives what the tokenizing reader gives, on every rule of kube-proxy’s dumps and on awkward lines', () => {
+    const lines = [...ruleLines(), ...AWKWARD, ...MORE];
+    const f = new ScannedFacts();
+    let scanned = 0;
+    for (const [i, line] of lines.entries()) {
+      const ref = reference(line, true);
+      const isRead = f.scan(line, 0, line.length, 2, i + 1);
+      if (ref === null) expect(isRead, line).toBe(false);
+      if (!isRead) continue;
+      scanned++;
+      expect(factsOf(f), line).toEqual(factsOf(new ParsedFacts(ref!, i + 1)));
+    }
+    expect(scanned).toBeGreaterThan(lines.length - AWKWARD.length);
+  });
+
+  it('reads kube-proxy’s rules itself, and the same rule in a larger text as on its own', () => {
+    const f = new ScannedFacts();
+    for (const line of ruleLines()) expect(f.scan(line, 0, line.length, 2, 1), line).toBe(true);
+    const line = '-A KUBE-SVC-X -m comment --comment "ns/svc:p -> 10.0.0.1:80" -m statistic --mode random --probability 0.25 -j KUBE-SEP-Y';
+    const text = `junk\n${line}\njunk`;
+    const from = text.indexOf(line);
+    expect(f.scan(text, from, from + line.length, 2, 7)).toBe(true);
+    const inText = factsOf(f);
+    f.scan(line, 0, line.length, 2, 7);
+    expect(inText).toEqual(factsOf(f));
+    expect(inText).toMatchObject({ target: 'KUBE-SEP-Y', isSep: true, probability: 0.25, comment: 'ns/svc:p -> 10.0.0.1:80' });
   });
 });
