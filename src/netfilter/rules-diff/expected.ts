@@ -197,9 +197,142 @@ export function indexSlicesByService(cluster: Cluster): Map<string, EndpointSlic
   return out;
 }
 
+/** What a Service port's endpoints give, read from its slices. */
+export type EndpointFields = Pick<ExpectedServicePort, 'endpoints' | 'clusterEndpoints' | 'localEndpoints' | 'hasEndpoints' | 'hasInternalEndpoints' | 'hasExternalEndpoints'>;
+
+/** Where a port's endpoints are read from, and how kube-proxy would use them. */
+interface EndpointSource {
+  slices: readonly EndpointSlice[];
+  port: ServicePort;
+  family: IPFamily;
+  node: string;
+  usesCluster: boolean;
+  usesLocal: boolean;
+}
+
+function endpointFields(src: EndpointSource, internalTrafficPolicy: TrafficPolicy, externalTrafficPolicy: TrafficPolicy | null): EndpointFields {
+  const endpoints = endpointsOf(src.slices, src.port, src.family, src.node);
+  const cat = categorize(endpoints, src.usesCluster, src.usesLocal);
+  return {
+    endpoints,
+    clusterEndpoints: src.usesCluster && cat.cluster.length > 0 ? cat.cluster : null,
+    localEndpoints: src.usesLocal && cat.local.length > 0 ? cat.local : null,
+    hasEndpoints: cat.hasAny,
+    hasInternalEndpoints: internalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
+    hasExternalEndpoints: externalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
+  };
+}
+
+/**
+ * A Service port as expectServicePorts gives it, whose endpoints are read from its slices only when
+ * asked for: a comparison of 10,000 Services reads each port's endpoints just before comparing them,
+ * with `withEndpoints`, and drops them after, instead of keeping 50,000 endpoints alive while the
+ * node's rules are read.
+ */
+export class LazyServicePort implements ExpectedServicePort {
+  readonly key: string;
+  readonly servicePortName: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly portName: string;
+  readonly port: number;
+  readonly protocol: ExpectedServicePort['protocol'];
+  readonly clusterIPs: string[];
+  readonly externalIPs: string[];
+  readonly loadBalancerIPs: string[];
+  readonly nodePort: number | null;
+  readonly internalTrafficPolicy: TrafficPolicy;
+  readonly externalTrafficPolicy: TrafficPolicy | null;
+  readonly affinitySeconds: number | null;
+  readonly loadBalancerSourceRanges: string[];
+  readonly #source: EndpointSource;
+  /** Kept once something other than `withEndpoints` asked for an endpoint field. */
+  #fields: EndpointFields | undefined;
+
+  constructor(head: Omit<ExpectedServicePort, keyof EndpointFields>, source: EndpointSource) {
+    this.key = head.key;
+    this.servicePortName = head.servicePortName;
+    this.namespace = head.namespace;
+    this.name = head.name;
+    this.portName = head.portName;
+    this.port = head.port;
+    this.protocol = head.protocol;
+    this.clusterIPs = head.clusterIPs;
+    this.externalIPs = head.externalIPs;
+    this.loadBalancerIPs = head.loadBalancerIPs;
+    this.nodePort = head.nodePort;
+    this.internalTrafficPolicy = head.internalTrafficPolicy;
+    this.externalTrafficPolicy = head.externalTrafficPolicy;
+    this.affinitySeconds = head.affinitySeconds;
+    this.loadBalancerSourceRanges = head.loadBalancerSourceRanges;
+    this.#source = source;
+  }
+
+  private kept(): EndpointFields {
+    return (this.#fields ??= endpointFields(this.#source, this.internalTrafficPolicy, this.externalTrafficPolicy));
+  }
+
+  get endpoints(): ApiEndpoint[] {
+    return this.kept().endpoints;
+  }
+
+  get clusterEndpoints(): ApiEndpoint[] | null {
+    return this.kept().clusterEndpoints;
+  }
+
+  get localEndpoints(): ApiEndpoint[] | null {
+    return this.kept().localEndpoints;
+  }
+
+  get hasEndpoints(): boolean {
+    return this.kept().hasEndpoints;
+  }
+
+  get hasInternalEndpoints(): boolean {
+    return this.kept().hasInternalEndpoints;
+  }
+
+  get hasExternalEndpoints(): boolean {
+    return this.kept().hasExternalEndpoints;
+  }
+
+  /** The port as one plain object, its endpoints read now (and not kept here unless they already were). */
+  withEndpoints(): ExpectedServicePort {
+    const f = this.#fields ?? endpointFields(this.#source, this.internalTrafficPolicy, this.externalTrafficPolicy);
+    return {
+      key: this.key,
+      servicePortName: this.servicePortName,
+      namespace: this.namespace,
+      name: this.name,
+      portName: this.portName,
+      port: this.port,
+      protocol: this.protocol,
+      clusterIPs: this.clusterIPs,
+      externalIPs: this.externalIPs,
+      loadBalancerIPs: this.loadBalancerIPs,
+      nodePort: this.nodePort,
+      internalTrafficPolicy: this.internalTrafficPolicy,
+      externalTrafficPolicy: this.externalTrafficPolicy,
+      endpoints: f.endpoints,
+      clusterEndpoints: f.clusterEndpoints,
+      localEndpoints: f.localEndpoints,
+      hasEndpoints: f.hasEndpoints,
+      hasInternalEndpoints: f.hasInternalEndpoints,
+      hasExternalEndpoints: f.hasExternalEndpoints,
+      affinitySeconds: this.affinitySeconds,
+      loadBalancerSourceRanges: this.loadBalancerSourceRanges,
+    };
+  }
+}
+
 /** The Service ports kube-proxy should program on `node` for one IP family. */
 export function expectServicePorts(cluster: Cluster, node: string, family: IPFamily, slicesByService = indexSlicesByService(cluster)): ExpectedServicePort[] {
-  const out: ExpectedServicePort[] = [];
+  return expectServicePortsLazily(cluster, node, family, slicesByService).map((p) => p.withEndpoints());
+}
+
+/** expectServicePorts' ports, each reading its endpoints only when asked for (see LazyServicePort). */
+export function expectServicePortsLazily(cluster: Cluster, node: string, family: IPFamily, slicesByService = indexSlicesByService(cluster)): LazyServicePort[] {
+  const out: LazyServicePort[] = [];
   for (const svc of cluster.services) {
     if (hasNoProxyRules(svc)) continue;
     const spec = svc.spec ?? {};
@@ -235,31 +368,28 @@ export function expectServicePorts(cluster: Cluster, node: string, family: IPFam
       const externalTrafficPolicy: TrafficPolicy | null = isExternal ? (spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster') : null;
       const usesCluster = internalTrafficPolicy === 'Cluster' || isExternal;
       const usesLocal = internalTrafficPolicy === 'Local' || externalTrafficPolicy === 'Local';
-      const endpoints = endpointsOf(slices, port, family, node);
-      const cat = categorize(endpoints, usesCluster, usesLocal);
-      out.push({
-        key: servicePortKey(servicePortName, protocol),
-        servicePortName,
-        namespace,
-        name,
-        portName: port.name ?? '',
-        port: port.port,
-        protocol,
-        clusterIPs: clusterIPs.map((ip) => hostPort(ip, port.port)),
-        externalIPs: externalIPs.map((ip) => hostPort(ip, port.port)),
-        loadBalancerIPs: lbIPs.map((ip) => hostPort(ip, port.port)),
-        nodePort,
-        internalTrafficPolicy,
-        externalTrafficPolicy,
-        endpoints,
-        clusterEndpoints: usesCluster && cat.cluster.length > 0 ? cat.cluster : null,
-        localEndpoints: usesLocal && cat.local.length > 0 ? cat.local : null,
-        hasEndpoints: cat.hasAny,
-        hasInternalEndpoints: internalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
-        hasExternalEndpoints: externalTrafficPolicy === 'Local' ? cat.local.length > 0 : cat.hasAny,
-        affinitySeconds,
-        loadBalancerSourceRanges,
-      });
+      out.push(
+        new LazyServicePort(
+          {
+            key: servicePortKey(servicePortName, protocol),
+            servicePortName,
+            namespace,
+            name,
+            portName: port.name ?? '',
+            port: port.port,
+            protocol,
+            clusterIPs: clusterIPs.map((ip) => hostPort(ip, port.port)),
+            externalIPs: externalIPs.map((ip) => hostPort(ip, port.port)),
+            loadBalancerIPs: lbIPs.map((ip) => hostPort(ip, port.port)),
+            nodePort,
+            internalTrafficPolicy,
+            externalTrafficPolicy,
+            affinitySeconds,
+            loadBalancerSourceRanges,
+          },
+          { slices, port, family, node, usesCluster, usesLocal },
+        ),
+      );
     }
   }
   return out;

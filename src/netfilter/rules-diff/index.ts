@@ -23,7 +23,7 @@ import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftRuleset } from '../nft/model.js';
-import { expectServicePorts, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
+import { expectServicePortsLazily, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
 import { programmedFromIpvs, programmedFromIptables, programmedFromNft, whereOf, type ProgrammedEndpoint, type ProgrammedServicePort, type ProgrammedState } from './programmed.js';
 
 export type { ExpectedServicePort, ApiEndpoint } from './expected.js';
@@ -558,15 +558,17 @@ export function diffRules(options: DiffRulesOptions): RulesDiffReport {
   const isWanted = (ns: string, name: string): boolean => options.service === undefined || (options.service.namespace === ns && options.service.name === name);
   for (const family of families) {
     const ctx: PortContext = { node, mode: state.mode, family };
-    const expected = expectServicePorts(cluster, node, family, slices);
+    // Each port's endpoints are read when it is compared, below, and dropped after.
+    const expected = expectServicePortsLazily(cluster, node, family, slices);
     const programmed = programmedOf(state, family, expected);
     const byKey = new Map<string, ProgrammedServicePort>();
     for (const p of programmed.servicePorts) if (p.key !== null) byKey.set(p.key, p);
     // protocol → destination → port; made at the first port not found by its key (nearly always none is).
     let byDestination: Map<string, Map<string, ProgrammedServicePort>> | undefined;
     const used = new Set<ProgrammedServicePort>();
-    for (const e of expected) {
-      if (!isWanted(e.namespace, e.name)) continue;
+    for (const lazy of expected) {
+      if (!isWanted(lazy.namespace, lazy.name)) continue;
+      const e = lazy.withEndpoints();
       // Chains without a comment or known hash are matched by their ClusterIP.
       let p = byKey.get(e.key);
       if (p === undefined) {

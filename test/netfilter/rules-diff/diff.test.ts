@@ -10,6 +10,7 @@ import { parseIpvsadm } from '../../../src/netfilter/ipvs/parse.js';
 import { parseNftRuleset } from '../../../src/netfilter/nft/index.js';
 import { hasErrors } from '../../../src/model/finding.js';
 import { diffRules, type KubeProxyState } from '../../../src/netfilter/rules-diff/index.js';
+import { expectServicePorts, expectServicePortsLazily, indexSlicesByService } from '../../../src/netfilter/rules-diff/expected.js';
 import { loadSnapshot } from '../../../src/sources/snapshot.js';
 import { fixturesDir } from '../../support/cli.js';
 
@@ -424,5 +425,25 @@ describe('rules diff: Service ports in the default locale order of namespace, na
     const expected = [...keys].sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]) || a[2] - b[2] || a[3].localeCompare(b[3]));
     expect(keys).toEqual(expected);
     expect(keys.filter((k) => k[0] === 'ns-a').map((k) => `${k[1]}:${k[2]}/${k[3]}`)).toEqual(['db-0:80/tcp', 'db-0:80/udp', 'db-0:443/tcp', 'db0:80/tcp', 'db0:80/udp', 'db0:443/tcp', 'web:80/tcp', 'web:80/udp', 'web:443/tcp']);
+  });
+});
+
+describe('rules diff: Service ports whose endpoints are read when asked for', () => {
+  it('give what expectServicePorts gives, through their fields and withEndpoints', async () => {
+    const api = withEndpoint(await apiOf('overall'), '10.180.0.5', { ready: false, serving: true, terminating: true });
+    const slices = indexSlicesByService(api);
+    const eager = expectServicePorts(api, 'test-node', 4, slices);
+    const lazy = expectServicePortsLazily(api, 'test-node', 4, slices);
+    expect(eager.length).toBeGreaterThan(5);
+    expect(lazy.map((p) => p.withEndpoints())).toEqual(eager);
+    const fields = ['endpoints', 'clusterEndpoints', 'localEndpoints', 'hasEndpoints', 'hasInternalEndpoints', 'hasExternalEndpoints', 'key', 'clusterIPs', 'nodePort'] as const;
+    expect(lazy.map((p) => fields.map((f) => p[f]))).toEqual(eager.map((p) => fields.map((f) => p[f])));
+    // Read through a field, the endpoints are kept: the same lists each time, and withEndpoints gives them too.
+    expect(lazy[0]!.endpoints).toBe(lazy[0]!.endpoints);
+    expect(lazy[0]!.withEndpoints().endpoints).toBe(lazy[0]!.endpoints);
+    // Not read through a field, they are read anew for each withEndpoints and kept by nothing.
+    const fresh = expectServicePortsLazily(api, 'test-node', 4, slices)[1]!;
+    expect(fresh.withEndpoints().endpoints).not.toBe(fresh.withEndpoints().endpoints);
+    expect(fresh.withEndpoints()).toEqual(eager[1]);
   });
 });
