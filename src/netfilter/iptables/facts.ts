@@ -337,7 +337,7 @@ export class TextFacts implements RuleFacts {
 /** The cursor scanFacts reads with (one: a rule is read to its end before the next starts). */
 const scanCursor = new WordCursor();
 
-/** The current match module's first --dport and --destination-port: start + 1 (0: none), end, quoted, negated. */
+/** The current match module's first --dport (at 0) and --destination-port (at 4): start + 1 (0: none), end, quoted, negated. */
 const ports = new Int32Array(8);
 
 function addFlags(data: Int32Array, base: number, bits: number): void {
@@ -361,7 +361,8 @@ function closeModule(data: Int32Array, base: number, text: string): void {
       if (isQuoted ? isDigits(text.slice(from, to).replaceAll('"', '')) : isDigitsAt(text, from, to)) keepWord(data, base, F.DportStart, from, to, isQuoted, Q_DPORT);
     }
   }
-  ports.fill(0);
+  ports[0] = 0;
+  ports[4] = 0;
 }
 
 /**
@@ -373,7 +374,8 @@ function closeModule(data: Int32Array, base: number, text: string): void {
 export function scanFacts(text: string, from: number, to: number, specStart: number, data: Int32Array, base: number): boolean {
   const c = scanCursor;
   c.reset(text, from, to);
-  ports.fill(0);
+  ports[0] = 0;
+  ports[4] = 0;
   for (let w = 0; w < specStart; w++) {
     if (!c.next()) return false;
     c.i = c.end;
