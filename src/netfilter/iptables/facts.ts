@@ -2,7 +2,7 @@
 // comment, its first -s/-d address and protocol, its destination port, its statistic probability, its
 // `-m recent --rcheck` affinity, its addrtype options and its DNAT destination. A rule of a large dump is
 // read for them in place, in the dump's own text, making no object and no string but those asked for;
-// a rule read already gives them from its matches. Both agree (test/netfilter/iptables/facts.test.ts).
+// a rule read already gives them from its matches. Both agree (test/netfilter/iptables/scan-head.test.ts).
 import type { ParsedSpec, RuleMatch, RuleOption, RuleTarget } from './parse.js';
 import { WordCursor, isFlagAt, topOptionAt } from './words.js';
 
@@ -173,7 +173,7 @@ const enum F {
 
 export const FACT_FIELDS = 20;
 
-/** Bits of F.Flags. The quoted bits follow the order of the words (Q_TARGET << k for the k-th word pair). */
+/** Bits of F.Flags: which words hold quotes (Q_), the goto, and the facts that are yes or no. */
 const Q_TARGET = 1;
 const Q_COMMENT = 2;
 const Q_PROTOCOL = 4;
