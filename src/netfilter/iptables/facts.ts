@@ -2,7 +2,7 @@
 // comment, its first -s/-d address and protocol, its destination port, its statistic probability, its
 // `-m recent --rcheck` affinity, its addrtype options and its DNAT destination. A rule of a large dump is
 // read for them in place, in the dump's own text, making no object and no string but those asked for;
-// a rule read already gives them from its matches. Both agree (test/netfilter/iptables/facts.test.ts).
+// a rule read already gives them from its matches. Both agree (test/netfilter/iptables/scan-head.test.ts).
 import type { ParsedSpec, RuleMatch, RuleOption, RuleTarget } from './parse.js';
 import { WordCursor, isFlagAt, topOptionAt } from './words.js';
 
@@ -173,7 +173,7 @@ const enum F {
 
 export const FACT_FIELDS = 20;
 
-/** Bits of F.Flags. The quoted bits follow the order of the words (Q_TARGET << k for the k-th word pair). */
+/** Bits of F.Flags: which words hold quotes (Q_), the goto, and the facts that are yes or no. */
 const Q_TARGET = 1;
 const Q_COMMENT = 2;
 const Q_PROTOCOL = 4;
@@ -337,7 +337,7 @@ export class TextFacts implements RuleFacts {
 /** The cursor scanFacts reads with (one: a rule is read to its end before the next starts). */
 const scanCursor = new WordCursor();
 
-/** The current match module's first --dport and --destination-port: start + 1 (0: none), end, quoted, negated. */
+/** The current match module's first --dport (at 0) and --destination-port (at 4): start + 1 (0: none), end, quoted, negated. */
 const ports = new Int32Array(8);
 
 function addFlags(data: Int32Array, base: number, bits: number): void {
@@ -361,7 +361,8 @@ function closeModule(data: Int32Array, base: number, text: string): void {
       if (isQuoted ? isDigits(text.slice(from, to).replaceAll('"', '')) : isDigitsAt(text, from, to)) keepWord(data, base, F.DportStart, from, to, isQuoted, Q_DPORT);
     }
   }
-  ports.fill(0);
+  ports[0] = 0;
+  ports[4] = 0;
 }
 
 /**
@@ -373,7 +374,8 @@ function closeModule(data: Int32Array, base: number, text: string): void {
 export function scanFacts(text: string, from: number, to: number, specStart: number, data: Int32Array, base: number): boolean {
   const c = scanCursor;
   c.reset(text, from, to);
-  ports.fill(0);
+  ports[0] = 0;
+  ports[4] = 0;
   for (let w = 0; w < specStart; w++) {
     if (!c.next()) return false;
     c.i = c.end;

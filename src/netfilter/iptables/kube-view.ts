@@ -9,7 +9,7 @@
 import * as crypto from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
 import { canonicalIP } from '../../model/ip.js';
-import { eachRuleFacts, type IptablesDump } from './parse.js';
+import { eachRuleFacts, eachTargetFacts, type IptablesDump } from './parse.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -373,7 +373,7 @@ function readServiceChain(dump: IptablesDump, chain: string, sp: KubeServicePort
     const line = rule.line;
     const target = rule.target()!;
     let address = '?';
-    eachRuleFacts(dump, 'nat', target, (r) => {
+    eachTargetFacts(dump, 'nat', rule, (r) => {
       if (r.isTarget('DNAT', true)) address = r.toDestination() ?? '?';
     });
     const isHashVerified = shouldVerify && servicePortEndpointChainName(sp.servicePortName, sp.protocol, address) === target;

@@ -1103,12 +1103,20 @@ class LazyTable implements IptablesTable {
     return { policy: policy === '-' ? null : policy, counters: parts[2] === undefined ? null : parseCounters(parts[2]) };
   }
 
-  /** The name of the chain in `slot`, one string however often asked. */
-  private nameOf(slot: number): string {
-    return (this.names[slot] ??= this.text.slice(this.nameStart[slot], this.nameEnd[slot]));
+  /** Whether the chain has no declaration or a plain one (`:NAME ACCEPT|DROP|- …`), which readDeclaration would find nothing wrong with: read in place. */
+  private isPlainDeclaration(slot: number): boolean {
+    const text = this.text;
+    const end = this.declEnd[slot]!;
+    if (this.declLine[slot] === -1) return true;
+    let i = this.declStart[slot]! + 1;
+    while (i < end && text.charCodeAt(i) !== 32 && text.charCodeAt(i) !== 9) i++;
+    if (i >= end || text.charCodeAt(i) !== 32) return false;
+    const from = ++i;
+    while (i < end && text.charCodeAt(i) !== 32 && text.charCodeAt(i) !== 9 && !(text.charCodeAt(i) === 13 && i === end - 1)) i++;
+    const length = i - from;
+    return (length === 1 && text.charCodeAt(from) === 45) || (length === 6 && text.startsWith('ACCEPT', from)) || (length === 4 && text.startsWith('DROP', from));
   }
 
-  private readonly names: string[] = [];
 
   /**
    * Calls `visit` with each rule line of the chain in `slot`: its line number, then either (null, null,
@@ -1167,6 +1175,11 @@ class LazyTable implements IptablesTable {
       this.eachRuleLine(slot, (line, body, _counters, from, to) => this.readFacts(line, body, from, to, visit));
       return true;
     }
+    this.eachKeptFacts(kept, slot, visit);
+    return true;
+  }
+
+  private eachKeptFacts(kept: TextFacts, slot: number, visit: (facts: RuleFacts) => void): void {
     const text = this.text;
     const wholeRows = this.wholeRows;
     for (let run = this.firstRun[slot]!; run !== -1; run = this.runNext[run]!) {
@@ -1178,8 +1191,23 @@ class LazyTable implements IptablesTable {
         else if (whole !== null) visit(whole);
       }
     }
+  }
+
+  /**
+   * eachFacts of the chain `rule` (facts this table kept) jumps to, by the jump resolveJumps resolved:
+   * no lookup by name. undefined when the rule is not one of those kept facts.
+   */
+  eachCalleeFacts(rule: RuleFacts, visit: (facts: RuleFacts) => void): boolean | undefined {
+    const kept = this.kept;
+    if (kept === null || rule !== kept || this.rowCallee === null) return undefined;
+    const slot = this.rowCallee[kept.base / FACT_FIELDS]!;
+    if (slot === -1) return false;
+    this.eachKeptFacts(kept, slot, visit);
     return true;
   }
+
+  /** Per row, the chain its rule jumps to (-1: none, a built-in target or a missing chain), once resolveJumps ran. */
+  private rowCallee: Int32Array | null = null;
 
   /** The facts of one rule line (as eachRuleLine gives it), read from its text. */
   private readFacts(line: number, body: string | null, from: number, to: number, visit: (facts: RuleFacts) => void): void {
@@ -1275,12 +1303,13 @@ class LazyTable implements IptablesTable {
   resolveJumps(missing: ProblemReport): number[][] {
     const count = this.nameStart.length;
     // Every declaration first, as making every chain would report them; no chain object is made.
-    for (let slot = 0; slot < count; slot++) if (this.made[slot] === undefined) this.readDeclaration(slot, this.onProblem);
+    for (let slot = 0; slot < count; slot++) if (this.made[slot] === undefined && !this.isPlainDeclaration(slot)) this.readDeclaration(slot, this.onProblem);
     const edges: number[][] = [];
     const text = this.text;
     if (this.kept === null) this.growRows(0);
     const facts = this.kept!;
     const wholeRows = this.wholeRows;
+    const rowCallee = new Int32Array(this.ruleLines).fill(-1);
     // The chain jumped to last: kube-proxy's endpoint chains all start with a jump to KUBE-MARK-MASQ.
     let lastStart = -1;
     let lastEnd = -1;
@@ -1319,10 +1348,12 @@ class LazyTable implements IptablesTable {
             continue;
           }
           out.push(r, callee);
+          rowCallee[row] = callee;
         }
       }
       edges.push(out);
     }
+    this.rowCallee = rowCallee;
     this.isAllChecked = true;
     return edges;
   }
@@ -1591,6 +1622,21 @@ export function eachRuleFacts(dump: IptablesDump, table: string, chain: string, 
   if (c === undefined) return false;
   for (const rule of c.rules) visit(new ParsedFacts(rule, rule.line));
   return true;
+}
+
+/**
+ * eachRuleFacts of the chain `rule` jumps to (a rule of `table` given by eachRuleFacts, read before it
+ * returns): by the jump the whole-dump check resolved, when it did, else by the target's name. False
+ * when the rule jumps to no chain the table has.
+ */
+export function eachTargetFacts(dump: IptablesDump, table: string, rule: RuleFacts, visit: (facts: RuleFacts) => void): boolean {
+  for (const t of dump.tables) {
+    if (t.name !== table || !(t instanceof LazyTable)) continue;
+    const followed = t.eachCalleeFacts(rule, visit);
+    if (followed !== undefined) return followed;
+  }
+  const target = rule.target();
+  return target !== null && eachRuleFacts(dump, table, target, visit);
 }
 
 /** Whether the table has the chain, without making it. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IptablesParseError, findChain, parseIptablesSave, eachRuleFacts, hasChain, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
+import { IptablesParseError, eachRuleFacts, eachTargetFacts, findChain, hasChain, parseIptablesSave, tokenizeRule, type IptablesDump } from '../../../src/netfilter/iptables/parse.js';
 import { simulateIptables } from '../../../src/netfilter/iptables/simulate.js';
 import { fixturesDir } from './fixtures.js';
 
@@ -208,6 +208,47 @@ describe('reading lazily (isLazy, as `rules trace` reads)', () => {
     expect(checked.findings).toEqual(full);
     expect(unchecked.findings.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 12]]);
     expect(findChain(checked, 'filter', 'C')!.policy).toBe('REJECT');
+  });
+
+  it('with shouldCheckAll, gives each rule the facts a full read gives: counters, quotes, escapes, odd endings', () => {
+    const text = [
+      '*nat', ':PREROUTING ACCEPT [0:0]', ':KUBE-SVC-A - [0:0]', ':KUBE-SEP-B - [0:0]', ':KUBE-SEP-C - [0:0]',
+      '[3:180] -A PREROUTING -d 10.96.0.1/32 -p tcp -m comment --comment "ns/a:p cluster IP" -m tcp --dport 443 -j KUBE-SVC-A',
+      '[x:1] -A PREROUTING -j KUBE-SVC-A',
+      '-A PREROUTING -m comment --comment "a \\"quoted\\" word" -g "KUBE-SVC-A"',
+      '-A KUBE-SVC-A -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-B  ',
+      '-A KUBE-SVC-A -m comment --comment "café" -j KUBE-SEP-C\u00a0',
+      '[0:0] -A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 10.0.0.1:80',
+      '-A KUBE-SEP-C -p tcp -m tcp -j DNAT --to-destination "10.0.0.2:80"',
+      '-A KUBE-SEP-C -g KUBE-NOWHERE',
+      'COMMIT', '',
+    ].join('\n');
+    const full = parseIptablesSave(text, { mode: 'lenient' });
+    const checked = parseIptablesSave(text, { mode: 'lenient', isLazy: true, shouldCheckAll: true });
+    expect(checked.findings).toEqual(full.findings);
+    expect(checked.findings.map((f) => [f.code, f.line])).toEqual([['iptables-bad-rule', 7], ['iptables-missing-chain', 13]]);
+    const factsOf = (dump: IptablesDump, chain: string): unknown[] => {
+      const out: unknown[] = [];
+      eachRuleFacts(dump, 'nat', chain, (f) => out.push([f.line, f.target(), f.isGoto(), f.comment(), f.address('destination'), f.dport(), f.probability(), f.toDestination()]));
+      return out;
+    };
+    for (const chain of ['PREROUTING', 'KUBE-SVC-A', 'KUBE-SEP-B', 'KUBE-SEP-C']) expect(factsOf(checked, chain), chain).toEqual(factsOf(full, chain));
+    expect(factsOf(checked, 'PREROUTING')).toEqual([
+      [6, 'KUBE-SVC-A', false, 'ns/a:p cluster IP', '10.96.0.1', 443, null, null],
+      [8, 'KUBE-SVC-A', true, 'a "quoted" word', null, null, null, null],
+    ]);
+    // Following a jump: by the resolved chain on the checked dump, by name on the full one.
+    const followed = (dump: IptablesDump): unknown[] => {
+      const out: unknown[] = [];
+      eachRuleFacts(dump, 'nat', 'KUBE-SVC-A', (rule) => {
+        const hops: unknown[] = [];
+        eachTargetFacts(dump, 'nat', rule, (r) => hops.push(r.toDestination()));
+        out.push(hops);
+      });
+      return out;
+    };
+    expect(followed(checked)).toEqual([['10.0.0.1:80'], ['10.0.0.2:80', null]]);
+    expect(followed(full)).toEqual(followed(checked));
   });
 
   it('falls back to the full read for -N, -I, -X, -F and a table given twice', () => {

@@ -1,7 +1,7 @@
-// The in-place reader of a rule (scanRule: all of it, or its target alone) against the tokenizing reader
-// it stands in for (parseRuleSpec over tokenizeRule): on every rule of kube-proxy's own dumps and on
-// hand-made awkward lines, it either agrees exactly or declines (null), and it declines every line the
-// tokenizing reader refuses.
+// The in-place readers of a rule (scanRule: all of it, or its target alone; ScannedFacts: the facts the
+// kube view asks for) against the tokenizing reader they stand in for (parseRuleSpec over tokenizeRule):
+// on every rule of kube-proxy's own dumps and on hand-made awkward lines, each either agrees exactly or
+// declines, and each declines every line the tokenizing reader refuses.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
