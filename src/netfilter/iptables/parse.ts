@@ -1117,7 +1117,6 @@ class LazyTable implements IptablesTable {
     return (length === 1 && text.charCodeAt(from) === 45) || (length === 6 && text.startsWith('ACCEPT', from)) || (length === 4 && text.startsWith('DROP', from));
   }
 
-
   /**
    * Calls `visit` with each rule line of the chain in `slot`: its line number, then either (null, null,
    * from, to) for a plain line, the rule being text[from, to) (no string made for it), or (its text
