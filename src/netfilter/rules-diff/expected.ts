@@ -63,7 +63,11 @@ export const DEFAULT_AFFINITY_SECONDS = 10800;
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export function hostPort(ip: string, port: number): string {
-  const host = canonicalIP(ip);
+  return addressOf(canonicalIP(ip), port);
+}
+
+/** hostPort of an address already in canonical form. */
+function addressOf(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -91,13 +95,10 @@ function ofFamily(ips: readonly (string | undefined)[], family: IPFamily): strin
   return out;
 }
 
-function toApiEndpoint(ep: EndpointSliceEndpoint, slice: EndpointSlice, port: number, node: string): ApiEndpoint | null {
-  // kube-proxy uses the first address of an endpoint only.
-  const ip = ep.addresses[0];
-  if (ip === undefined) return null;
+function toApiEndpoint(ep: EndpointSliceEndpoint, slice: EndpointSlice, address: string, node: string): ApiEndpoint {
   const c = ep.conditions ?? {};
   return {
-    address: hostPort(ip, port),
+    address,
     nodeName: ep.nodeName ?? null,
     isReady: c.ready !== false,
     isServing: c.serving !== false,
@@ -114,6 +115,10 @@ const SCAN_LIMIT = 16;
 function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family: IPFamily, node: string): ApiEndpoint[] {
   const out: ApiEndpoint[] = [];
   // Most ports have a few endpoints: a scan of those already kept, and a Set only past SCAN_LIMIT.
+  // The scan compares each kept endpoint's canonical host and port (the address is made of them, so
+  // two addresses are equal exactly when both are), strings as the API wrote them, not new ones.
+  const hosts: string[] = [];
+  const ports: number[] = [];
   let seen: Set<string> | null = null;
   const wantType = family === 4 ? 'IPv4' : 'IPv6';
   const protocol = port.protocol ?? 'TCP';
@@ -129,23 +134,30 @@ function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family
     }
     if (target === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
-      const e = toApiEndpoint(ep, slice, target, node);
-      if (e === null) continue;
+      // kube-proxy uses the first address of an endpoint only.
+      const ip = ep.addresses[0];
+      if (ip === undefined) continue;
+      const host = canonicalIP(ip);
       if (seen !== null) {
-        if (seen.has(e.address)) continue;
-        seen.add(e.address);
-      } else {
-        if (hasAddress(out, e.address)) continue;
-        if (out.length === SCAN_LIMIT) seen = new Set([...out.map((x) => x.address), e.address]);
+        const address = addressOf(host, target);
+        if (seen.has(address)) continue;
+        seen.add(address);
+        out.push(toApiEndpoint(ep, slice, address, node));
+        continue;
       }
+      if (isKept(hosts, ports, host, target)) continue;
+      const e = toApiEndpoint(ep, slice, addressOf(host, target), node);
+      if (out.length === SCAN_LIMIT) seen = new Set([...out.map((x) => x.address), e.address]);
+      hosts.push(host);
+      ports.push(target);
       out.push(e);
     }
   }
   return out;
 }
 
-function hasAddress(list: readonly ApiEndpoint[], address: string): boolean {
-  for (const x of list) if (x.address === address) return true;
+function isKept(hosts: readonly string[], ports: readonly number[], host: string, port: number): boolean {
+  for (let i = 0; i < hosts.length; i++) if (hosts[i] === host && ports[i] === port) return true;
   return false;
 }
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Cluster } from '../../../src/model/cluster.js';
+import { emptyCluster, type Cluster } from '../../../src/model/cluster.js';
 import { parseIptablesSave } from '../../../src/netfilter/iptables/parse.js';
 import { parseIpvsadm } from '../../../src/netfilter/ipvs/parse.js';
 import { parseNftRuleset } from '../../../src/netfilter/nft/index.js';
@@ -445,5 +445,37 @@ describe('rules diff: Service ports whose endpoints are read when asked for', ()
     const fresh = expectServicePortsLazily(api, 'test-node', 4, slices)[1]!;
     expect(fresh.withEndpoints().endpoints).not.toBe(fresh.withEndpoints().endpoints);
     expect(fresh.withEndpoints()).toEqual(eager[1]);
+  });
+});
+
+describe('rules diff: an endpoint listed by two slices counts once, the first one read', () => {
+  const slice = (name: string, addressType: 'IPv4' | 'IPv6', port: number, endpoints: [string, boolean][]) => ({
+    kind: 'EndpointSlice' as const,
+    metadata: { namespace: 'ns', name, labels: { 'kubernetes.io/service-name': 'svc' } },
+    addressType,
+    ports: [{ port }],
+    endpoints: endpoints.map(([ip, ready]) => ({ addresses: [ip], conditions: { ready } })),
+  });
+  const cluster = (clusterIP: string, slices: ReturnType<typeof slice>[]): Cluster => ({
+    ...emptyCluster(),
+    services: [{ kind: 'Service', metadata: { namespace: 'ns', name: 'svc' }, spec: { clusterIP, clusterIPs: [clusterIP], ports: [{ port: 80 }] } }],
+    endpointSlices: slices,
+  });
+  const seen = (c: Cluster, family: 4 | 6): string[] => expectServicePorts(c, 'n', family)[0]!.endpoints.map((e) => `${e.slice} ${e.address} ${e.isReady ? 'ready' : 'not-ready'}`);
+
+  it('by its address: the same IP on another target port is another endpoint', () => {
+    const c = cluster('172.30.0.1', [slice('a', 'IPv4', 8080, [['10.0.0.1', true], ['10.0.0.2', true]]), slice('b', 'IPv4', 8080, [['10.0.0.1', false], ['10.0.0.3', true]]), slice('c', 'IPv4', 9090, [['10.0.0.1', true]])]);
+    expect(seen(c, 4)).toEqual(['a 10.0.0.1:8080 ready', 'a 10.0.0.2:8080 ready', 'b 10.0.0.3:8080 ready', 'c 10.0.0.1:9090 ready']);
+  });
+
+  it('in canonical form: two spellings of one IPv6 address are one endpoint', () => {
+    const c = cluster('fd00::1', [slice('a', 'IPv6', 80, [['FD00:0:0::5', true]]), slice('b', 'IPv6', 80, [['fd00::5', false], ['fd00::6', true]])]);
+    expect(seen(c, 6)).toEqual(['a [fd00::5]:80 ready', 'b [fd00::6]:80 ready']);
+  });
+
+  it('past 16 endpoints as below', () => {
+    const ips = Array.from({ length: 20 }, (_, i) => `10.0.1.${i + 1}`);
+    const c = cluster('172.30.0.1', [slice('a', 'IPv4', 80, ips.map((ip) => [ip, true])), slice('b', 'IPv4', 80, [['10.0.1.3', false], ['10.0.1.19', false], ['10.0.1.21', true], ['10.0.1.21', false]])]);
+    expect(seen(c, 4)).toEqual([...ips.map((ip) => `a ${ip}:80 ready`), 'b 10.0.1.21:80 ready']);
   });
 });
