@@ -334,6 +334,16 @@ export class TextFacts implements RuleFacts {
   }
 }
 
+/** Which kind of match module options go to, for the facts that depend on it. */
+const enum Module {
+  Other,
+  /** The first statistic match. */
+  Statistic,
+  /** The first recent match. */
+  Recent,
+  Addrtype,
+}
+
 /** The cursor scanFacts reads with (one: a rule is read to its end before the next starts). */
 const scanCursor = new WordCursor();
 
@@ -509,16 +519,6 @@ function keepPort(k: number, from: number, to: number, isQuoted: boolean, isNega
   ports[k + 1] = to;
   ports[k + 2] = isQuoted ? 1 : 0;
   ports[k + 3] = isNegated ? 1 : 0;
-}
-
-/** Which kind of match module options go to, for the facts that depend on it. */
-const enum Module {
-  Other,
-  /** The first statistic match. */
-  Statistic,
-  /** The first recent match. */
-  Recent,
-  Addrtype,
 }
 
 /** The facts of one rule at a time, read in place: scan() fills them, the RuleFacts methods read them. */

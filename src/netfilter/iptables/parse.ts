@@ -1391,11 +1391,6 @@ class LazyChain implements IptablesChain {
     return this.made;
   }
 
-  /** The rules as made so far, or made afresh and not kept. */
-  readRules(): IptablesRule[] {
-    return this.made ?? this.make();
-  }
-
   set rules(rules: IptablesRule[]) {
     this.made = rules;
   }
@@ -1599,15 +1594,6 @@ export function chainIndexOf(dump: IptablesDump): Map<string, Map<string, Iptabl
 
 export function findChain(dump: IptablesDump, table: string, chain: string): IptablesChain | undefined {
   return chainIndexOf(dump).get(table)?.get(chain);
-}
-
-/**
- * A chain's rules for a reader that goes through them once: a lazily read dump makes them afresh and
- * does not keep them (so a pass over every chain of a large dump leaves nothing behind), any other
- * returns `chain.rules`.
- */
-export function rulesOnce(chain: IptablesChain): readonly IptablesRule[] {
-  return chain instanceof LazyChain ? chain.readRules() : chain.rules;
 }
 
 /**

@@ -94,10 +94,10 @@ function normalizeAddress(address: string): string {
 }
 
 /** kube-proxy's iptables mode, read through the kube view (comments and chain hashes). */
-export function programmedFromIptables(dump: IptablesDump, family: IPFamily, known: readonly ExpectedServicePort[]): ProgrammedState {
+export function programmedFromIptables(dump: IptablesDump, family: IPFamily, known: readonly Pick<ExpectedServicePort, 'servicePortName' | 'protocol'>[]): ProgrammedState {
   // Endpoints are matched by their DNAT address, so their chain names need no hash check here.
   const entryRules: KubeEntryRule[] = [];
-  const view = buildKubeView(dump, { knownServicePorts: known.map((k) => ({ servicePortName: k.servicePortName, protocol: k.protocol })), shouldVerifyEndpointChains: false, entryRules });
+  const view = buildKubeView(dump, { knownServicePorts: known, shouldVerifyEndpointChains: false, entryRules });
   const byChain = new Map<string, ProgrammedServicePort>();
   const ports: ProgrammedServicePort[] = [];
   const firewallOf = new Map<ProgrammedServicePort, string>();
