@@ -108,8 +108,8 @@ function toApiEndpoint(ep: EndpointSliceEndpoint, slice: EndpointSlice, address:
   };
 }
 
-/** Past this many endpoints, a port's addresses are deduplicated through a Set rather than by a scan of the list. */
-const SCAN_LIMIT = 16;
+/** Past this many endpoints, a port's addresses are looked up in a Set rather than by a scan of the list (here and in the comparison). */
+export const SCAN_LIMIT = 16;
 
 /** The endpoints of one Service port, of one family, deduplicated across slices (first one wins, as in the slice cache). */
 function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family: IPFamily, node: string): ApiEndpoint[] {

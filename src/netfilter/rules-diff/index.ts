@@ -23,7 +23,7 @@ import { canonicalIP, type IPFamily } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import type { IpvsTable } from '../ipvs/parse.js';
 import type { NftRuleset } from '../nft/model.js';
-import { expectServicePortsLazily, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
+import { SCAN_LIMIT, expectServicePortsLazily, indexSlicesByService, type ApiEndpoint, type ExpectedServicePort } from './expected.js';
 import { programmedFromIpvs, programmedFromIptables, programmedFromNft, whereOf, type ProgrammedEndpoint, type ProgrammedServicePort, type ProgrammedState } from './programmed.js';
 
 export type { ExpectedServicePort, ApiEndpoint } from './expected.js';
@@ -135,9 +135,6 @@ function describeEndpoint(api: ApiEndpoint | undefined, address: string): string
   if (api === undefined) return address;
   return `${address}${api.nodeName ? ` on ${api.nodeName}` : ''}`;
 }
-
-/** Past this many endpoints, membership is asked of a Set of the addresses rather than by a scan. */
-const SCAN_LIMIT = 16;
 
 /** The addresses of a list as a Set when it is long, else null (scanned by `hasAddress`). */
 function addressSet(list: readonly { address: string }[]): Set<string> | null {
