@@ -1,5 +1,6 @@
 import { Command, type Interfaces } from '@oclif/core';
 import { renderJson, renderJsonChunks, renderJsonStream, renderYaml } from '../render/document.js';
+import { renderYamlPieces, renderYamlStream } from '../render/yaml.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
@@ -31,7 +32,7 @@ export type KnetArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 
 /**
- * A result for --json given in steps (see `KnetCommand.executeStreamed`): its first field `key` holds
+ * A result for --json or -o yaml given in steps (see `KnetCommand.executeStreamed`): its first field `key` holds
  * a long list, whose elements `items` makes as it is read; `rest()` is the result with that list
  * empty, asked for once the list has been read.
  */
@@ -89,7 +90,7 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
   }
 
   /**
-   * For --json only, a command whose result is one long list may give it in steps instead of
+   * For --json and -o yaml, a command whose result is one long list may give it in steps instead of
    * `execute()`: each element is written and dropped as it is made, so that the list never exists
    * whole (10,000 Services' entries, kept until the end, cost more to keep than to make). What is
    * printed is exactly what `execute()`'s result prints. undefined: not offered.
@@ -117,9 +118,9 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
 
   public async run(): Promise<R> {
     const format = this.format;
-    if (format === 'json') {
+    if (format === 'json' || format === 'yaml') {
       const streamed = await this.executeStreamed();
-      if (streamed) return this.writeStreamed(streamed);
+      if (streamed) return this.writeStreamed(streamed, format);
     }
     const result = await this.execute();
     let text: string;
@@ -127,7 +128,16 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
       // In pieces: a large report is never one string as large as the output.
       for (const piece of renderJsonChunks(result)) process.stdout.write(piece);
       text = '\n';
-    } else if (format === 'yaml') text = renderYaml(stripControlDeep(result));
+    } else if (format === 'yaml') {
+      const safe = stripControlDeep(result);
+      // In pieces, as --json: plain data is laid out here, anything else by the yaml package.
+      const pieces = renderYamlPieces(safe);
+      if (pieces === null) text = renderYaml(safe);
+      else {
+        for (const piece of pieces) process.stdout.write(piece);
+        text = '';
+      }
+    }
     else {
       const isRaw = (this.flags as unknown as { raw?: boolean }).raw === true;
       const safe = shouldEscapeControl({ isRaw, isTTY: process.stdout.isTTY === true }) ? stripControlDeep(result) : result;
@@ -145,8 +155,8 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     if (code !== EXIT.ok) process.exitCode = code;
   }
 
-  /** --json from a StreamedResult; returns the result with its list empty (the list was written). */
-  private writeStreamed(streamed: StreamedResult<R>): R {
+  /** --json or -o yaml from a StreamedResult; returns the result with its list empty (the list was written). */
+  private writeStreamed(streamed: StreamedResult<R>, format: 'json' | 'yaml'): R {
     // The elements are looked at for error findings as they pass, until one is found.
     let hasError = false;
     function* watched(): Generator<unknown> {
@@ -157,8 +167,15 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     }
     let rest: R | undefined;
     const restOf = (): Record<string, unknown> => (rest = streamed.rest()) as Record<string, unknown>;
-    for (const piece of renderJsonStream(streamed.key, watched(), restOf)) process.stdout.write(piece);
-    process.stdout.write('\n');
+    if (format === 'json') {
+      for (const piece of renderJsonStream(streamed.key, watched(), restOf)) process.stdout.write(piece);
+      process.stdout.write('\n');
+    } else {
+      const safe = function* (): Generator<unknown> {
+        for (const item of watched()) yield stripControlDeep(item);
+      };
+      for (const piece of renderYamlStream(streamed.key, safe(), () => stripControlDeep(restOf()))) process.stdout.write(piece);
+    }
     this.setExitCode(rest!, hasError);
     return rest!;
   }

@@ -35,7 +35,7 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
     return diffEndpoints(cluster, options);
   }
 
-  /** --json writes each Service's entry as it is made: on 10,000 Services, keeping them all costs more than making them. */
+  /** --json and -o yaml write each Service's entry as it is made: on 10,000 Services, keeping them all costs more than making them. */
   protected override async executeStreamed(): Promise<StreamedResult<EndpointsReport>> {
     const { cluster, options } = await this.open();
     const diff = streamEndpoints(cluster, options);

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { YAML_OPTIONS, renderYamlPieces } from './yaml.js';
 
 /** The command's result as one JSON document (what --json and -o json print). */
 export function renderJson(result: unknown): string {
@@ -107,6 +108,7 @@ function largestList(result: unknown): string | undefined {
   return best;
 }
 
+/** The command's result as one YAML document (what -o yaml prints), without the final newline. */
 export function renderYaml(result: unknown): string {
-  return stringify(result, { lineWidth: 0, aliasDuplicateObjects: false }).trimEnd();
+  return (renderYamlPieces(result)?.join('') ?? stringify(result, YAML_OPTIONS)).trimEnd();
 }
