@@ -31,6 +31,15 @@ export default [
     limit: { ratio: 1.3 },
   },
   {
+    name: 'endpoints-yaml-lean',
+    target: '`knet endpoints -A -o yaml` on the lean 10,000-Service snapshot ≤ 1.3× the same command with --json',
+    runs: 5,
+    setup,
+    baseline: { name: 'knet endpoints -A --json', run: endpoints('--json') },
+    subject: { name: 'knet endpoints -A -o yaml', run: endpoints('-o', 'yaml') },
+    limit: { ratio: 1.3 },
+  },
+  {
     name: 'endpoints-lean',
     target: '`knet endpoints -A --json` on the lean 10,000-Service snapshot ≤ 2× JSON.parse of the file, peak RSS ≤ 2× that process',
     runs: 5,
