@@ -7,6 +7,7 @@ import { resolveNode, resolvePod, resolveService } from '../cli/resolve.js';
 import type { Cluster } from '../model/cluster.js';
 import type { LabelSelector, Protocol } from '../model/k8s.js';
 import { canonicalIP } from '../model/ip.js';
+import { stripControlDeep } from '../model/text.js';
 import { podPorts } from '../model/pod.js';
 import { buildPolicyEngine, evaluateConnection, type ConnectionEnd } from '../policy/evaluate.js';
 import { evaluatePolicyFindings } from '../policy/findings.js';
@@ -14,7 +15,8 @@ import { computeMatrix, matrixCells, selectMatrixPods } from '../policy/matrix.j
 import { parseLabelSelector } from '../policy/selector.js';
 import type { PolicyVerdict } from '../policy/types.js';
 import { renderPolicyDot } from '../render/dot.js';
-import { renderPolicyMatrix, renderPolicyMatrixJsonBytes, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
+import { renderYaml } from '../render/document.js';
+import { renderPolicyMatrix, renderPolicyMatrixJsonBytes, renderPolicyMatrixYaml, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
 import { openCluster } from '../sources/cluster.js';
 
 type Result = PolicyVerdict | PolicyMatrixReport;
@@ -144,12 +146,16 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
     throw inputError(`which port of ${text}? Give --port`, 'missing-port', unique.length ? [`${text} has ports ${unique.join(', ')}.`] : ['For example: --port 80.']);
   }
 
-  /** A matrix as JSON can hold a million cells: written in chunks rather than as one string. */
+  /** A matrix as JSON or YAML can hold a million cells: written in chunks rather than as one string. */
   public override async run(): Promise<Result> {
-    if (!this.flags.matrix || this.format !== 'json') return super.run();
+    const format = this.format;
+    if (!this.flags.matrix || (format !== 'json' && format !== 'yaml')) return super.run();
     const result = await this.execute();
     if (!isMatrix(result)) return result;
-    for (const chunk of renderPolicyMatrixJsonBytes(result)) process.stdout.write(chunk);
+    const chunks = format === 'json' ? renderPolicyMatrixJsonBytes(result) : renderPolicyMatrixYaml(result);
+    // A pod name the YAML layout leaves to the yaml package: the whole document is the package's.
+    if (chunks === null) process.stdout.write(`${renderYaml(stripControlDeep(result))}\n`);
+    else for (const chunk of chunks) process.stdout.write(chunk);
     this.setExitCode(result);
     return result;
   }

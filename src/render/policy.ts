@@ -1,11 +1,13 @@
 // `knet explain-policy` for people: the verdict and its reasons in full sentences, and the matrix as a
 // grid. Everything printed here comes from the engine's result; nothing is re-derived.
+import { stringify } from 'yaml';
 import type { Finding } from '../model/finding.js';
 import type { CompactMatrix } from '../policy/matrix.js';
 import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 import { layoutColumns } from './table.js';
+import { YAML_OPTIONS, renderYamlPieces, yamlScalar } from './yaml.js';
 
 /** What `explain-policy --matrix` returns: the contract's `cells` (through toJSON) over a compact matrix. */
 export interface PolicyMatrixReport extends CompactMatrix {
@@ -145,6 +147,50 @@ export function* renderPolicyMatrixJson(m: PolicyMatrixReport, chunkSize = 1 << 
   }
   buf += `${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`;
   yield buf;
+}
+
+/**
+ * The matrix as one YAML document, the text the yaml package gives for report.toJSON(), in chunks of
+ * about `chunkSize`: a million cells never exist as objects, nor as one string. null when a pod's name
+ * is a scalar renderYamlPieces leaves to the package (then the package renders toJSON()).
+ */
+export function renderPolicyMatrixYaml(m: PolicyMatrixReport, chunkSize = 1 << 20): Iterable<string> | null {
+  const names: string[] = [];
+  for (const pod of m.pods) {
+    const name = yamlScalar(pod);
+    if (name === null) return null;
+    names.push(name);
+  }
+  const protocols = m.ports.map((p) => yamlScalar(p.protocol));
+  if (protocols.includes(null)) return null;
+  return matrixYaml(m, names, protocols as string[], chunkSize);
+}
+
+/** A part of the document with its fields in order, as the package writes it (laid out here when it can be). */
+function yamlPart(part: Record<string, unknown>): string {
+  return renderYamlPieces(part)?.join('') ?? stringify(part, YAML_OPTIONS);
+}
+
+function* matrixYaml(m: PolicyMatrixReport, names: readonly string[], protocols: readonly string[], chunkSize: number): Generator<string> {
+  const n = m.pods.length;
+  const hasCells = n > 1 && m.ports.length > 0;
+  let buf = `${yamlPart({ pods: m.pods, ports: m.ports })}${hasCells ? 'cells:\n' : 'cells: []\n'}`;
+  for (let k = 0; k < m.ports.length; k++) {
+    const tail = `\n    port: ${m.ports[k]!.port}\n    protocol: ${protocols[k]!}\n    allowed: `;
+    const allowed = m.allowed[k]!;
+    for (let s = 0; s < n; s++) {
+      const from = `  - from: ${names[s]!}\n    to: `;
+      for (let d = 0; d < n; d++) {
+        if (s === d) continue;
+        buf += `${from}${names[d]!}${tail}${allowed[s * n + d] ? 'true' : 'false'}\n`;
+        if (buf.length >= chunkSize) {
+          yield buf;
+          buf = '';
+        }
+      }
+    }
+  }
+  yield buf + yamlPart({ findings: m.findings });
 }
 
 /**

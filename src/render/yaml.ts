@@ -169,6 +169,22 @@ class Writer {
   }
 }
 
+/** One writer for yamlScalar, keeping the quoted forms asked of the package. */
+const scalars = new Writer();
+
+/**
+ * A string, number, boolean or null as renderYamlPieces writes it after `key: ` or `- `; null when it
+ * is left to the package (a string over several lines, or one that starts with a document marker).
+ */
+export function yamlScalar(value: string | number | boolean | null): string | null {
+  try {
+    return scalars.scalar(value);
+  } catch (err) {
+    if (err instanceof NotPlain) return null;
+    throw err;
+  }
+}
+
 /** An object the package writes as a mapping of its own fields: a plain one, with no toJSON. */
 function isPlainData(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);

@@ -1,9 +1,12 @@
 // The matrix's JSON, written as bytes in chunks, is exactly JSON.stringify of the report's toJSON
-// form, whatever the chunk size (a cell may straddle two chunks) and with names beyond ASCII.
+// form, whatever the chunk size (a cell may straddle two chunks) and with names beyond ASCII; its YAML
+// is exactly the yaml package's text of that form.
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { Finding } from '../../src/model/finding.js';
 import { matrixCells } from '../../src/policy/matrix.js';
-import { renderPolicyMatrixJson, renderPolicyMatrixJsonBytes, type PolicyMatrixReport } from '../../src/render/policy.js';
+import { renderPolicyMatrixJson, renderPolicyMatrixJsonBytes, renderPolicyMatrixYaml, type PolicyMatrixReport } from '../../src/render/policy.js';
+import { YAML_OPTIONS } from '../../src/render/yaml.js';
 
 function report(n: number): PolicyMatrixReport {
   const pods = Array.from({ length: n }, (_, i) => `ns-${i % 3}/pod-${i}${i === 2 ? '-ünï' : ''}`);
@@ -31,5 +34,25 @@ describe('renderPolicyMatrixJsonBytes', () => {
     const text = bytesText(renderPolicyMatrixJsonBytes(m, chunkSize));
     expect(JSON.parse(text)).toEqual({ pods: m.pods, ports: m.ports, cells: matrixCells(m), findings: m.findings });
     expect(text).toBe([...renderPolicyMatrixJson(m)].join(''));
+  });
+});
+
+describe('renderPolicyMatrixYaml', () => {
+  const toJSON = (m: PolicyMatrixReport): unknown => ({ pods: m.pods, ports: m.ports, cells: matrixCells(m), findings: m.findings });
+
+  it.each([[7, 1 << 20], [7, 64], [7, 1], [1, 64], [0, 64]])('%i pods, chunks of %i characters: the yaml package\'s text of the report', (n, chunkSize) => {
+    const m = report(n);
+    expect([...renderPolicyMatrixYaml(m, chunkSize)!].join('')).toBe(stringify(toJSON(m), YAML_OPTIONS));
+  });
+
+  it('writes names that need quotes as the package does, and no findings as []', () => {
+    const m = { ...report(4), pods: ['true', '80', 'a: b', 'ns/pod'], findings: [] } as unknown as PolicyMatrixReport;
+    expect([...renderPolicyMatrixYaml(m)!].join('')).toBe(stringify(toJSON(m), YAML_OPTIONS));
+    const noPorts = { ...report(3), ports: [], allowed: [] } as unknown as PolicyMatrixReport;
+    expect([...renderPolicyMatrixYaml(noPorts)!].join('')).toBe(stringify(toJSON(noPorts), YAML_OPTIONS));
+  });
+
+  it('leaves a name over several lines to the package', () => {
+    expect(renderPolicyMatrixYaml({ ...report(2), pods: ['ns/a', 'ns/two\nlines'] } as unknown as PolicyMatrixReport)).toBeNull();
   });
 });
