@@ -20,11 +20,26 @@ export function renderPolicyDot(report: CompactMatrix): string {
     for (const pod of pods) lines.push(`    ${quote(pod)} [label=${quote(pod.slice(ns.length + 1))}];`);
     lines.push('  }');
   }
+  // A million pairs on 1,000 pods: each name is quoted once, and each set of ports' label once.
   const n = report.pods.length;
+  const names = report.pods.map(quote);
+  const labels = new Map<string, string>();
+  const labelOf = (allowedPorts: string): string => {
+    let label = labels.get(allowedPorts);
+    if (label === undefined) {
+      const ports = allowedPorts.split(',').map((k) => report.ports[Number(k)]!);
+      label = quote(ports.map((p) => `${p.protocol}/${p.port}`).join(', '));
+      labels.set(allowedPorts, label);
+    }
+    return label;
+  };
+  const allowed = report.allowed;
   for (let s = 0; s < n; s++) {
+    const from = `  ${names[s]!} -> `;
     for (let d = 0; d < n; d++) {
-      const ports = report.ports.filter((_, k) => report.allowed[k]![s * n + d] === 1).map((p) => `${p.protocol}/${p.port}`);
-      if (ports.length) lines.push(`  ${quote(report.pods[s]!)} -> ${quote(report.pods[d]!)} [label=${quote(ports.join(', '))}];`);
+      let ports = '';
+      for (let k = 0; k < allowed.length; k++) if (allowed[k]![s * n + d] === 1) ports = ports === '' ? String(k) : `${ports},${k}`;
+      if (ports !== '') lines.push(`${from}${names[d]!} [label=${labelOf(ports)}];`);
     }
   }
   lines.push('}');
