@@ -4,7 +4,19 @@ import { generatePolicyCluster } from '../gen/policy-cluster.mjs';
 import { dataDir, knet, measure } from '../lib.mjs';
 
 const file = join(dataDir, 'policy-1000-pods-200-policies.json');
-const args = [knet, 'explain-policy', '--matrix', '-A', '--port', '80', '--json', '--snapshot', file];
+const matrix = (...format) => [knet, 'explain-policy', '--matrix', '-A', '--port', '80', ...format, '--snapshot', file];
+const args = matrix('--json');
+
+/** The matrix in another output format against --json: a fast --json must not hide a slow renderer. */
+const formatCase = (format, ratio) => ({
+  name: `policy-matrix-1000-${format}`,
+  target: `the same matrix with -o ${format} ≤ ${ratio}× the same command with --json`,
+  runs: 5,
+  setup,
+  baseline: { name: 'knet explain-policy --matrix -A --json', run: () => measure(process.execPath, args) },
+  subject: { name: `knet explain-policy --matrix -A -o ${format}`, run: () => measure(process.execPath, matrix('-o', format)) },
+  limit: { ratio },
+});
 
 async function setup() {
   await generatePolicyCluster(file, { namespaces: 50, podsPerNamespace: 20, policies: 200 });
@@ -30,4 +42,7 @@ export default [
     subject: { name: 'knet explain-policy --matrix -A --json', run: () => measure(process.execPath, args) },
     limit: { seconds: 1 },
   },
+  formatCase('yaml', 1.5),
+  formatCase('table', 1.5),
+  formatCase('dot', 2),
 ];
