@@ -150,20 +150,34 @@ export function* renderPolicyMatrixJson(m: PolicyMatrixReport, chunkSize = 1 << 
 }
 
 /**
- * The matrix as one YAML document, the text the yaml package gives for report.toJSON(), in chunks of
- * about `chunkSize`: a million cells never exist as objects, nor as one string. null when a pod's name
- * is a scalar renderYamlPieces leaves to the package (then the package renders toJSON()).
+ * The matrix as one YAML document, the text the yaml package gives for report.toJSON(), as UTF-8 bytes
+ * in chunks of about `chunkSize` (as renderPolicyMatrixJsonBytes). null when a pod's name is a scalar
+ * renderYamlPieces leaves to the package (then the package renders toJSON()).
  */
-export function renderPolicyMatrixYaml(m: PolicyMatrixReport, chunkSize = 1 << 20): Iterable<string> | null {
+export function renderPolicyMatrixYaml(m: PolicyMatrixReport, chunkSize = 1 << 20): Iterable<Uint8Array> | null {
   const names: string[] = [];
   for (const pod of m.pods) {
     const name = yamlScalar(pod);
     if (name === null) return null;
     names.push(name);
   }
-  const protocols = m.ports.map((p) => yamlScalar(p.protocol));
-  if (protocols.includes(null)) return null;
-  return matrixYaml(m, names, protocols as string[], chunkSize);
+  const protocols: string[] = [];
+  for (const p of m.ports) {
+    const protocol = yamlScalar(p.protocol);
+    if (protocol === null) return null;
+    protocols.push(protocol);
+  }
+  return matrixBytes(
+    m,
+    {
+      head: (hasCells) => `${yamlPart({ pods: m.pods, ports: m.ports })}${hasCells ? 'cells:\n' : 'cells: []\n'}`,
+      from: (s) => `  - from: ${names[s]!}\n    to: `,
+      firstSkip: 0,
+      to: (d, k, isAllowed) => `${names[d]!}\n    port: ${m.ports[k]!.port}\n    protocol: ${protocols[k]!}\n    allowed: ${isAllowed}\n`,
+      tail: () => yamlPart({ findings: m.findings }),
+    },
+    chunkSize,
+  );
 }
 
 /** A part of the document with its fields in order, as the package writes it (laid out here when it can be). */
@@ -171,37 +185,46 @@ function yamlPart(part: Record<string, unknown>): string {
   return renderYamlPieces(part)?.join('') ?? stringify(part, YAML_OPTIONS);
 }
 
-function* matrixYaml(m: PolicyMatrixReport, names: readonly string[], protocols: readonly string[], chunkSize: number): Generator<string> {
-  const n = m.pods.length;
-  const hasCells = n > 1 && m.ports.length > 0;
-  let buf = `${yamlPart({ pods: m.pods, ports: m.ports })}${hasCells ? 'cells:\n' : 'cells: []\n'}`;
-  for (let k = 0; k < m.ports.length; k++) {
-    const tail = `\n    port: ${m.ports[k]!.port}\n    protocol: ${protocols[k]!}\n    allowed: `;
-    const allowed = m.allowed[k]!;
-    for (let s = 0; s < n; s++) {
-      const from = `  - from: ${names[s]!}\n    to: `;
-      for (let d = 0; d < n; d++) {
-        if (s === d) continue;
-        buf += `${from}${names[d]!}${tail}${allowed[s * n + d] ? 'true' : 'false'}\n`;
-        if (buf.length >= chunkSize) {
-          yield buf;
-          buf = '';
-        }
-      }
-    }
-  }
-  yield buf + yamlPart({ findings: m.findings });
+/**
+ * The same document as renderPolicyMatrixJson, as UTF-8 bytes in chunks of about `chunkSize`.
+ */
+export function renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 1 << 20): Generator<Uint8Array> {
+  const names = m.pods.map((p) => JSON.stringify(p));
+  return matrixBytes(
+    m,
+    {
+      head: () => `{\n  "pods": ${JSON.stringify(m.pods)},\n  "ports": ${JSON.stringify(m.ports)},\n  "cells": [`,
+      // The first cell of the document has no comma before it.
+      from: (s) => `,\n    {"from":${names[s]!},"to":`,
+      firstSkip: 1,
+      to: (d, k, isAllowed) => `${names[d]!},"port":${m.ports[k]!.port},"protocol":${JSON.stringify(m.ports[k]!.protocol)},"allowed":${isAllowed}}`,
+      tail: (hasCells) => `${hasCells ? '\n  ' : ''}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`,
+    },
+    chunkSize,
+  );
+}
+
+/** How a matrix document is written: around its cells, and each cell as its source's part then its destination's. */
+interface MatrixLayout {
+  head(hasCells: boolean): string;
+  /** A cell's text up to its destination, for source s. */
+  from(s: number): string;
+  /** Characters of from() left out before the document's first cell. */
+  firstSkip: number;
+  /** The rest of a cell: destination d on port k. */
+  to(d: number, k: number, isAllowed: boolean): string;
+  tail(hasCells: boolean): string;
 }
 
 /**
- * The same document as renderPolicyMatrixJson, as UTF-8 bytes in chunks of about `chunkSize`: each cell is
- * two copies of bytes encoded once (the source's prefix, and the destination's text for allowed or
- * denied), so a million cells cost a million pairs of memory copies and no string at all.
+ * A matrix document as UTF-8 bytes in chunks of about `chunkSize`: each cell is two copies of bytes
+ * encoded once (the source's part, and the destination's for allowed or denied), so a million cells
+ * cost a million pairs of memory copies and no string at all.
  */
-export function* renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 1 << 20): Generator<Uint8Array> {
+function* matrixBytes(m: PolicyMatrixReport, layout: MatrixLayout, chunkSize: number): Generator<Uint8Array> {
   const encoder = new TextEncoder();
   const n = m.pods.length;
-  const names = m.pods.map((p) => JSON.stringify(p));
+  const hasCells = n > 1 && m.ports.length > 0;
   let out = new Uint8Array(chunkSize);
   let off = 0;
   function* put(bytes: Uint8Array): Generator<Uint8Array> {
@@ -214,21 +237,18 @@ export function* renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 
     out.set(bytes, off);
     off += bytes.length;
   }
-  yield* put(encoder.encode(`{\n  "pods": ${JSON.stringify(m.pods)},\n  "ports": ${JSON.stringify(m.ports)},\n  "cells": [`));
+  yield* put(encoder.encode(layout.head(hasCells)));
   let first = true;
   for (let k = 0; k < m.ports.length; k++) {
-    const { port, protocol } = m.ports[k]!;
-    const tail = `,"port":${port},"protocol":${JSON.stringify(protocol)},"allowed":`;
-    const isAllowed = names.map((name) => encoder.encode(`${name}${tail}true}`));
-    const isDenied = names.map((name) => encoder.encode(`${name}${tail}false}`));
+    const isAllowed = m.pods.map((_, d) => encoder.encode(layout.to(d, k, true)));
+    const isDenied = m.pods.map((_, d) => encoder.encode(layout.to(d, k, false)));
     const allowed = m.allowed[k]!;
     for (let s = 0; s < n; s++) {
-      const from = encoder.encode(`,\n    {"from":${names[s]!},"to":`);
+      const from = encoder.encode(layout.from(s));
       for (let d = 0; d < n; d++) {
         if (s === d) continue;
         const cell = allowed[s * n + d] ? isAllowed[d]! : isDenied[d]!;
-        // The first cell of the document has no comma before it.
-        const prefix = first ? from.subarray(1) : from;
+        const prefix = first ? from.subarray(layout.firstSkip) : from;
         first = false;
         if (off + prefix.length + cell.length > out.length) {
           yield* put(prefix);
@@ -242,6 +262,6 @@ export function* renderPolicyMatrixJsonBytes(m: PolicyMatrixReport, chunkSize = 
       }
     }
   }
-  yield* put(encoder.encode(`${first ? '' : '\n  '}],\n  "findings": ${JSON.stringify(m.findings, null, 2).replace(/\n/g, '\n  ')}\n}\n`));
+  yield* put(encoder.encode(layout.tail(!first)));
   if (off > 0) yield out.subarray(0, off);
 }
