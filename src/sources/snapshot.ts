@@ -11,6 +11,7 @@ import { passesShape, type ObjectOrigin } from '../model/validate.js';
 import { decodeInput, fileErrorReason, isMissingFile, readInputBytes, readInputFile } from './files.js';
 import { NODE_STATE_FILES, type NodeStateKind, type NodeStateSource } from './node-state.js';
 import { isScopableNamespace, splitJsonList, splitYamlList, type SplitList } from './scoped-list.js';
+import { parseYamlFast } from './yaml-fast.js';
 
 export const SNAPSHOT_META_FILE = 'knet-snapshot.yaml';
 
@@ -334,12 +335,53 @@ function loadJson(text: string, file: string, into: Collector): unknown[] | null
   return null;
 }
 
+/** A document of a YAML file read: its value, and where it and each item of a List in it are. */
+interface ReadDocument {
+  value: unknown;
+  origin: Origin;
+  itemOrigin: (index: number) => Origin;
+}
+
 function loadYaml(text: string, file: string, into: Collector): void {
   refuseDeep(text, file);
+  const values = parseYamlFast(text);
+  if (values === null) {
+    for (const doc of readYamlDocuments(text, file)) into.addDocument(doc.value, doc.origin, doc.itemOrigin);
+    return;
+  }
+  // Lines are for messages only: the yaml package reads the text again, once, if one is asked for.
+  let read: ReadDocument[] | undefined;
+  const documentAt = (d: number): ReadDocument => (read ??= [...readYamlDocuments(text, file)])[d]!;
+  values.forEach((value, d) => {
+    const what = values.length > 1 ? `document ${d + 1}` : 'the document';
+    into.addDocument(value, lazyOrigin(file, what, () => documentAt(d).origin), (i) => lazyOrigin(file, `item ${i} of the List`, () => documentAt(d).itemOrigin(i)));
+  });
+}
+
+/** An origin whose line is found when a message asks for it. */
+function lazyOrigin(file: string, what: string, real: () => Origin): Origin {
+  return {
+    file,
+    what,
+    get line(): number | undefined {
+      return real().line;
+    },
+    lineOf: (path) => {
+      const origin = real();
+      return origin.lineOf ? origin.lineOf(path) : origin.line;
+    },
+  };
+}
+
+/**
+ * The documents of a YAML file as the yaml package reads them, with the line of every node, one at a
+ * time (an object is checked before a later document's error is found); an error is exit 2.
+ */
+function* readYamlDocuments(text: string, file: string): Generator<ReadDocument> {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   const asArray = Array.isArray(docs) ? docs : [docs];
-  asArray.forEach((doc, d) => {
+  for (const [d, doc] of asArray.entries()) {
     const problem = doc.errors[0];
     if (problem) {
       const line = problem.linePos?.[0].line;
@@ -374,15 +416,15 @@ function loadYaml(text: string, file: string, into: Collector): void {
       }
       return lineOf(base);
     };
-    into.addDocument(
+    yield {
       value,
-      { file, line: lineOf(contents), what, lineOf: fieldLine(contents) },
-      (i) => {
+      origin: { file, line: lineOf(contents), what, lineOf: fieldLine(contents) },
+      itemOrigin: (i: number): Origin => {
         const item: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
         return { file, line: lineOf(item), what: `item ${i} of the List`, lineOf: fieldLine(item) };
       },
-    );
-  });
+    };
+  }
 }
 
 /** What a scoped read left out: the texts of the items, by their offsets in each file's text. */
