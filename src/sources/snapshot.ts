@@ -225,17 +225,24 @@ const MAX_BRACKET_DEPTH = 1000;
  * brackets inside strings only make the count larger, and no real object comes near the limit.
  */
 function bracketTooDeep(text: string): number | null {
+  // From bracket to bracket (a regular expression finds them natively: block YAML has few), lines
+  // counted only for the message.
+  const brackets = /[[\]{}]/g;
   let depth = 0;
-  let line = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let m = brackets.exec(text); m !== null; m = brackets.exec(text)) {
+    const c = text.charCodeAt(m.index);
     if (c === 123 || c === 91) {
-      if (++depth > MAX_BRACKET_DEPTH) return line;
-    } else if (c === 125 || c === 93) {
-      if (depth > 0) depth--;
-    } else if (c === 10) line++;
+      if (++depth > MAX_BRACKET_DEPTH) return lineAt(text, m.index);
+    } else if (depth > 0) depth--;
   }
   return null;
+}
+
+/** The 1-based line of position `at` in `text`. */
+function lineAt(text: string, at: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function refuseDeep(text: string, file: string): void {
