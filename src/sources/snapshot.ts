@@ -523,41 +523,58 @@ function loadYamlScoped(text: string, file: string, into: Collector, wanted: Rea
   const lines = new Map<unknown, (path: readonly (string | number)[]) => number | undefined>();
   const values = split.kept.map((item) => {
     refuseDeep(item.text, file);
-    const lineCounter = new LineCounter();
-    const parsed = parseAllDocuments(item.text, { lineCounter, uniqueKeys: false });
-    const doc = Array.isArray(parsed) && parsed.length === 1 ? parsed[0]! : null;
-    const problem = doc ? doc.errors[0] : undefined;
-    if (!doc || problem || !isSeq(doc.contents) || doc.contents.items.length !== 1) {
-      const line = problem?.linePos?.[0].line;
-      throw inputError(`${file}:${item.line + (line ?? 1) - 1}: not valid YAML: ${problem?.message.split('\n')[0] ?? 'not one item of the List'}`, 'snapshot-malformed', ['Fix the file, or export it again with `kubectl get … -o yaml`.']);
+    const fast = parseYamlFast(item.text);
+    if (fast !== null && fast.length === 1 && Array.isArray(fast[0]) && fast[0].length === 1) {
+      // Read by the fast reader; the package reads the item again only if a message asks for a line.
+      const value: unknown = fast[0][0];
+      if (typeof value === 'object' && value !== null) {
+        let lineOf: ((path: readonly (string | number)[]) => number | undefined) | undefined;
+        lines.set(value, (path) => (lineOf ??= itemLines(item, file).lineOf)(path));
+      }
+      return value;
     }
-    let value: unknown;
-    try {
-      value = (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown[])[0];
-    } catch (err) {
-      throw inputError(`${file}:${item.line}: item ${item.index} of the List expands its YAML aliases too far (${(err as Error).message.split('\n')[0]})`, 'snapshot-malformed');
-    }
-    const node: unknown = doc.contents.items[0];
-    const lineOf = (n: unknown): number | undefined => {
-      const range = (n as YamlNode | null | undefined)?.range;
-      return range ? lineCounter.linePos(range[0]).line + item.line - 1 : undefined;
-    };
-    if (typeof value === 'object' && value !== null) {
-      lines.set(value, (path) => {
-        for (let n = path.length; n >= 0; n--) {
-          const at = lineOf(isMap(node) || isSeq(node) ? node.getIn(path.slice(0, n), true) : undefined);
-          if (at !== undefined) return at;
-        }
-        return lineOf(node);
-      });
-    }
-    return value;
+    const read = itemLines(item, file);
+    if (typeof read.value === 'object' && read.value !== null) lines.set(read.value, read.lineOf);
+    return read.value;
   });
   addSplit(split, values, text, wanted, into, leftOut, (item, value) => {
     const lineOf = lines.get(value);
     return { file, line: item.line, what: `item ${item.index} of the List`, ...(lineOf ? { lineOf } : {}) };
   });
   return true;
+}
+
+/** One item of a List (a one-item sequence) read by the yaml package: its value, and the line of a field in the file; its error is exit 2. */
+function itemLines(item: { text: string; line: number; index: number }, file: string): { value: unknown; lineOf: (path: readonly (string | number)[]) => number | undefined } {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(item.text, { lineCounter, uniqueKeys: false });
+  const doc = Array.isArray(parsed) && parsed.length === 1 ? parsed[0]! : null;
+  const problem = doc ? doc.errors[0] : undefined;
+  if (!doc || problem || !isSeq(doc.contents) || doc.contents.items.length !== 1) {
+    const line = problem?.linePos?.[0].line;
+    throw inputError(`${file}:${item.line + (line ?? 1) - 1}: not valid YAML: ${problem?.message.split('\n')[0] ?? 'not one item of the List'}`, 'snapshot-malformed', ['Fix the file, or export it again with `kubectl get … -o yaml`.']);
+  }
+  let value: unknown;
+  try {
+    value = (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown[])[0];
+  } catch (err) {
+    throw inputError(`${file}:${item.line}: item ${item.index} of the List expands its YAML aliases too far (${(err as Error).message.split('\n')[0]})`, 'snapshot-malformed');
+  }
+  const node: unknown = doc.contents.items[0];
+  const lineOf = (n: unknown): number | undefined => {
+    const range = (n as YamlNode | null | undefined)?.range;
+    return range ? lineCounter.linePos(range[0]).line + item.line - 1 : undefined;
+  };
+  return {
+    value,
+    lineOf: (path) => {
+      for (let n = path.length; n >= 0; n--) {
+        const at = lineOf(isMap(node) || isSeq(node) ? node.getIn(path.slice(0, n), true) : undefined);
+        if (at !== undefined) return at;
+      }
+      return lineOf(node);
+    },
+  };
 }
 
 async function loadMeta(root: string): Promise<ClusterMeta> {

@@ -207,10 +207,6 @@ class Reader {
         continue;
       }
       if (isOpen && value !== null) throw new GiveUp();
-      if (this.indent !== 0 && !isOpen) {
-        // Content that starts indented: valid, but rare enough to leave to the package.
-        throw new GiveUp();
-      }
       isOpen = true;
       value = this.node(-1, false);
       this.skipBlank();

@@ -90,6 +90,8 @@ describe('parseYamlFast', () => {
       let text = stringify(g.value(), STYLES[i % STYLES.length]);
       if (i % 10 === 0) text += `---\n${stringify(g.value(), STYLES[i % STYLES.length])}`;
       if (i % 10 === 5) text = `# comment\n${text.replace('\n', '\n# inner\n')}`;
+      // A document indented as a whole, as an item of a List is when read on its own.
+      if (i % 10 === 7) text = text.replace(/^(?=.)/gm, '  ');
       const fast = parseYamlFast(text);
       if (fast === null) continue;
       read++;
@@ -102,7 +104,8 @@ describe('parseYamlFast', () => {
     const g = generator(7);
     let read = 0;
     for (let i = 0; i < 12000; i++) {
-      const text = g.text(stringify(g.value(), STYLES[i % STYLES.length]));
+      const written = stringify(g.value(), STYLES[i % STYLES.length]);
+      const text = g.text(i % 5 === 0 ? written.replace(/^(?=.)/gm, '  ') : written);
       const fast = parseYamlFast(text);
       if (fast === null) continue;
       read++;
