@@ -6,18 +6,7 @@ import { emptyCluster, type Cluster } from '../../src/model/cluster.js';
 import type { AdminNetworkPolicy, LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Pod, Protocol } from '../../src/model/k8s.js';
 import { buildPolicyEngine, evaluateConnection } from '../../src/policy/evaluate.js';
 import { evaluateMatrix, matrixCells, computeMatrix } from '../../src/policy/matrix.js';
-
-/** A small deterministic PRNG (mulberry32), so that a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../support/random.js';
 
 const protocols: Protocol[] = ['TCP', 'UDP', 'SCTP'];
 

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { renderYaml } from '../../src/render/document.js';
 import { YAML_OPTIONS, renderYamlPieces, renderYamlStream } from '../../src/render/yaml.js';
 import { examplesDir, runKnet } from '../support/cli.js';
+import { random } from '../support/random.js';
 
 function both(value: unknown): { fast: string | null; reference: string } {
   const pieces = renderYamlPieces(value);
@@ -22,17 +23,6 @@ const AWKWARD_STRINGS = [
   'é', '✓ in sync', 'ns0/svc0:http', 'KUBE-SVC-K7ZVFMM3TUXRXRZR line 12', 'kube-proxy on node-a is behind the API: check its logs',
   '\u0001', 'a\u007f', '\u0085', '\u00a0', '\u2028', '\ud800', 'x'.repeat(1200), 'word '.repeat(40).trim(),
 ];
-
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'b', 'Z', '0', '1', '9', '.', '-', '+', ':', '#', ' ', ' ', '?', '/', '_', 'e', 'x', 'o', '"', "'", '\\', '\t', ',', '[', '{', '!', '%', '@', '~', 'é', '✓'];
 

@@ -13,23 +13,13 @@ import { KnetError } from '../../src/model/errors.js';
 import { openCluster } from '../../src/sources/cluster.js';
 import { parseYamlFast } from '../../src/sources/yaml-fast.js';
 import { examplesDir } from '../support/cli.js';
+import { random } from '../support/random.js';
 
 /** The package's reading: the documents' values, or 'error' when a document has an error. */
 function reference(text: string): unknown {
   const parsed = parseAllDocuments(text, { uniqueKeys: false });
   const docs = Array.isArray(parsed) ? parsed : [parsed];
   return docs.some((d) => d.errors.length > 0) ? 'error' : docs.map((d) => d.toJS() as unknown);
-}
-
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const STRINGS = [
