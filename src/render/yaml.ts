@@ -85,10 +85,19 @@ class Writer {
   }
 
   string(text: string): string {
+    const isSimple = isSimpleAscii(text);
     if (text.length > 0 && !NEEDS_QUOTES.test(text) && !OTHER_TYPE.test(text)) {
+      if (isSimple) {
+        // No newline, control character, quote or backslash: only a document marker is left to check.
+        if (DOCUMENT_MARKER.test(text)) throw new NotPlain();
+        return text;
+      }
       if (text.includes('\n') || DOCUMENT_MARKER.test(text)) throw new NotPlain();
       if (!CONTROL.test(text)) return text;
     }
+    // Quoted: with no quote of either kind, the package writes JSON's double-quoted form, which for
+    // printable ASCII without a backslash is the text in quotes.
+    if (isSimple) return `"${text}"`;
     if (text.includes('\n')) throw new NotPlain();
     let quoted = this.values.get(text);
     if (quoted === undefined) {
@@ -183,6 +192,15 @@ export function yamlScalar(value: string | number | boolean | null): string | nu
     if (err instanceof NotPlain) return null;
     throw err;
   }
+}
+
+/** Printable ASCII (space to tilde) without a quote of either kind or a backslash. */
+function isSimpleAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 || c > 126 || c === 34 || c === 39 || c === 92) return false;
+  }
+  return true;
 }
 
 /** An object the package writes as a mapping of its own fields: a plain one, with no toJSON. */
