@@ -1,11 +1,13 @@
 // -o yaml lays plain data out itself (src/render/yaml.ts); the yaml package is the reference. Every
 // value here is rendered both ways and the texts must be equal, byte for byte; where the renderer
 // declines (null), the package renders, so only the declining is checked.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { renderYaml } from '../../src/render/document.js';
 import { YAML_OPTIONS, renderYamlPieces, renderYamlStream } from '../../src/render/yaml.js';
+import { renderList } from '../../src/sources/live/save-snapshot.js';
 import { examplesDir, runKnet } from '../support/cli.js';
 import { random } from '../support/random.js';
 
@@ -140,6 +142,22 @@ describe('renderYamlStream', () => {
   it('refuses a rest() whose list is not first and empty', () => {
     expect(() => stream('services', [1], { summary: 1, services: [] })).toThrow(/must start with services/);
     expect(() => stream('services', [1], { services: [2] })).toThrow(/must start with services/);
+  });
+});
+
+describe('knet snapshot save', () => {
+  it("writes each kind's List as the yaml package wrote it (the demo's objects, kind by kind)", () => {
+    const docs = parseAllDocuments(readFileSync(join(examplesDir, 'demo', 'cluster.yaml'), 'utf8'));
+    const objects = (Array.isArray(docs) ? docs : [docs]).flatMap((d) => {
+      const value = d.toJS() as { kind?: string; items?: { kind?: string }[] } | null;
+      return value?.kind === 'List' ? (value.items ?? []) : value ? [value] : [];
+    });
+    const kinds = [...new Set(objects.map((o) => o.kind))];
+    expect(kinds.length).toBeGreaterThan(4);
+    for (const kind of kinds) {
+      const items = objects.filter((o) => o.kind === kind);
+      expect(renderList(items), String(kind)).toBe(stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, { lineWidth: 0 }));
+    }
   });
 });
 
