@@ -1,6 +1,8 @@
 // The live path against the HTTPS test API server (test/support/api-server.ts, the same one the tests
 // use), run in a process of its own, serving the generated 10,000-service / 50,000-pod cluster in pages
 // of 500: what reading a big cluster over the API costs next to reading the same objects from a file.
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCluster } from '../gen/cluster.mjs';
 import { dataDir, knet, measure, startServerProcess } from '../lib.mjs';
@@ -39,5 +41,28 @@ export default [
       run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--kubeconfig', kubeconfig], { okCodes: [0, 1] }),
     },
     limit: { ratio: 2 },
+  },
+  {
+    name: 'live-snapshot-save-10k',
+    target: '`knet snapshot save DIR` live on 10,000 services / 50,000 pods (about 170 MB of YAML) ≤ 4× `knet endpoints -A --json` live',
+    runs: 3,
+    async setup() {
+      await generateCluster(file, { services: 10_000, pods: 50_000 });
+      kubeconfig ||= await startServer();
+      this.note = 'save reads every object and writes it as YAML, endpoints writes a report; the yaml package took 75 s for the save';
+    },
+    baseline: {
+      name: 'knet endpoints -A --json --kubeconfig (live)',
+      run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--kubeconfig', kubeconfig], { okCodes: [0, 1] }),
+    },
+    subject: {
+      name: 'knet snapshot save DIR --kubeconfig (live)',
+      run: () => {
+        const dir = join(tmpdir(), 'knet-bench-snapshot-save');
+        rmSync(dir, { recursive: true, force: true });
+        return measure(process.execPath, [knet, 'snapshot', 'save', dir, '--kubeconfig', kubeconfig]);
+      },
+    },
+    limit: { ratio: 4 },
   },
 ];
