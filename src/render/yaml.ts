@@ -7,6 +7,7 @@
 // an object with toJSON, a document marker) makes renderYamlPieces return null, and the caller
 // renders with the package: the text is the same either way (test/render/yaml.test.ts compares them).
 import { stringify } from 'yaml';
+import { resolvePlain } from '../model/yaml-scalar.js';
 
 export const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
@@ -18,8 +19,6 @@ const NEEDS_QUOTES = /^[\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|:[ \t]|[\t ]#|[\
 /** Control characters and lone surrogates: written double-quoted, escaped. */
 // eslint-disable-next-line no-control-regex -- the package's own test, which looks for control characters
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\uD800-\uDFFF]/u;
-/** What the core schema would read as null, a boolean, an integer or a float (its tags' tests). */
-const OTHER_TYPE = /^(?:~|[Nn]ull|NULL)?$|^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$|^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$|^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$|^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$|^0o[0-7]+$|^[-+]?[0-9]+$|^0x[0-9a-fA-F]+$/;
 /** A document marker at a line's start, which the package writes differently by depth. */
 const DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/;
 
@@ -86,7 +85,7 @@ class Writer {
 
   string(text: string): string {
     const isSimple = isSimpleAscii(text);
-    if (text.length > 0 && !NEEDS_QUOTES.test(text) && !OTHER_TYPE.test(text)) {
+    if (text.length > 0 && !NEEDS_QUOTES.test(text) && readsAsItself(text)) {
       if (isSimple) {
         // No newline, control character, quote or backslash: only a document marker is left to check.
         if (DOCUMENT_MARKER.test(text)) throw new NotPlain();
@@ -109,7 +108,7 @@ class Writer {
 
   key(key: string): string {
     if (key.length > MAX_IMPLICIT_KEY || key.includes('\n') || DOCUMENT_MARKER.test(key)) throw new NotPlain();
-    if (key.length > 0 && !NEEDS_QUOTES.test(key) && !OTHER_TYPE.test(key) && !CONTROL.test(key)) return key;
+    if (key.length > 0 && !NEEDS_QUOTES.test(key) && readsAsItself(key) && !CONTROL.test(key)) return key;
     let quoted = this.keys.get(key);
     if (quoted === undefined) {
       quoted = quotedKey(key);
@@ -192,6 +191,11 @@ export function yamlScalar(value: string | number | boolean | null): string | nu
     if (err instanceof NotPlain) return null;
     throw err;
   }
+}
+
+/** Whether a string written plain reads back as itself, not as null, a boolean or a number. */
+function readsAsItself(text: string): boolean {
+  return resolvePlain(text) === text;
 }
 
 /** Printable ASCII (space to tilde) without a quote of either kind or a backslash. */
