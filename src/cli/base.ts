@@ -1,6 +1,6 @@
 import { Command, type Interfaces } from '@oclif/core';
-import { renderJson, renderJsonChunks, renderJsonStream, renderYaml } from '../render/document.js';
-import { renderYamlPieces, renderYamlStream } from '../render/yaml.js';
+import { renderJson, renderJsonChunks, renderJsonStream, renderYamlChunks } from '../render/document.js';
+import { renderYamlStream } from '../render/yaml.js';
 import { createStyle, type Style } from '../render/style.js';
 import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
@@ -129,16 +129,10 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
       for (const piece of renderJsonChunks(result)) process.stdout.write(piece);
       text = '\n';
     } else if (format === 'yaml') {
-      const safe = stripControlDeep(result);
       // In pieces, as --json: plain data is laid out here, anything else by the yaml package.
-      const pieces = renderYamlPieces(safe);
-      if (pieces === null) text = renderYaml(safe);
-      else {
-        for (const piece of pieces) process.stdout.write(piece);
-        text = '';
-      }
-    }
-    else {
+      for (const piece of renderYamlChunks(stripControlDeep(result))) process.stdout.write(piece);
+      text = '';
+    } else {
       const isRaw = (this.flags as unknown as { raw?: boolean }).raw === true;
       const safe = shouldEscapeControl({ isRaw, isTTY: process.stdout.isTTY === true }) ? stripControlDeep(result) : result;
       text = this.renderText(safe, { isWide: format === 'wide', style: createStyle(this.isColor) });

@@ -1,5 +1,4 @@
-import { stringify } from 'yaml';
-import { YAML_OPTIONS, renderYamlPieces } from './yaml.js';
+import { yamlPieces } from './yaml.js';
 
 /** The command's result as one JSON document (what --json and -o json print). */
 export function renderJson(result: unknown): string {
@@ -110,5 +109,13 @@ function largestList(result: unknown): string | undefined {
 
 /** The command's result as one YAML document (what -o yaml prints), without the final newline. */
 export function renderYaml(result: unknown): string {
-  return (renderYamlPieces(result)?.join('') ?? stringify(result, YAML_OPTIONS)).trimEnd();
+  return yamlPieces(result).join('').trimEnd();
+}
+
+/** renderYaml's text and one newline, in pieces for writing as they are. */
+export function renderYamlChunks(result: unknown): string[] {
+  const pieces = yamlPieces(result);
+  const last = pieces.length - 1;
+  pieces[last] = `${pieces[last]!.trimEnd()}\n`;
+  return pieces;
 }

@@ -1,13 +1,12 @@
 // `knet explain-policy` for people: the verdict and its reasons in full sentences, and the matrix as a
 // grid. Everything printed here comes from the engine's result; nothing is re-derived.
-import { stringify } from 'yaml';
 import type { Finding } from '../model/finding.js';
 import type { CompactMatrix } from '../policy/matrix.js';
 import type { DirectionExplanation, MatrixCell, MatrixPort, PolicyExplanation, PolicyVerdict } from '../policy/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 import { layoutColumns } from './table.js';
-import { YAML_OPTIONS, renderYamlPieces, yamlScalar } from './yaml.js';
+import { yamlPieces, yamlScalar } from './yaml.js';
 
 /** What `explain-policy --matrix` returns: the contract's `cells` (through toJSON) over a compact matrix. */
 export interface PolicyMatrixReport extends CompactMatrix {
@@ -180,9 +179,9 @@ export function renderPolicyMatrixYaml(m: PolicyMatrixReport, chunkSize = 1 << 2
   );
 }
 
-/** A part of the document with its fields in order, as the package writes it (laid out here when it can be). */
+/** A part of the document with its fields in order, as the package writes it. */
 function yamlPart(part: Record<string, unknown>): string {
-  return renderYamlPieces(part)?.join('') ?? stringify(part, YAML_OPTIONS);
+  return yamlPieces(part).join('');
 }
 
 /**

@@ -14,6 +14,11 @@ export const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as co
 /** Thrown inside the walk for data this renderer leaves to the package. */
 class NotPlain extends Error {}
 
+/** Whether the walk stopped at what the package writes instead (data it does not lay out, or nesting past the stack). */
+function isLeftToPackage(err: unknown): boolean {
+  return err instanceof NotPlain || err instanceof RangeError;
+}
+
 /** Characters and places that keep a scalar from being written plain (plainString's test, with no newline in the text). */
 const NEEDS_QUOTES = /^[\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|:[ \t]|[\t ]#|[\t :]$/;
 /** Control characters and lone surrogates: written double-quoted, escaped. */
@@ -63,13 +68,22 @@ class Writer {
     }
   }
 
-  /** The text written since `mark` is dropped (canCut was false since mark was taken). */
-  get mark(): number {
-    return this.buffer.length;
-  }
-
-  backTo(mark: number): void {
-    this.buffer = this.buffer.slice(0, mark);
+  /**
+   * Writes with `write`, uncut; when that meets what this renderer leaves to the package, what it wrote
+   * is taken back and `fallback()` (the package's text for the same place) written instead.
+   */
+  attempt(write: () => void, fallback: () => string): void {
+    const mark = this.buffer.length;
+    this.canCut = false;
+    try {
+      write();
+    } catch (err) {
+      if (!isLeftToPackage(err)) throw err;
+      this.buffer = this.buffer.slice(0, mark);
+      this.line(fallback());
+    } finally {
+      this.canCut = true;
+    }
   }
 
   /** Takes the pieces cut so far. */
@@ -226,10 +240,15 @@ export function renderYamlPieces(result: unknown): string[] | null {
     else if (Array.isArray(result)) w.seq(result, '', '', 0);
     else w.map(result as Record<string, unknown>, '', '', 0);
   } catch (err) {
-    if (err instanceof NotPlain || err instanceof RangeError) return null;
+    if (isLeftToPackage(err)) return null;
     throw err;
   }
   return w.finish();
+}
+
+/** The text `stringify(value, YAML_OPTIONS)` gives, in pieces: laid out here when it can be, else by the package. */
+export function yamlPieces(value: unknown): string[] {
+  return renderYamlPieces(value) ?? [stringify(value, YAML_OPTIONS)];
 }
 
 /**
@@ -249,16 +268,10 @@ export function* renderYamlStream(key: string, items: Iterable<unknown>, rest: (
       w.line(head);
       isFirst = false;
     }
-    const mark = w.mark;
-    w.canCut = false;
-    try {
-      w.seq([item], '  ', '  ', 1);
-    } catch (err) {
-      if (!(err instanceof NotPlain || err instanceof RangeError)) throw err;
-      w.backTo(mark);
-      w.line(stringify({ [key]: [item] }, YAML_OPTIONS).slice(head.length));
-    }
-    w.canCut = true;
+    w.attempt(
+      () => w.seq([item], '  ', '  ', 1),
+      () => stringify({ [key]: [item] }, YAML_OPTIONS).slice(head.length),
+    );
     w.cut();
     yield* w.take();
   }
@@ -267,23 +280,17 @@ export function* renderYamlStream(key: string, items: Iterable<unknown>, rest: (
   if (Object.keys(document)[0] !== key || !Array.isArray(list) || list.length !== 0) throw new Error(`renderYamlStream: rest() must start with ${key}, empty`);
   if (isFirst) {
     // No element: the document as it is, with its empty list.
-    yield* renderYamlPieces(document) ?? [stringify(document, YAML_OPTIONS)];
+    yield* yamlPieces(document);
     return;
   }
   // The fields after the list, each laid out as in the whole document (a top-level field alone).
   const others: Record<string, unknown> = {};
   for (const k of Object.keys(document)) if (k !== key) others[k] = document[k];
   if (Object.values(others).some((v) => v !== undefined)) {
-    const mark = w.mark;
-    w.canCut = false;
-    try {
-      w.map(others, '', '', 0);
-    } catch (err) {
-      if (!(err instanceof NotPlain || err instanceof RangeError)) throw err;
-      w.backTo(mark);
-      w.line(stringify(others, YAML_OPTIONS));
-    }
-    w.canCut = true;
+    w.attempt(
+      () => w.map(others, '', '', 0),
+      () => stringify(others, YAML_OPTIONS),
+    );
   }
   yield* w.finish();
 }

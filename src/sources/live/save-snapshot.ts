@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { YAML_OPTIONS, renderYamlPieces } from '../../render/yaml.js';
+import { yamlPieces } from '../../render/yaml.js';
 import { inputError, KnetError } from '../../model/errors.js';
 import type { Cluster, ClusterMeta } from '../../model/cluster.js';
 import { NODE_STATE_FILES } from '../node-state.js';
@@ -130,7 +130,7 @@ export function renderList(items: unknown[]): string {
  */
 function renderListPieces(items: unknown[]): string[] {
   const list = { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
-  return renderYamlPieces(list) ?? [stringify(list, YAML_OPTIONS)];
+  return yamlPieces(list);
 }
 
 function renderMeta(meta: ClusterMeta & { namespace?: string }, files: string[]): string {
