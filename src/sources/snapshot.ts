@@ -414,21 +414,12 @@ function* readYamlDocuments(text: string, file: string): Generator<ReadDocument>
         `knet follows at most ${MAX_ALIAS_COUNT} alias uses per document; write the object out without aliases (kubectl never writes them).`,
       ]);
     }
-    // The line of a field: the node at that path, or the closest enclosing one that exists.
-    const fieldLine = (base: unknown) => (path: readonly (string | number)[]): number | undefined => {
-      for (let n = path.length; n >= 0; n--) {
-        const node: unknown = isMap(base) || isSeq(base) ? base.getIn(path.slice(0, n), true) : undefined;
-        const line = lineOf(node);
-        if (line !== undefined) return line;
-      }
-      return lineOf(base);
-    };
     yield {
       value,
-      origin: { file, line: lineOf(contents), what, lineOf: fieldLine(contents) },
+      origin: { file, line: lineOf(contents), what, lineOf: fieldLineIn(contents, lineOf) },
       itemOrigin: (i: number): Origin => {
         const item: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
-        return { file, line: lineOf(item), what: `item ${i} of the List`, lineOf: fieldLine(item) };
+        return { file, line: lineOf(item), what: `item ${i} of the List`, lineOf: fieldLineIn(item, lineOf) };
       },
     };
   }
@@ -565,15 +556,17 @@ function itemLines(item: { text: string; line: number; index: number }, file: st
     const range = (n as YamlNode | null | undefined)?.range;
     return range ? lineCounter.linePos(range[0]).line + item.line - 1 : undefined;
   };
-  return {
-    value,
-    lineOf: (path) => {
-      for (let n = path.length; n >= 0; n--) {
-        const at = lineOf(isMap(node) || isSeq(node) ? node.getIn(path.slice(0, n), true) : undefined);
-        if (at !== undefined) return at;
-      }
-      return lineOf(node);
-    },
+  return { value, lineOf: fieldLineIn(node, lineOf) };
+}
+
+/** The line of a field under `base`: the node at that path, or the closest enclosing one that exists. */
+function fieldLineIn(base: unknown, lineOf: (node: unknown) => number | undefined): (path: readonly (string | number)[]) => number | undefined {
+  return (path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const line = lineOf(isMap(base) || isSeq(base) ? base.getIn(path.slice(0, n), true) : undefined);
+      if (line !== undefined) return line;
+    }
+    return lineOf(base);
   };
 }
 
