@@ -5,6 +5,7 @@ import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { runChecks } from '../cli/check-run.js';
 import { clusterFlags, dnsServerFlag } from '../cli/flags.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
+import { fileErrorReason, writeErrorReason } from '../sources/files.js';
 import { renderChecks } from '../render/checks.js';
 import { renderJunit } from '../render/junit.js';
 import { openCluster } from '../sources/cluster.js';
@@ -43,7 +44,7 @@ expects. On a snapshot without --server, names are judged from the API's records
     try {
       text = await readFile(flags.file, 'utf8');
     } catch (err) {
-      throw inputError(`cannot read checks file ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unreadable', ['Give it with -f FILE; see `knet check --help` for its form.']);
+      throw inputError(`cannot read checks file ${flags.file}: ${fileErrorReason(err)}`, 'file-unreadable', ['Give it with -f FILE; see `knet check --help` for its form.']);
     }
     let specs;
     try {
@@ -60,7 +61,7 @@ expects. On a snapshot without --server, names are judged from the API's records
       try {
         await writeFile(flags.junit, renderJunit(report, { timestamp: started.toISOString().replace(/\.\d+Z$/, ''), hostname: hostname() }));
       } catch (err) {
-        throw inputError(`cannot write --junit ${flags.junit}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'file-unwritable', ['Check that its directory exists and is writable.']);
+        throw inputError(`cannot write --junit ${flags.junit}: ${writeErrorReason(err)}`, 'file-unwritable', ['Check that its directory exists and is writable.']);
       }
     }
     return report;

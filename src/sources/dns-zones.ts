@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ZoneFile } from '../dns/zone.js';
 import { inputError } from '../model/errors.js';
+import { writeErrorReason } from './files.js';
 
 export interface WrittenZones {
   zones: { origin: string; file: string; records: number }[];
@@ -45,6 +46,6 @@ ${[...written.map((z) => `zone "${z.origin}" { type primary; file "${z.file}"; }
     );
     return { zones: written, config, server: `127.0.0.1:${o.port}` };
   } catch (err) {
-    throw inputError(`cannot write zone files to ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'zones-unwritable', ['Give a directory you can write to with --zones DIR.']);
+    throw inputError(`cannot write zone files to ${dir}: ${writeErrorReason(err)}`, 'zones-unwritable', ['Give a directory you can write to with --zones DIR.']);
   }
 }

@@ -22,8 +22,26 @@ export function fileErrorReason(err: unknown): string {
       return 'it is a directory';
     case 'ELOOP':
       return 'too many symbolic links';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
     default:
       return code ?? (err as Error).message;
+  }
+}
+
+/** Why a file could not be written, in words (a missing file is a missing directory here). */
+export function writeErrorReason(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'its directory does not exist';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'no space is left on the device';
+    case 'EDQUOT':
+      return 'the disk quota is used up';
+    default:
+      return fileErrorReason(err);
   }
 }
 

@@ -80,6 +80,18 @@ describe('knet check (built CLI) on the demo snapshot', () => {
     expect(r.stderr).toMatch(/bad\.yaml:4: check "x": expect "alow" is not one of allow, deny/);
     const missing = await runKnet(['check', '-f', join(dir, 'nope.yaml'), '--snapshot', demo]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read checks file/);
+    expect(missing.stderr).toMatch(/cannot read checks file .*nope\.yaml: it does not exist/);
+    // Said in words, not as an errno code.
+    const directory = await runKnet(['check', '-f', dir, '--snapshot', demo]);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toMatch(/cannot read checks file .*: it is a directory/);
+    expect(directory.stderr).not.toMatch(/EISDIR/);
+  });
+
+  it('a --junit file that cannot be written says why in words, exit 2', async () => {
+    const r = await runKnet(['check', '-f', checksFile, '--snapshot', demo, '--junit', join(dir, 'no-such-dir', 'knet.xml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot write --junit .*knet\.xml: its directory does not exist/);
+    expect(r.stderr).not.toMatch(/ENOENT/);
   });
 });

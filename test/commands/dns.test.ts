@@ -1,5 +1,7 @@
 // knet dns as a process on the demo snapshot, with no DNS server: judged from the API's records alone.
 // (Against real servers: test/dns/bind9.test.ts, test/dns/hostile.test.ts, test/dns/live.test.ts.)
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DnsAllReport, DnsReport } from '../../src/dns/index.js';
@@ -8,6 +10,19 @@ import { examplesDir, runKnet, runKnetJson } from '../support/cli.js';
 const demo = join(examplesDir, 'demo');
 
 describe('knet dns on a snapshot without a server', () => {
+  it('--zones into a path that cannot be a directory says why in words, exit 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'knet-zones-'));
+    try {
+      await writeFile(join(dir, 'a-file'), '');
+      const r = await runKnet(['dns', '--zones', join(dir, 'a-file', 'zones'), '--snapshot', demo]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/cannot write zone files to .*a-file\/zones: a part of the path is not a directory/);
+      expect(r.stderr).not.toMatch(/ENOTDIR|\n\s+at /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says what myhost.headless must resolve to, and that no server was asked', async () => {
     const { code, json } = await runKnetJson<DnsReport>(['dns', 'myhost.headless', '--snapshot', demo]);
     expect(code).toBe(0);

@@ -174,7 +174,8 @@ describe('knet snapshot save', () => {
     await writeFile(file, 'not a directory');
     const result = await runKnet(['snapshot', 'save', join(file, 'snap'), '--kubeconfig', kubeconfig]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/cannot use .*a-file\/snap: ENOTDIR/);
+    expect(result.stderr).toMatch(/cannot use .*a-file\/snap: a part of the path is not a directory/);
+    expect(result.stderr).toMatch(/Give a new or empty directory/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -6,6 +6,7 @@ import type { Cluster as KubeCluster, Context as KubeContext, KubeConfig, User a
 import type * as ClientNodeModule from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
 import { closest, environmentError, inputError } from '../../model/errors.js';
+import { fileErrorReason } from '../files.js';
 
 /** The kubeconfig as kubectl resolves it for one run: which context, which server, which namespace. */
 export interface ResolvedKubeConfig {
@@ -32,7 +33,7 @@ async function parseKubeConfigFile(client: ClientNode, file: string): Promise<Ku
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw inputError(`kubeconfig ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`}`, 'kubeconfig-unreadable', [
+    throw inputError(`kubeconfig ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read: ${fileErrorReason(err)}`}`, 'kubeconfig-unreadable', [
       'Give an existing file with --kubeconfig PATH, or fix KUBECONFIG.',
     ]);
   }

@@ -5,6 +5,7 @@ import { yamlPieces } from '../../render/yaml.js';
 import { inputError, KnetError } from '../../model/errors.js';
 import type { Cluster, ClusterMeta } from '../../model/cluster.js';
 import { NODE_STATE_FILES } from '../node-state.js';
+import { fileErrorReason } from '../files.js';
 import { SNAPSHOT_META_FILE } from '../snapshot.js';
 
 /** One file per kind, as `kubectl get KIND -A -o yaml` would write it. */
@@ -81,7 +82,7 @@ export async function checkSnapshotTarget(dir: string, isForced: boolean): Promi
     info = await stat(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
-    throw inputError(`cannot use ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'snapshot-target');
+    throw inputError(`cannot use ${dir}: ${fileErrorReason(err)}`, 'snapshot-target', ['Give a new or empty directory for the snapshot.']);
   }
   if (!info.isDirectory()) {
     throw inputError(`${dir} exists and is not a directory`, 'snapshot-target', ['Give a new or empty directory for the snapshot.']);
