@@ -184,7 +184,7 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const exit: ExitCode = known ? err.exit : parseExit !== undefined ? EXIT.input : EXIT.internal;
     const lines = [`Error: ${stripControl(err.message.replace(/^Error: /, ''))}`];
     if (known) lines.push(...err.suggestions.map((s) => `  ${stripControl(s)}`));
-    else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd());
+    else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${(this.id ?? '').replaceAll(':', ' ')} --help`.trimEnd());
     else lines.push('  This is a bug in knet. Run again with --debug and report the output.');
     if (isDebug && err.stack) lines.push('', err.stack);
     if (isDebug && err.cause) lines.push(`Caused by: ${err.cause instanceof Error ? (err.cause.stack ?? err.cause.message) : JSON.stringify(err.cause)}`);

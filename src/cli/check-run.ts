@@ -11,7 +11,7 @@ import { readKubeProxyState } from './kube-proxy-state.js';
 import { selectNodes } from './node-read.js';
 import type { OpenedCluster, SourceOptions } from '../sources/cluster.js';
 import { judgeConnect, judgeDns, judgeEndpoints, judgeRules, type CheckResult, type CheckSpec } from '../trace/checks.js';
-import { parseRef, parseServiceRef } from './refs.js';
+import { checkDnsName, parseRef, parseServiceRef } from './refs.js';
 import { resolvePod, resolveService } from './resolve.js';
 import { runTrace } from './trace-run.js';
 
@@ -32,6 +32,8 @@ async function judge(opened: OpenedCluster, options: SourceOptions, spec: CheckS
     case 'dns': {
       // As the pod `from` would resolve it: asked of the DNS servers (live, each kube-dns pod; or --server)
       // and compared with the records the API implies; on a snapshot without --server, judged from those alone.
+      // A name no resolver would look up (web..shop) is an error of the check, never a pass of `expect: nxdomain`.
+      checkDnsName(String(spec.params.name));
       const from = spec.params.from === undefined ? undefined : parseRef(String(spec.params.from), { what: 'dns.from' });
       if (from !== undefined && from.kind !== 'pod') throw inputError(`dns.from "${String(spec.params.from)}" is not a pod`, 'bad-reference', ['Give the pod whose resolver to follow: NS/NAME.']);
       const pod = from === undefined ? undefined : resolvePod(opened.cluster, from, namespace);

@@ -63,6 +63,25 @@ function parseServiceTail(tail: string, text: string): NamedRef {
   return { kind: 'service', name: tail };
 }
 
+const DNS_NAME = /^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9])?\.?$/;
+
+/** What keeps `name` from being a name a resolver looks up, in words ("has an empty label …"); null when nothing does. */
+export function dnsNameProblem(name: string): string | null {
+  if (!DNS_NAME.test(name)) return 'holds characters a DNS name does not have';
+  const bare = name.replace(/\.$/, '');
+  const labels = bare.split('.');
+  if (labels.includes('')) return 'has an empty label (two dots in a row)';
+  const long = labels.find((l) => l.length > 63);
+  if (long !== undefined) return `has a label of ${long.length} characters ("${long.slice(0, 12)}…"; at most 63)`;
+  if (bare.length > 253) return `is ${bare.length} characters long (at most 253)`;
+  return null;
+}
+
+/** A name as a message quotes it: a long one cut short. */
+function shortened(name: string): string {
+  return name.length > 80 ? `${name.slice(0, 77)}…` : name;
+}
+
 export interface ParseRefOptions {
   /** Whether a DNS name is acceptable (DST of trace and dns). */
   allowDns?: boolean;
@@ -110,10 +129,8 @@ export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
     throw inputError(`${what} "${t}" is not a reference knet understands`, 'bad-reference', [`Give one of: ${forms}.`]);
   }
   if (options.allowDns && t.includes('.')) {
-    const name = t.replace(/\.$/, '');
-    if (!/^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) {
-      throw inputError(`${what} "${t}" is not a valid DNS name`, 'bad-reference');
-    }
+    const problem = dnsNameProblem(t);
+    if (problem !== null) throw inputError(`${what} "${shortened(t)}" is not a valid DNS name: it ${problem}`, 'bad-reference', [`Give one of: ${forms}.`]);
     return { kind: 'dns', name: t };
   }
   checkName(t, t, `${what} (a pod name)`);
@@ -121,6 +138,12 @@ export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
 }
 
 /** A SERVICE argument: `NAME`, `svc/NAME`, `svc/NS/NAME`, `NS/NAME`, `NAME.NS`. */
+/** DNS name NAME as `knet dns` takes it, else an input error that says what is wrong with it. */
+export function checkDnsName(name: string): void {
+  const problem = dnsNameProblem(name);
+  if (problem !== null) throw inputError(`"${shortened(name)}" is not a DNS name: it ${problem}`, 'bad-name', ['Names are letters, digits, "-", "_" and dots, e.g. web.shop or web.shop.svc.cluster.local.']);
+}
+
 export function parseServiceRef(text: string): NamedRef {
   const t = text.trim();
   const slash = t.indexOf('/');

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
-import { parseRef } from '../cli/refs.js';
+import { checkDnsName, parseRef } from '../cli/refs.js';
 import { resolvePod } from '../cli/resolve.js';
 import { buildDnsIndex, defaultSourcePod, formatZones, planResolver, recordTypes, resolveAll, resolveName, reverseName, type DnsAllReport, type DnsReport, type RecordType } from '../dns/index.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
@@ -17,7 +17,6 @@ type Result = DnsReport | DnsAllReport | WrittenZones;
 const isAll = (r: Result): r is DnsAllReport => 'names' in r && Array.isArray(r.names);
 const isZones = (r: Result): r is WrittenZones => 'zones' in r;
 
-const dnsName = /^[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9])?\.?$/;
 
 export default class Dns extends KnetCommand<typeof Dns, Result> {
   static override summary = 'Resolve a name as a pod would, ask every DNS replica, and check each answer against the API';
@@ -70,12 +69,11 @@ Exit 1 on any error finding, 3 when no server answers at all.`;
       throw inputError('knet dns needs a NAME, or --all', 'missing-argument', [`For example: ${this.config.bin} dns web.shop, or ${this.config.bin} dns --all -A`]);
     }
     let name = args.name?.trim() ?? '';
+    if (!flags.all && name === '') throw inputError('the NAME given to knet dns is empty', 'bad-name', [`For example: ${this.config.bin} dns web.shop`]);
     if (name && isIP(name)) {
       if (type !== 'PTR') throw inputError(`"${name}" is an address: ask for its name with --type PTR`, 'bad-name', [`${this.config.bin} dns ${name} --type PTR`]);
       name = `${reverseName(name)!}.`;
-    } else if (name && (!dnsName.test(name) || name.length > 254)) {
-      throw inputError(`"${name}" is not a DNS name`, 'bad-name', ['Names are letters, digits, "-", "_" and dots, e.g. web.shop or web.shop.svc.cluster.local.']);
-    }
+    } else if (name) checkDnsName(name);
     const timeoutMs = parseQueryTimeout(flags.timeout);
     const fromRef = flags.from === undefined ? undefined : parseRef(flags.from, { what: '--from' });
     if (fromRef && fromRef.kind !== 'pod') throw inputError(`--from "${flags.from}" is not a pod`, 'bad-reference', ['Give pod/NAME, NS/NAME or NAME.']);

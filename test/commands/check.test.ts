@@ -72,6 +72,15 @@ describe('knet check (built CLI) on the demo snapshot', () => {
     expect(json.checks[0]!.reason).toMatch(/pod "ghost" not found in namespace shop/);
   });
 
+  it('a dns check of a name no resolver looks up is an error, never a pass of expect: nxdomain', async () => {
+    const file = join(dir, 'typo.yaml');
+    await writeFile(file, 'checks:\n  - name: typo\n    dns: { name: db..shop }\n    expect: nxdomain\n');
+    const { json, code } = await runKnetJson<CheckReport>(['check', '-f', file, '--snapshot', demo]);
+    expect(code).toBe(1);
+    expect(json.checks[0]).toMatchObject({ status: 'error' });
+    expect(json.checks[0]!.reason).toMatch(/"db\.\.shop" is not a DNS name: it has an empty label/);
+  });
+
   it('a malformed file is exit 2 with its line and what is wrong', async () => {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'checks:\n  - name: x\n    connect: { from: a, to: b }\n    expect: alow\n');

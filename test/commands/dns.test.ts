@@ -77,7 +77,12 @@ describe('knet dns on a snapshot without a server', () => {
     [['dns', '10.96.45.20', '--snapshot', demo], /is an address: ask for its name with --type PTR/],
     [['dns', 'web', '--server', 'dns.example:53', '--snapshot', demo], /names a host, not an address/],
     [['dns', 'web', '--timeout', 'soon', '--snapshot', demo], /--timeout "soon" is not a duration/],
-    [['dns', 'we b', '--snapshot', demo], /is not a DNS name/],
+    [['dns', 'we b', '--snapshot', demo], /"we b" is not a DNS name: it holds characters a DNS name does not have/],
+    // What a resolver refuses to look up: an empty name, an empty label, a label past 63 characters.
+    [['dns', '', '--snapshot', demo], /the NAME given to knet dns is empty/],
+    [['dns', 'web..shop', '--snapshot', demo], /"web\.\.shop" is not a DNS name: it has an empty label/],
+    [['dns', `${'a'.repeat(64)}.shop`, '--snapshot', demo], /has a label of 64 characters .*at most 63/],
+    [['dns', `${'abc.'.repeat(64)}x`, '--snapshot', demo], /is 257 characters long \(at most 253\)/],
   ])('rejects bad input %j with exit 2', async (args, message) => {
     const { code, stderr } = await runKnet(args);
     expect(code).toBe(2);

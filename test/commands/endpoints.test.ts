@@ -93,7 +93,9 @@ describe('knet endpoints: bad input', () => {
     { what: 'a service in another namespace', args: ['endpoints', 'kube-dns', '--snapshot', demo], message: /There is a service "kube-dns" in namespace kube-system: add -n kube-system/ },
     { what: 'a service name with -A', args: ['endpoints', 'xecho', '-A', '--snapshot', demo], message: /cannot be used together/ },
     { what: '--json with -o yaml', args: ['endpoints', '--json', '-o', 'yaml', '--snapshot', demo], message: /--json and -o yaml/ },
-    { what: 'an unknown flag', args: ['endpoints', '--snapshto', demo], message: /Nonexistent flag/ },
+    { what: 'an unknown flag', args: ['endpoints', '--snapshto', demo], message: /Nonexistent flag[\s\S]*See: knet endpoints --help/ },
+    // A command of a topic is named as it is typed (words, not oclif's "rules:trace" id).
+    { what: 'an unknown flag of a topic command', args: ['rules', 'trace', '--snapshto', demo], message: /Nonexistent flag[\s\S]*See: knet rules trace --help/ },
     { what: 'a bad -o value', args: ['endpoints', '-o', 'xml', '--snapshot', demo], message: /Expected --output=xml to be one of/ },
     { what: 'a malformed service reference', args: ['endpoints', 'svc/Bad_Name', '--snapshot', demo], message: /not a Kubernetes name/ },
   ])('rejects $what with exit 2, a message, and no stack trace', async ({ args, message }) => {
