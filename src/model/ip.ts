@@ -215,3 +215,13 @@ export function sameIP(a: string, b: string): boolean {
   const y = parseIP(b);
   return x !== null && y !== null && x.family === y.family && x.value === y.value;
 }
+
+const LOOPBACK_V4 = parseCIDR('127.0.0.0/8')!;
+
+/** Whether the address is a loopback one: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z. */
+export function isLoopbackIP(text: string): boolean {
+  const ip = parseIP(text);
+  if (ip === null) return false;
+  if (ip.family === 4) return cidrContainsIP(LOOPBACK_V4, ip);
+  return ip.value === 1n || ip.value >> 24n === 0xffff7fn;
+}

@@ -6,7 +6,7 @@
 // Pure: the cluster, the node state and the DNS answer are handed in, already read.
 import type { Cluster } from '../model/cluster.js';
 import type { Finding } from '../model/finding.js';
-import { canonicalIP, cidrContains } from '../model/ip.js';
+import { canonicalIP, cidrContains, isLoopbackIP, sameIP } from '../model/ip.js';
 import type { Node, Pod, Protocol, Service, ServicePort } from '../model/k8s.js';
 import { podIPs } from '../model/pod.js';
 import { diffEndpoints } from '../endpoints/diff.js';
@@ -232,9 +232,32 @@ function packetFrom(source: TraceSource, srcEnd: TraceEnd, dstIP: string, port: 
   const family = dstIP.includes(':') ? 6 : 4;
   const pick = (ips: string[]): string | undefined => ips.find((ip) => (ip.includes(':') ? 6 : 4) === family);
   const isLocalOrigin = source.kind === 'node' || (source.kind === 'pod' && source.pod.spec?.hostNetwork === true);
+  // The kernel sends a node's packet to a loopback address from the loopback address (the route is via lo).
+  if (isLocalOrigin && isLoopbackIP(dstIP)) return { src: family === 4 ? '127.0.0.1' : '::1', dst: dstIP, dport: port, protocol: protocol.toLowerCase() as Packet['protocol'], hook: 'output' };
   const src = pick(source.kind === 'pod' && source.pod.spec?.hostNetwork && source.pod.status?.hostIP ? [source.pod.status.hostIP, ...srcEnd.ips] : srcEnd.ips);
   if (!src) return null;
   return { src, dst: dstIP, dport: port, protocol: protocol.toLowerCase() as Packet['protocol'], hook: isLocalOrigin ? 'output' : 'prerouting' };
+}
+
+/** The node whose own stack sends the packet: a node source, or the node of a host-network pod; null otherwise. */
+function localOriginNode(cluster: Cluster, source: TraceSource): Node | null {
+  if (source.kind === 'node') return source.node;
+  if (source.kind !== 'pod' || source.pod.spec?.hostNetwork !== true) return null;
+  return cluster.nodes.find((n) => n.metadata.name === source.pod.spec?.nodeName) ?? null;
+}
+
+/**
+ * Why a connection from a pod (not on the host network) to `ip` stays inside that pod, or null when it
+ * leaves it: a loopback address, or one of the pod's own addresses, is delivered by the pod's kernel over
+ * its loopback interface, to whatever listens there (any container of the pod).
+ */
+function insideSourcePod(source: TraceSource, ip: string, port: number): { pod: Pod; summary: string } | null {
+  if (source.kind !== 'pod' || source.pod.spec?.hostNetwork === true) return null;
+  const { pod } = source;
+  const name = podKey(pod);
+  if (isLoopbackIP(ip)) return { pod, summary: `${ip} is ${name}'s own loopback address: the connection stays inside the pod's network namespace and reaches whatever listens on port ${port} there, in any of its containers` };
+  if (podIPs(pod).some((own) => sameIP(own, ip))) return { pod, summary: `${ip} is ${name}'s own address: the pod's kernel delivers the connection over its loopback interface, inside the pod, to whatever listens on port ${port} there` };
+  return null;
 }
 
 export function traceConnection(request: TraceInput): TraceReport {
@@ -304,6 +327,12 @@ export function traceConnection(request: TraceInput): TraceReport {
       dst = { kind: 'node', name: `node/${d.node.metadata.name}`, ips: nodeIPs(d.node), node: d.node.metadata.name };
     } else {
       target = classify(d.ip, input.port);
+      // kube-proxy (iptables mode) serves NodePorts on 127.0.0.1 too, to the node itself and its host-network pods.
+      const here = localOriginNode(cluster, input.source);
+      if (target.kind === 'external' && here && isLoopbackIP(d.ip) && input.port !== undefined) {
+        const svc = cluster.services.find((x) => (x.spec?.ports ?? []).some((p) => p.nodePort === input.port && (p.protocol ?? 'TCP') === protocol));
+        if (svc) target = { kind: 'nodeport', service: svc, node: here, ip: canonicalIP(d.ip) };
+      }
       dst = { kind: 'ip', name: canonicalIP(d.ip), ips: [canonicalIP(d.ip)] };
     }
     const what =
@@ -311,6 +340,7 @@ export function traceConnection(request: TraceInput): TraceReport {
       : target.kind === 'nodeport' ? `NodePort ${input.port ?? '?'} of ${svcKey(target.service)} on node ${target.node.metadata.name} (${target.ip})`
       : target.kind === 'pod' ? `pod ${podKey(target.pod)} (${target.ip || 'no IP'})${target.pod.spec?.nodeName ? ` on node ${target.pod.spec.nodeName}` : ''}`
       : target.kind === 'node' ? `node ${target.node.metadata.name} (${target.ip})`
+      : isLoopbackIP(target.ip) ? `${target.ip}, a loopback address`
       : `${target.ip}, an address outside the cluster's pods, nodes and Services`;
     hops.push(hop('resolve', 'ok', `${src.name} → ${what}`, resolveEvidence));
   }
@@ -326,6 +356,13 @@ export function traceConnection(request: TraceInput): TraceReport {
   // A pod, a node or an outside address: no Service, no endpoints to pick; one branch.
   if (target.kind === 'pod' || target.kind === 'node' || target.kind === 'external') {
     if (input.port === undefined) throw new TraceInputError(`give --port: a connection to ${dst.name} needs a destination port`);
+    const inside = insideSourcePod(input.source, target.ip, input.port);
+    if (inside !== null) {
+      // Never on the wire: no NetworkPolicy, node rule, route or conntrack entry of the node takes part.
+      const route = hop('route', 'ok', inside.summary, [`${src.name} sends to ${hostPort(target.ip, input.port)} over its own loopback interface (lo)`]);
+      hops.push(route);
+      return finish(input, src, dst, hops, [{ endpoint: hostPort(target.ip, input.port), pod: podKey(inside.pod), node: src.node ?? null, probability: 1, verdict: 'delivered', hops: [route] }], findings, notJudged);
+    }
     const endpointPod = target.kind === 'pod' ? target.pod : null;
     const endpointNode = target.kind === 'pod' ? (target.pod.spec?.nodeName ?? null) : target.kind === 'node' ? target.node.metadata.name : null;
     const packet = packetFrom(input.source, src, target.ip, input.port, protocol);
@@ -519,6 +556,8 @@ function judgeBranch(a: BranchArgs): Branch {
 
 function routeHop(cluster: Cluster, state: TraceNodeState | null, fromNode: string | null, endpoint: { ip: string; node: string | null }): Hop {
   const ip = endpoint.ip;
+  // From a node (or a pod on its network): the local routing table sends loopback addresses over lo.
+  if (isLoopbackIP(ip)) return hop('route', 'ok', `${ip} is a loopback address: ${fromNode ? `node ${fromNode}` : 'the node'} delivers the connection to itself over lo`, [`local table: local 127.0.0.0/8 dev lo, local ::1 dev lo`]);
   const toNode = endpoint.node ? cluster.nodes.find((n) => n.metadata.name === endpoint.node) : cluster.nodes.find((n) => (n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])).some((c) => cidrContains(c, ip)));
   const toName = toNode?.metadata.name ?? endpoint.node;
   const cidrs = toNode ? (toNode.spec?.podCIDRs ?? (toNode.spec?.podCIDR ? [toNode.spec.podCIDR] : [])) : [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIP } from '../../src/model/ip.js';
+import { canonicalIP, isLoopbackIP } from '../../src/model/ip.js';
 
 describe('canonicalIP', () => {
   it.each([
@@ -15,5 +15,22 @@ describe('canonicalIP', () => {
     ['a name: kept as written', 'kube-dns', 'kube-dns'],
   ])('%s', (_what, text, want) => {
     expect(canonicalIP(text)).toBe(want);
+  });
+});
+
+describe('isLoopbackIP', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.3.4', true],
+    ['::1', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true],
+    ['128.0.0.1', false],
+    ['126.255.255.255', false],
+    ['::2', false],
+    ['::ffff:10.0.0.1', false],
+    ['localhost', false],
+  ])('%s: %s', (ip, is) => {
+    expect(isLoopbackIP(ip)).toBe(is);
   });
 });

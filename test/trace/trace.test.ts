@@ -201,6 +201,54 @@ describe('traceConnection', () => {
   });
 });
 
+describe('loopback and a pod\'s own address', () => {
+  const denyAllIngress = (c: Cluster): Cluster => ({ ...c, networkPolicies: [aNetworkPolicy('deny-web', { podSelector: { matchLabels: web }, policyTypes: ['Ingress'] })] });
+  const state = (c: Cluster): TraceNodeState => nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5', isLocal: true }, { ip: '10.244.2.6' }]), conntrack: [] });
+
+  it('a pod to 127.0.0.1 stays inside the pod: delivered, with no policy, node rule or conntrack of the node', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: client(c), destination: { kind: 'ip', ip: '127.0.0.1' }, port: 8080, nodeState: state(c) });
+    // The node's KUBE-FIREWALL drops 127.0.0.0/8 from other sources: it never sees this packet.
+    expect(r.verdict).toBe('delivered');
+    expect(stages(r)).toEqual(['resolve:ok', 'route:ok']);
+    expect(r.hops[1]!.summary).toMatch(/127\.0\.0\.1 is default\/client's own loopback address: the connection stays inside the pod's network namespace/);
+    expect(r.branches).toEqual([expect.objectContaining({ endpoint: '127.0.0.1:8080', pod: 'default/client', verdict: 'delivered' })]);
+    expect(traceConnection({ cluster: c, source: client(c), destination: { kind: 'ip', ip: '::1' }, port: 8080 }).verdict).toBe('delivered');
+  });
+
+  it('a pod to its own address is delivered inside it, whatever policy selects it for ingress', () => {
+    const c = denyAllIngress(cluster());
+    const w1 = { kind: 'pod' as const, pod: c.pods.find((p) => p.metadata.name === 'w1')! };
+    const self = traceConnection({ cluster: c, source: w1, destination: { kind: 'pod', pod: w1.pod }, port: 8080, nodeState: state(c) });
+    expect(self.verdict).toBe('delivered');
+    expect(stages(self)).toEqual(['resolve:ok', 'route:ok']);
+    expect(self.hops[1]!.summary).toMatch(/10\.244\.1\.5 is default\/w1's own address/);
+    // Another pod is still judged by the policy.
+    const other = traceConnection({ cluster: c, source: client(c), destination: { kind: 'pod', pod: w1.pod }, port: 8080, nodeState: state(c) });
+    expect(other.verdict).toBe('dropped');
+    expect(other.firstFailure?.stage).toBe('policy-ingress');
+  });
+
+  it('a node to 127.0.0.1 is sent from 127.0.0.1, so KUBE-FIREWALL lets it through, over lo', () => {
+    const c = cluster();
+    const r = traceConnection({ cluster: c, source: { kind: 'node', node: c.nodes[0]! }, destination: { kind: 'ip', ip: '127.0.0.1' }, port: 10248, nodeState: state(c) });
+    expect(r.verdict).toBe('delivered');
+    expect(r.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'ok' });
+    expect(r.hops.find((h) => h.stage === 'route')!.summary).toMatch(/127\.0\.0\.1 is a loopback address: node n1 delivers the connection to itself over lo/);
+  });
+
+  it('a node to 127.0.0.1:NODEPORT reaches the Service through kube-proxy\'s localhost NodePort rules', () => {
+    const c = cluster({ services: [service({ type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] })] });
+    const r = traceConnection({ cluster: c, source: { kind: 'node', node: c.nodes[0]! }, destination: { kind: 'ip', ip: '127.0.0.1' }, port: 30080, nodeState: state(c) });
+    expect(r.hops[0]!.summary).toMatch(/NodePort 30080 of svc\/default\/web on node n1 \(127\.0\.0\.1\)/);
+    expect(r.verdict).toBe('delivered');
+    expect(r.branches.map((b) => [b.endpoint, b.probability, b.verdict])).toEqual([
+      ['10.244.1.5:8080', 0.5, 'delivered'],
+      ['10.244.2.6:8080', 0.5, 'delivered'],
+    ]);
+  });
+});
+
 describe('the probe stage: real connection attempts judged against the trace', () => {
   const attempt = (t: ProbeTarget, result: ProbeAttempt['result']): ProbeAttempt => ({ ...t, result, detail: result });
   const run = (targets: ProbeTarget[], result: (t: ProbeTarget) => ProbeAttempt['result']): ProbeRun => ({ container: 'knet-probe-abc123', pod: 'default/client', image: 'netshoot', attempts: targets.map((t) => attempt(t, result(t))) });
