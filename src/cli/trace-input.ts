@@ -8,7 +8,7 @@ import { scanConntrack } from '../netfilter/conntrack/scan.js';
 import type { OpenedCluster } from '../sources/cluster.js';
 import type { NodeStateKind } from '../sources/node-state.js';
 import { parseTraceNodeState, type TraceNodeState } from '../trace/node-state.js';
-import { rulesNodeOf, type TraceDestination, type TraceSource } from '../trace/trace.js';
+import { nodePortNodeOf, rulesNodeOf, type TraceDestination, type TraceSource } from '../trace/trace.js';
 import { captureHint } from './node-read.js';
 import { parseRef, type Ref } from './refs.js';
 import { resolveNode, resolvePod, resolveService } from './resolve.js';
@@ -68,7 +68,19 @@ async function readKind(opened: OpenedCluster, node: string, kind: NodeStateKind
  */
 export async function readTraceNodeState(opened: OpenedCluster, source: TraceSource, destination: TraceDestination, dstIPs: readonly string[]): Promise<TraceNodeState | null> {
   const node = rulesNodeOf(opened.cluster, source, destination);
-  if (node === null) return null;
+  return node === null ? null : readNodeState(opened, node, dstIPs);
+}
+
+/**
+ * The state of the node whose NodePort the packet is sent to, when that is not the node it meets first
+ * (nodePortNodeOf): its kube-proxy rules and routes, which translate and route the packet on arrival.
+ */
+export async function readNodePortNodeState(opened: OpenedCluster, source: TraceSource, destination: TraceDestination, port: number | undefined, protocol: Protocol): Promise<TraceNodeState | null> {
+  const node = nodePortNodeOf(opened.cluster, source, destination, port, protocol);
+  return node === null ? null : readNodeState(opened, node, []);
+}
+
+async function readNodeState(opened: OpenedCluster, node: string, dstIPs: readonly string[]): Promise<TraceNodeState> {
   const kinds = new Set(await opened.nodeState.listKinds(node));
   const has = (k: NodeStateKind): boolean => kinds.has(k);
   const mode = opened.cluster.meta.proxyMode;

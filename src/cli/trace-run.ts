@@ -11,7 +11,7 @@ import { TraceInputError, traceConnection, type TraceSource } from '../trace/tra
 import type { TraceReport } from '../trace/types.js';
 import type { DnsAsker } from './dns-ask.js';
 import type { Ref } from './refs.js';
-import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
+import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readNodePortNodeState, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
 export interface TraceRequest {
   src: string;
@@ -100,9 +100,10 @@ async function traceIn(cluster: OpenedCluster, options: SourceOptions, request: 
     if (destination.resolution === null) destination.unavailable = `${destination.name} is outside the cluster domain ${cluster.clusterDomain}, and no DNS server was asked: only a server can say what it resolves to`;
   }
   const nodeState = await readTraceNodeState(cluster, source, destination, destinationIPs(cluster, destination));
+  const nodePortNodeState = await readNodePortNodeState(cluster, source, destination, port, protocol);
   let report: TraceReport;
   try {
-    report = traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState, ...(lookups ? { lookups } : {}) });
+    report = traceConnection({ cluster: cluster.cluster, source, destination, ...(port !== undefined ? { port } : {}), protocol, nodeState, nodePortNodeState, ...(lookups ? { lookups } : {}) });
   } catch (err) {
     if (err instanceof TraceInputError) throw inputError(err.message, 'missing-port', ['For example: --port 80.']);
     throw err;

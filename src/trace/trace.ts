@@ -62,6 +62,11 @@ export interface TraceInput {
   protocol?: Protocol;
   /** State of the node the packet meets first (see `rulesNodeOf`); undefined when none was read. */
   nodeState?: TraceNodeState | null;
+  /**
+   * State of the node whose NodePort the packet is sent to, when that is another node (see
+   * `nodePortNodeOf`): the first node forwards it untranslated, this one's kube-proxy translates it.
+   */
+  nodePortNodeState?: TraceNodeState | null;
   /** A prebuilt policy engine, to trace many connections against one cluster. */
   policy?: PolicyEngine;
   /** Where to record the lookups the trace makes cluster-wide (for a partial read: src/trace/scope.ts). */
@@ -103,6 +108,20 @@ export function rulesNodeOf(cluster: Cluster, source: TraceSource, destination: 
     return cluster.nodes.find((n) => nodeIPs(n).includes(ip))?.metadata.name ?? null;
   }
   return null;
+}
+
+/**
+ * The node whose NodePort `port` the packet is addressed to, when it is not the node the packet meets
+ * first (a pod or a node connecting to another node's NodePort): kube-proxy's NodePort rules match the
+ * node's own addresses only, so that node translates the packet on arrival. Null otherwise.
+ */
+export function nodePortNodeOf(cluster: Cluster, source: TraceSource, destination: TraceDestination, port: number | undefined, protocol: Protocol): string | null {
+  if (port === undefined) return null;
+  const first = rulesNodeOf(cluster, source, destination);
+  const target = destination.kind === 'node' ? destination.node : destination.kind === 'ip' ? cluster.nodes.find((n) => nodeIPs(n).includes(canonicalIP(destination.ip))) : undefined;
+  if (first === null || target === undefined || target.metadata.name === first) return null;
+  const isNodePort = cluster.services.some((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === protocol));
+  return isNodePort ? target.metadata.name : null;
 }
 
 /** What an address is in this cluster: a Service's ClusterIP or external IP, a pod, a node, or outside. */
@@ -396,6 +415,23 @@ export function traceConnection(request: TraceInput): TraceReport {
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
   const isHeadless = clusterIPsOf(svc).length === 0;
+  // Where kube-proxy translates the packet: on the node it meets first, or, for another node's NodePort,
+  // on that node as the packet arrives (the first node forwards it untranslated: the address is not its own).
+  const front = (port: number): { sim: TraceResult | null; state: TraceNodeState | null; node: string | null; forwarded: string | null } => {
+    const packet = isHeadless ? null : packetFrom(input.source, src, target.ip, port, protocol);
+    const first = packet && state?.rules ? simulate(state, packet) : null;
+    if (target.kind !== 'nodeport' || rulesNode === null || target.node.metadata.name === rulesNode || first?.outcomes.some((o) => o.dnat !== null)) return { sim: first, state, node: rulesNode, forwarded: null };
+    const there = input.nodePortNodeState ?? null;
+    const arriving = packet && there?.rules ? simulate(there, { ...packet, hook: 'prerouting' }) : null;
+    const forwarded = `${rulesNode} forwards ${hostPort(target.ip, port)} untranslated: it is node ${target.node.metadata.name}'s address, and kube-proxy's NodePort rules match a node's own addresses only`;
+    return { sim: arriving, state: there, node: target.node.metadata.name, forwarded };
+  };
+  const rulesHopOf = (f: ReturnType<typeof front>, branches: Branch[]): Hop | null => {
+    if (!f.sim) return null;
+    const h = rulesSummaryHop(f.sim, f.state!, branches, svc);
+    if (f.forwarded) h.evidence.unshift(f.forwarded);
+    return h;
+  };
   const type = svc.spec?.type ?? 'ClusterIP';
   const isExternal = isNodePort || (target.kind === 'service' && target.role !== 'ClusterIP');
   const policyName = isExternal ? 'externalTrafficPolicy' : 'internalTrafficPolicy';
@@ -422,9 +458,8 @@ export function traceConnection(request: TraceInput): TraceReport {
   const fixFrom = (fs: Finding[]): string | undefined => fs.find((f) => f.severity === 'error' && f.hint)?.hint ?? fs.find((f) => f.hint)?.hint;
   if (usable.length === 0) {
     hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: kube-proxy rejects the connection`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate: 'rejected' }));
-    const packet = !isHeadless ? packetFrom(input.source, src, target.ip, isNodePort ? sp.nodePort! : sp.port, protocol) : null;
-    const sim = packet && state?.rules ? simulate(state, packet) : null;
-    if (sim) hops.push(rulesSummaryHop(sim, state!, [], svc));
+    const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);
+    if (rules) hops.push(rules);
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
   if (trafficPolicy === 'Local' && !isHeadless) {
@@ -434,9 +469,8 @@ export function traceConnection(request: TraceInput): TraceReport {
         remedy: isExternal ? `Send the traffic to a node that runs an endpoint (${[...new Set(usable.map((c) => c.node).filter(Boolean))].join(', ')}), or set externalTrafficPolicy: Cluster (the client's address is then masqueraded).` : 'Run an endpoint on every node that has clients (a DaemonSet), or set internalTrafficPolicy: Cluster.',
         fate: 'dropped',
       }));
-      const packet = packetFrom(input.source, src, target.ip, isNodePort ? sp.nodePort! : sp.port, protocol);
-      const sim = packet && state?.rules ? simulate(state, packet) : null;
-      if (sim) hops.push(rulesSummaryHop(sim, state!, [], svc));
+      const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);
+      if (rules) hops.push(rules);
       return finish(input, src, dst, hops, [], findings, notJudged);
     }
     usable = local;
@@ -446,14 +480,14 @@ export function traceConnection(request: TraceInput): TraceReport {
 
   // node-rules: one simulation for the Service address; each DNAT outcome lands on a branch.
   const frontPort = isNodePort ? sp.nodePort! : sp.port;
-  const packet = isHeadless ? null : packetFrom(input.source, src, target.ip, frontPort, protocol);
-  const sim = packet && state?.rules ? simulate(state, packet) : null;
+  const translated = front(frontPort);
+  const { sim } = translated;
   const even = isHeadless ? null : 1 / usable.length;
   const branches: Branch[] = [];
   const known = new Set<string>();
   for (const c of usable) {
     known.add(hostPort(c.ip, c.port));
-    branches.push(judgeBranch({ input, policy, state, rulesNode, src, sim, endpoint: { ip: c.ip, port: c.port, pod: c.pod, node: c.node }, isService: !isHeadless, probability: even, service: svc }));
+    branches.push(judgeBranch({ input, policy, state: translated.state, rulesNode: translated.node, src, sim, endpoint: { ip: c.ip, port: c.port, pod: c.pod, node: c.node }, isService: !isHeadless, probability: even, service: svc }));
   }
   // Endpoints the node's rules still send to that the API no longer lists: stale rules.
   if (sim) {
@@ -463,13 +497,17 @@ export function traceConnection(request: TraceInput): TraceReport {
       const ip = dnatIP(dnat);
       lookups?.ips.add(ip);
       const other = cluster.pods.find((pod) => podIPs(pod).map(canonicalIP).includes(ip)) ?? null;
-      const rulesHop = hop('node-rules', 'fail', `kube-proxy's rules on ${state!.node} send ${pct(p)} of new connections to ${dnat}, which is not an endpoint of ${svcKey(svc)} in the API: the rules are stale${other ? ` (the address now belongs to pod ${podKey(other)})` : ''}`,
+      const at = translated.state!.node;
+      const rulesHop = hop('node-rules', 'fail', `kube-proxy's rules on ${at} send ${pct(p)} of new connections to ${dnat}, which is not an endpoint of ${svcKey(svc)} in the API: the rules are stale${other ? ` (the address now belongs to pod ${podKey(other)})` : ''}`,
         sim.outcomes.filter((o) => o.dnat === dnat).flatMap((o) => pathEvidence(o)),
-        { remedy: `kube-proxy on ${state!.node} has not synced: check its logs (kubectl logs -n kube-system -l k8s-app=kube-proxy --field-selector spec.nodeName=${state!.node}) and restart it.`, fate: 'dropped' });
+        { remedy: `kube-proxy on ${at} has not synced: check its logs (kubectl logs -n kube-system -l k8s-app=kube-proxy --field-selector spec.nodeName=${at}) and restart it.`, fate: 'dropped' });
       branches.push({ endpoint: dnat, pod: other ? podKey(other) : null, node: other?.spec?.nodeName ?? null, probability: p, verdict: 'dropped', hops: [rulesHop] });
     }
   }
-  hops.push(...aggregate(branches, sim, state, notJudged, svc));
+  const aggregated = aggregate(branches, sim, translated.state, notJudged, svc);
+  const rulesHop = aggregated.find((h) => h.stage === 'node-rules');
+  if (rulesHop && translated.forwarded) rulesHop.evidence.unshift(translated.forwarded);
+  hops.push(...aggregated);
   const ctHop = isHeadless ? null : conntrackHop(input, state, target.ip, frontPort, protocol, src, notJudged);
   return finish(input, src, dst, hops, branches, findings, notJudged, ctHop);
 }

@@ -97,6 +97,23 @@ describe('knet trace (built CLI) on the demo snapshot', () => {
     expect(json.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'fail', fate: 'rejected' });
   });
 
+  it('another node\'s NodePort is translated by that node\'s rules (its state read from the snapshot), masqueraded to its address', async () => {
+    const { json } = await runKnetJson<TraceReport>(['trace', 'pod-a', 'node/kind-worker2', '--port', '31401', '--snapshot', demo]);
+    const rules = json.hops.find((h) => h.stage === 'node-rules')!;
+    expect(rules.summary).toMatch(/^iptables on kind-worker2: DNAT to /);
+    expect(rules.evidence).toContain(`rules: ${join(demo, 'nodes', 'kind-worker2', 'iptables-save.txt')}`);
+    expect(rules.evidence[0]).toMatch(/^kind-worker forwards 172\.18\.0\.4:31401 untranslated/);
+    // kube-proxy on kind-worker2 masquerades NodePort traffic: the endpoints see kind-worker2.
+    expect(json.hops.find((h) => h.stage === 'policy-ingress')!.evidence.join('\n')).toContain('from node/kind-worker2');
+  });
+
+  it('a pod to 127.0.0.1 stays in the pod: delivered, exit 0, no node rule in the way', async () => {
+    const { json, code } = await runKnetJson<TraceReport>(['trace', 'pod-a', '127.0.0.1:8080', '--snapshot', demo]);
+    expect(code).toBe(0);
+    expect(json.verdict).toBe('delivered');
+    expect(json.hops.map((h) => h.stage)).toEqual(['resolve', 'route']);
+  });
+
   it('--probe on a snapshot: the probe hop is skipped, saying it needs a live cluster', async () => {
     const { json, code } = await runKnetJson<TraceReport>(['trace', 'shop/frontend', 'svc/shop/backend', '--probe', '--snapshot', demo]);
     expect(code).toBe(0);

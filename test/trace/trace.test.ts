@@ -249,6 +249,34 @@ describe('loopback and a pod\'s own address', () => {
   });
 });
 
+describe('a NodePort of another node', () => {
+  const nodePortCluster = (): Cluster => cluster({ services: [service({ type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] })] });
+  const toN2 = (c: Cluster): TraceDestination => ({ kind: 'node', node: c.nodes[1]! });
+
+  it('is translated by that node\'s kube-proxy as the packet arrives; the first node only forwards it', () => {
+    const c = nodePortCluster();
+    const n1 = nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5' }, { ip: '10.244.2.6', isLocal: false }]), conntrack: [] });
+    const n2 = nodeState(c, { node: 'n2', iptables: rulesFor([{ ip: '10.244.1.5' }, { ip: '10.244.2.6', isLocal: true }]), ipRoute: '10.244.1.0/24 via 172.18.0.3 dev eth0\n10.244.2.6 dev veth2 scope host\n' });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toN2(c), port: 30080, nodeState: n1, nodePortNodeState: n2 });
+    expect(r.verdict).toBe('delivered');
+    const rules = r.hops.find((h) => h.stage === 'node-rules')!;
+    expect(rules).toMatchObject({ status: 'ok', summary: 'iptables on n2: DNAT to 10.244.1.5:8080 (50%), 10.244.2.6:8080 (50%)' });
+    expect(rules.evidence[0]).toBe("n1 forwards 172.18.0.4:30080 untranslated: it is node n2's address, and kube-proxy's NodePort rules match a node's own addresses only");
+    expect(rules.evidence).toContain('packet 10.244.1.10 → 172.18.0.4:30080/tcp (prerouting)');
+    // Routed from n2, where the packet was translated.
+    expect(r.branches[0]!.hops.find((h) => h.stage === 'route')!.evidence).toContain('n2: 10.244.1.0/24 via 172.18.0.3 dev eth0');
+  });
+
+  it('without that node\'s state, its rules are not judged and the trace says which node to capture', () => {
+    const c = nodePortCluster();
+    const n1 = nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5' }, { ip: '10.244.2.6' }]), conntrack: [] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toN2(c), port: 30080, nodeState: n1 });
+    expect(r.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'skip', summary: 'no kube-proxy rules of node n2 were read' });
+    expect(r.notJudged).toContain('node-rules');
+    expect(r.verdict).toBe('delivered');
+  });
+});
+
 describe('the probe stage: real connection attempts judged against the trace', () => {
   const attempt = (t: ProbeTarget, result: ProbeAttempt['result']): ProbeAttempt => ({ ...t, result, detail: result });
   const run = (targets: ProbeTarget[], result: (t: ProbeTarget) => ProbeAttempt['result']): ProbeRun => ({ container: 'knet-probe-abc123', pod: 'default/client', image: 'netshoot', attempts: targets.map((t) => attempt(t, result(t))) });
