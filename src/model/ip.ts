@@ -225,3 +225,8 @@ export function isLoopbackIP(text: string): boolean {
   if (ip.family === 4) return cidrContainsIP(LOOPBACK_V4, ip);
   return ip.value === 1n || ip.value >> 24n === 0xffff7fn;
 }
+
+/** "HOST:PORT", with an IPv6 host in brackets ("[fd00::1]:80"), as Go's net.JoinHostPort writes it. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

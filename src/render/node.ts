@@ -10,6 +10,7 @@ import type { RoutesView } from '../netfilter/routes/index.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 import { renderTable } from './table.js';
+import { joinHostPort } from '../model/ip.js';
 
 /** What every `knet node KIND` result holds per node. */
 export interface NodeResultBase {
@@ -104,9 +105,7 @@ export function renderNftNode(r: NftNodeResult, style: Style, filter: string | u
   return lines.join('\n');
 }
 
-function hp(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
+const hp = joinHostPort;
 
 export function renderIpvsNode(r: IpvsNodeResult, style: Style, filter: string | undefined): string {
   const vss = r.virtualServers ?? [];

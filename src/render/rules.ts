@@ -5,6 +5,7 @@ import type { Outcome, TraceResult } from '../netfilter/types.js';
 import { renderFindings } from './findings.js';
 import type { Style } from './style.js';
 import { renderTable } from './table.js';
+import { joinHostPort } from '../model/ip.js';
 
 export interface RulesTraceReport extends TraceResult {
   file: string;
@@ -47,9 +48,9 @@ export function renderRulesTrace(r: RulesTraceReport, style: Style, isWide: bool
   const { c } = style;
   const p = r.packet;
   const lines: string[] = [];
-  const target = p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`;
+  const target = p.dport === undefined ? p.dst : joinHostPort(p.dst, p.dport);
   const what = r.explanation.destination ? `${r.explanation.destination.role} ${target} (${r.explanation.destination.servicePortName})` : target;
-  const from = `${p.protocol.toUpperCase()} from ${p.src}${p.sport === undefined ? '' : `:${p.sport}`}${p.hook === 'output' ? ' (sent by the node)' : ''}`;
+  const from = `${p.protocol.toUpperCase()} from ${p.sport === undefined ? p.src : joinHostPort(p.src, p.sport)}${p.hook === 'output' ? ' (sent by the node)' : ''}`;
 
   const dnats = r.outcomes.filter((o) => o.dnat !== null && o.verdict === 'accept');
   let summary: string;

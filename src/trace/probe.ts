@@ -5,6 +5,7 @@
 // Pure: no I/O, no clock.
 import type { Finding } from '../model/finding.js';
 import type { Branch, Fate, Hop, HopStatus, TraceReport } from './types.js';
+import { joinHostPort } from '../model/ip.js';
 
 /** What one connection attempt saw. */
 export type ProbeResult = 'connected' | 'refused' | 'timeout' | 'error';
@@ -33,7 +34,7 @@ export type ProbeRun =
   | { container: string; pod: string; image: string; attempts: ProbeAttempt[] }
   | { skipped: string; remedy: string };
 
-const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+const hostPort = joinHostPort;
 
 /** How many endpoints are dialled directly at most, besides the front address. */
 const MAX_ENDPOINTS = 8;

@@ -6,7 +6,7 @@
 // Pure: the cluster, the node state and the DNS answer are handed in, already read.
 import type { Cluster } from '../model/cluster.js';
 import type { Finding } from '../model/finding.js';
-import { canonicalIP, cidrContains, isLoopbackIP, sameIP } from '../model/ip.js';
+import { canonicalIP, cidrContains, isLoopbackIP, joinHostPort, sameIP } from '../model/ip.js';
 import type { Node, Pod, Protocol, Service, ServicePort } from '../model/k8s.js';
 import { podIPs } from '../model/pod.js';
 import { diffEndpoints } from '../endpoints/diff.js';
@@ -78,7 +78,7 @@ export interface TraceInput {
 const nsOf = (o: { metadata: { namespace?: string } }): string => o.metadata.namespace ?? 'default';
 const podKey = (p: Pod): string => `${nsOf(p)}/${p.metadata.name}`;
 const svcKey = (s: Service): string => `svc/${nsOf(s)}/${s.metadata.name}`;
-const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+const hostPort = joinHostPort;
 /** A share of connections as people read it: 50%, 33.3%. */
 export function percent(p: number): string {
   const v = Math.round(p * 1000) / 10;

@@ -36,6 +36,14 @@ describe('knet rules trace', () => {
     expect(r.stdout).toContain('masqueraded because nat KUBE-EXT-2CAEAQQOZJHYNPO5 line 71 matched ("masquerade traffic for default/xecho external destinations")');
   });
 
+  it('writes IPv6 addresses with their port in brackets, and warns that an IPv4 dump never sees an IPv6 packet', async () => {
+    const r = await runKnet(['rules', 'trace', '--file', demoDump, '--src', 'fd00::1', '--sport', '5555', '--dst', 'fd00::2', '--dport', '80', '--no-color']);
+    const [first, second] = r.stdout.split('\n');
+    expect(first).toMatch(/^\[fd00::2\]:80 → /);
+    expect(second).toMatch(/^ {2}TCP from \[fd00::1\]:5555;/);
+    expect(r.stdout).toContain("iptables-family-mismatch: the packet is IPv6 but the dump's addresses are IPv4: use the ip6tables-save dump");
+  });
+
   it('exits 1 and names the REJECT rule for a Service without endpoints', async () => {
     const r = await runKnet(['rules', 'trace', '--file', demoDump, '--src', '10.244.1.5', '--dst', '10.96.45.20', '--dport', '80', '--no-color']);
     expect(r.code).toBe(1);

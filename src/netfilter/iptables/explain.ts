@@ -3,6 +3,7 @@
 // drop or reject. It reads only the rules the packet crossed (kube-proxy's comments on them), so it
 // costs nothing on a dump of 100,000 rules. Renderers only format this; they never re-derive it.
 import type { PathStep, TraceResult } from '../types.js';
+import { joinHostPort } from '../../model/ip.js';
 
 export interface RuleRef {
   table: string;
@@ -68,7 +69,7 @@ function destinationOf(path: readonly PathStep[], address: string): TraceExplana
 
 export function explainTrace(result: TraceResult): TraceExplanation {
   const { packet } = result;
-  const address = packet.dport === undefined ? packet.dst : `${packet.dst.includes(':') ? `[${packet.dst}]` : packet.dst}:${packet.dport}`;
+  const address = packet.dport === undefined ? packet.dst : joinHostPort(packet.dst, packet.dport);
   let destination: TraceExplanation['destination'] = null;
   for (const o of result.outcomes) {
     destination = destinationOf(o.path, address);

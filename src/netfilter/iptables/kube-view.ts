@@ -8,7 +8,7 @@
 // kube-proxy dropped (large clusters). sha256 is computation, not I/O.
 import * as crypto from 'node:crypto';
 import type { Finding } from '../../model/finding.js';
-import { canonicalIP } from '../../model/ip.js';
+import { canonicalIP, joinHostPort } from '../../model/ip.js';
 import { eachRuleFacts, eachTargetFacts, type IptablesDump } from './parse.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -155,7 +155,7 @@ function servicePortNameOf(comment: string | undefined): string | null {
 function formatHostPort(ip: string, port: number | null): string {
   const host = canonicalIP(ip);
   if (port === null) return host;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return joinHostPort(host, port);
 }
 
 function splitServicePortName(spn: string): { servicePortName: string; namespace: string; name: string; port: string } {

@@ -1,7 +1,7 @@
 // kube-proxy's IPVS mode: iptables rules (with ipsets) decide marks, masquerade and filtering; the
 // IPVS table decides the destination. Every Service IP sits on the dummy interface kube-ipvs0, so it
 // is LOCAL to the node: the packet goes to INPUT, where IPVS picks a real server and DNATs to it.
-import { canonicalIP } from '../../model/ip.js';
+import { canonicalIP, joinHostPort } from '../../model/ip.js';
 import type { IptablesDump } from '../iptables/parse.js';
 import { simulateIptables } from '../iptables/simulate.js';
 import type { Outcome, Packet, PathStep, SimulateOptions, TraceResult } from '../types.js';
@@ -29,12 +29,10 @@ export function findVirtualServer(ipvs: IpvsTable, packet: Pick<Packet, 'dst' | 
 
 function vsName(vs: VirtualServer): string {
   if (vs.protocol === 'FWM') return `FWM ${vs.fwmark ?? 0}`;
-  return `${vs.protocol} ${vs.address.includes(':') ? `[${vs.address}]` : vs.address}:${vs.port}`;
+  return `${vs.protocol} ${joinHostPort(vs.address, vs.port)}`;
 }
 
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
+const hostPort = joinHostPort;
 
 export function simulateIpvs(state: IpvsState, packet: Packet, options: SimulateOptions): TraceResult {
   // kube-ipvs0 holds every virtual address: they are the node's own for addrtype LOCAL and routing.

@@ -2,7 +2,7 @@
 // reading of Services and EndpointSlices as pkg/proxy (servicechangetracker, endpointslicecache,
 // topology.go CategorizeEndpoints), per IP family.
 import type { Cluster } from '../../model/cluster.js';
-import { canonicalCIDR, canonicalIP, ipFamily, isCanonicalIPv4, type IPFamily } from '../../model/ip.js';
+import { canonicalCIDR, canonicalIP, type IPFamily, ipFamily, isCanonicalIPv4, joinHostPort } from '../../model/ip.js';
 import type { EndpointSlice, EndpointSliceEndpoint, Service, ServicePort } from '../../model/k8s.js';
 
 export type TrafficPolicy = 'Cluster' | 'Local';
@@ -67,9 +67,7 @@ export function hostPort(ip: string, port: number): string {
 }
 
 /** hostPort of an address already in canonical form. */
-function addressOf(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+const addressOf = joinHostPort;
 
 export function servicePortKey(servicePortName: string, protocol: string): string {
   return `${servicePortName}/${protocol.toLowerCase()}`;
