@@ -16,7 +16,8 @@ export default class Check extends KnetCommand<typeof Check, CheckReport> {
 
   static override description = `Reads a checks file (default knet-checks.yaml) and judges each check, live or on a snapshot:
 connect (from, to, port: expect allow|deny, judged as knet trace judges it: allow passes when the
-connection is delivered), dns (name, from: expect resolves|nxdomain), endpoints (service: expect healthy,
+connection is delivered, deny when no endpoint takes it, and one that only some endpoints take passes
+neither), dns (name, from: expect resolves|nxdomain), endpoints (service: expect healthy,
 at least one ready endpoint and no error finding), rules (node: expect in-sync, no error finding from
 rules diff). A malformed file is exit 2 with its line; any failed check is exit 1. --junit writes JUnit
 XML (one testcase per check) for CI systems.

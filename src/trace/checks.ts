@@ -175,6 +175,9 @@ export function judgeConnect(spec: CheckSpec, trace: TraceReport): Judged {
   const details = { verdict: trace.verdict, reachable: trace.reachable, ...(trace.firstFailure ? { firstFailure: trace.firstFailure } : {}), ...(trace.notJudged.length ? { notJudged: trace.notJudged } : {}) };
   const said = `${trace.src.name} → ${trace.dst.name}${trace.port !== null ? `:${trace.port}` : ''}/${trace.protocol} is ${trace.verdict}${reach}${stop}`;
   if (actual === 'unknown') return { status: 'fail', actual, reason: `${said} — knet cannot tell, so the check cannot pass`, details };
+  // Some endpoints take the connection and others do not: neither allowed (it fails at times) nor
+  // denied (isolation that lets some connections through is no isolation).
+  if (actual === 'deny' && trace.reachable.endpoints > 0) return { status: 'fail', actual: 'partial', reason: `${said} — some connections get through, so it is neither allowed nor denied`, details };
   return { status: actual === spec.expect ? 'pass' : 'fail', actual, reason: said, details };
 }
 

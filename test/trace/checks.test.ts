@@ -92,6 +92,15 @@ describe('judgeConnect', () => {
   it('says where the connection stops', () => {
     expect(judgeConnect(allow!, trace('dropped')).reason).toBe('shop/frontend → svc/shop/api:8080/TCP is dropped: stops at policy-ingress: denied');
   });
+
+  it('a connection some endpoints take and others drop passes neither allow nor deny', () => {
+    const partial = { ...trace('dropped'), reachable: { endpoints: 1, of: 2, probability: 0.5 } };
+    for (const spec of [allow!, deny]) {
+      const r = judgeConnect(spec, partial);
+      expect(r).toMatchObject({ status: 'fail', actual: 'partial' });
+    }
+    expect(judgeConnect(deny, partial).reason).toBe('shop/frontend → svc/shop/api:8080/TCP is dropped (1 of 2 endpoints reachable): stops at policy-ingress: denied — some connections get through, so it is neither allowed nor denied');
+  });
 });
 
 describe('summarizeChecks', () => {
