@@ -75,6 +75,8 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     await lab.addRoute(node, 'default', { gateway: '192.168.0.1' });
     await lab.makeRouter(node);
     for (const ip of ['10.180.0.1', '10.180.0.2', '10.180.0.3']) await lab.startServer(pods, ip, [8080], [ip]);
+    // A node-local service on the loopback address (as kubelet's healthz on 127.0.0.1:10248).
+    await lab.startServer(node, 'node-loopback', [10248], ['127.0.0.1']);
     await lab.must(node, ['iptables-restore'], rules);
     // The node's state as a snapshot holds it, captured from the node itself.
     state = parseTraceNodeState(cluster, {
@@ -135,5 +137,13 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     expect(seen.some((s) => s.kind === 'reply')).toBe(true);
     expect(seen.some((s) => s.kind === 'timeout')).toBe(true);
     expectAgreement(r, seen);
+  });
+
+  it('the node to its own 127.0.0.1: sent from 127.0.0.1, so KUBE-FIREWALL lets it through, and the kernel connects', async () => {
+    const r = traceConnection({ cluster, source: { kind: 'node', node: cluster.nodes[0]! }, destination: { kind: 'ip', ip: '127.0.0.1' }, port: 10248, nodeState: state });
+    expect(r.verdict).toBe('delivered');
+    expect(r.hops.find((h) => h.stage === 'node-rules')!.status).toBe('ok');
+    const [seen] = await lab.probe(node, [{ ip: '127.0.0.1', port: 10248, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
+    expect(seen!.map((x) => x.kind === 'reply' && x.identity)).toEqual(['node-loopback', 'node-loopback']);
   });
 });
