@@ -437,6 +437,15 @@ export function traceConnection(request: TraceInput): TraceReport {
   const policyName = isExternal ? 'externalTrafficPolicy' : 'internalTrafficPolicy';
   const trafficPolicy = (isExternal ? svc.spec?.externalTrafficPolicy : svc.spec?.internalTrafficPolicy) ?? 'Cluster';
   const portDesc = `port ${sp.port}/${sp.protocol ?? 'TCP'}${sp.name ? ` (${sp.name})` : ''} → targetPort ${sp.targetPort ?? sp.port}`;
+  // A ClusterIP is virtual: only the cluster's nodes (and so its pods) translate it. A client outside the
+  // cluster sends it wherever its own network routes the Service range; knet cannot follow it there.
+  if (!isHeadless && !isExternal && input.source.kind === 'ip' && classify(input.source.ip, undefined).kind === 'external') {
+    hops.push(hop('service', 'warn', `${svcKey(svc)} is reached at its ClusterIP ${target.ip}, a virtual address that only the cluster's nodes and pods translate: ${src.name} is outside the cluster, and its packets go wherever its own network routes ${target.ip}`, [`spec.ports: ${describePorts}`], {
+      remedy: `From outside the cluster, connect to a NodePort (node/NAME --port NODEPORT), an external or load-balancer IP of ${svcKey(svc)}, or through an Ingress; or trace from a pod or a node.`,
+      fate: 'unknown',
+    }));
+    return finish(input, src, dst, hops, [], findings, notJudged);
+  }
   hops.push(hop('service', 'ok', isHeadless
     ? `${svcKey(svc)} is headless (no ClusterIP): clients connect to the endpoints' own addresses, ${portDesc}`
     : `${svcKey(svc)}, type ${type}, ${isNodePort ? `NodePort ${sp.nodePort} on ${target.ip}, ` : ''}${portDesc}${trafficPolicy === 'Local' ? `, ${policyName}: Local` : ''}`,

@@ -249,6 +249,21 @@ describe('loopback and a pod\'s own address', () => {
   });
 });
 
+describe('a client outside the cluster', () => {
+  it('to a ClusterIP: unknown at service, as only the cluster translates that address; to a NodePort: traced', () => {
+    const c = cluster({ services: [service({ type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] })] });
+    const outside = { kind: 'ip' as const, ip: '203.0.113.9' };
+    const r = traceConnection({ cluster: c, source: outside, destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('unknown');
+    expect(stages(r)).toEqual(['resolve:ok', 'service:warn']);
+    expect(r.firstFailure).toMatchObject({ stage: 'service', summary: expect.stringMatching(/ClusterIP 10\.96\.0\.100, a virtual address that only the cluster's nodes and pods translate: 203\.0\.113\.9 is outside the cluster/) });
+    // A pod's address as the source is inside the cluster: traced as before.
+    expect(traceConnection({ cluster: c, source: { kind: 'ip', ip: '10.244.1.10' }, destination: toWeb(c), port: 80 }).hops.find((h) => h.stage === 'service')!.status).toBe('ok');
+    const state = nodeState(c, { iptables: rulesFor([{ ip: '10.244.1.5', isLocal: true }, { ip: '10.244.2.6' }]), conntrack: [] });
+    expect(traceConnection({ cluster: c, source: outside, destination: { kind: 'node', node: c.nodes[0]! }, port: 30080, nodeState: state }).verdict).toBe('delivered');
+  });
+});
+
 describe('a NodePort of another node', () => {
   const nodePortCluster = (): Cluster => cluster({ services: [service({ type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] })] });
   const toN2 = (c: Cluster): TraceDestination => ({ kind: 'node', node: c.nodes[1]! });
