@@ -388,7 +388,7 @@ export function traceConnection(request: TraceInput): TraceReport {
     const sim = packet && state?.rules ? simulate(state, packet) : null;
     const branch = judgeBranch({ input, policy, state, rulesNode, src, sim, endpoint: { ip: target.ip, port: input.port, pod: endpointPod, node: endpointNode }, isService: false, probability: 1 });
     const branches = [branch];
-    hops.push(...aggregate(branches, sim, state, notJudged, null));
+    hops.push(...aggregate(cluster, branches, sim, state, notJudged, null));
     return finish(input, src, dst, hops, branches, findings, notJudged, conntrackHop(input, state, target.ip, input.port, protocol, src, notJudged));
   }
 
@@ -428,7 +428,7 @@ export function traceConnection(request: TraceInput): TraceReport {
   };
   const rulesHopOf = (f: ReturnType<typeof front>, branches: Branch[]): Hop | null => {
     if (!f.sim) return null;
-    const h = rulesSummaryHop(f.sim, f.state!, branches, svc);
+    const h = rulesSummaryHop(cluster, f.sim, f.state!, branches, svc);
     if (f.forwarded) h.evidence.unshift(f.forwarded);
     return h;
   };
@@ -513,7 +513,7 @@ export function traceConnection(request: TraceInput): TraceReport {
       branches.push({ endpoint: dnat, pod: other ? podKey(other) : null, node: other?.spec?.nodeName ?? null, probability: p, verdict: 'dropped', hops: [rulesHop] });
     }
   }
-  const aggregated = aggregate(branches, sim, translated.state, notJudged, svc);
+  const aggregated = aggregate(cluster, branches, sim, translated.state, notJudged, svc);
   const rulesHop = aggregated.find((h) => h.stage === 'node-rules');
   if (rulesHop && translated.forwarded) rulesHop.evidence.unshift(translated.forwarded);
   hops.push(...aggregated);
@@ -575,8 +575,9 @@ function judgeBranch(a: BranchArgs): Branch {
       hops.push(hop('node-rules', 'warn', `kube-proxy's rules on ${state.node} never send to ${ep}: this endpoint is not programmed there (stale rules)`, [], { remedy: `kube-proxy on ${state.node} lags behind the API: check its logs and restart it.` }));
     } else {
       const o = sim.outcomes[0];
-      const fate = o ? (o.verdict === 'accept' ? 'dropped' : fateOf(o.verdict)) : 'unknown';
-      hops.push(hop('node-rules', 'fail', o && o.verdict === 'accept' ? `kube-proxy's rules on ${state.node} do not translate ${a.sim!.packet.dst}:${a.sim!.packet.dport ?? ''}: the packet leaves for the default route untranslated and is lost` : `kube-proxy's rules on ${state.node} ${o?.verdict === 'reject' ? 'reject' : o?.verdict === 'drop' ? 'drop' : 'do not decide'} the connection although the API lists this endpoint (stale rules)`,
+      const lost = o && o.verdict === 'accept' ? untranslated(input.cluster, state, sim.packet) : null;
+      const fate = o ? (lost ? lost.fate : fateOf(o.verdict)) : 'unknown';
+      hops.push(hop('node-rules', 'fail', lost ? lost.summary : `kube-proxy's rules on ${state.node} ${o?.verdict === 'reject' ? 'reject' : o?.verdict === 'drop' ? 'drop' : 'do not decide'} the connection although the API lists this endpoint (stale rules)`,
         o ? pathEvidence(o) : [], { remedy: `kube-proxy on ${state.node} has not synced this Service: check its logs and restart it.`, fate }));
     }
   } else {
@@ -636,7 +637,7 @@ function routeHop(cluster: Cluster, state: TraceNodeState | null, fromNode: stri
   return hop('route', 'ok', `${state.node} reaches ${ip}${toName ? ` on node ${toName}` : ''} ${how}`, evidence);
 }
 
-function rulesSummaryHop(sim: TraceResult, state: TraceNodeState, branches: Branch[], svc: Service | null): Hop {
+function rulesSummaryHop(cluster: Cluster, sim: TraceResult, state: TraceNodeState, branches: Branch[], svc: Service | null): Hop {
   const accepted = sim.outcomes.filter((o) => o.verdict === 'accept' && o.dnat !== null);
   const evidence = [`rules: ${state.rules!.source}`, `packet ${sim.packet.src} → ${sim.packet.dst}:${sim.packet.dport ?? ''}/${sim.packet.protocol} (${sim.packet.hook})`];
   if (accepted.length > 0) {
@@ -649,8 +650,9 @@ function rulesSummaryHop(sim: TraceResult, state: TraceNodeState, branches: Bran
   const o = sim.outcomes[0];
   const verdict = sim.verdict;
   if (verdict === 'accept') {
+    const lost = untranslated(cluster, state, sim.packet);
     return svc
-      ? hop('node-rules', 'fail', `kube-proxy's rules on ${state.node} do not translate ${sim.packet.dst}:${sim.packet.dport ?? ''}: no rule for ${svcKey(svc)}; the packet leaves untranslated and is lost`, [...evidence, ...(o ? pathEvidence(o) : [])], { remedy: `kube-proxy on ${state.node} has not programmed the Service: check its logs and restart it.`, fate: 'dropped' })
+      ? hop('node-rules', 'fail', `${lost.summary} (no rule for ${svcKey(svc)})`, [...evidence, ...(o ? pathEvidence(o) : [])], { remedy: `kube-proxy on ${state.node} has not programmed the Service: check its logs and restart it.`, fate: lost.fate })
       : hop('node-rules', 'ok', `${state.rules!.mode} on ${state.node}: accepted, not translated`, [...evidence, ...(o ? pathEvidence(o) : [])]);
   }
   const said = o ? pathEvidence(o) : [];
@@ -658,12 +660,26 @@ function rulesSummaryHop(sim: TraceResult, state: TraceNodeState, branches: Bran
   return hop('node-rules', 'fail', `${state.rules!.mode} on ${state.node}: ${verdict === 'reject' ? 'REJECT' : 'DROP'}${o?.path.at(-1) ? ` by ${o.path.at(-1)!.table} ${o.path.at(-1)!.chain} line ${o.path.at(-1)!.line}` : ''}`, [...evidence, ...said], { fate: fateOf(verdict), remedy: svc ? `kube-proxy ${verdict === 'reject' ? 'rejects' : 'drops'} connections to ${svcKey(svc)} when it has no (local) endpoints: give the Service ready endpoints.` : 'Find who wrote the rule above.' });
 }
 
+/**
+ * What happens to a packet to a Service's address that the node's kube-proxy rules leave untranslated:
+ * addressed to the node itself (a NodePort), the node takes it, and with nothing listening there the
+ * connection is refused; addressed elsewhere (a ClusterIP), it leaves by the default route and is lost.
+ */
+function untranslated(cluster: Cluster, state: TraceNodeState, packet: Packet): { summary: string; fate: Fate } {
+  const where = joinHostPort(packet.dst, packet.dport ?? '');
+  const node = cluster.nodes.find((n) => n.metadata.name === state.node);
+  if (node && nodeIPs(node).includes(canonicalIP(packet.dst))) {
+    return { summary: `kube-proxy's rules on ${state.node} do not translate ${where}: the node takes the packet itself, and unless a process there listens on port ${packet.dport ?? '?'}, the connection is refused`, fate: 'rejected' };
+  }
+  return { summary: `kube-proxy's rules on ${state.node} do not translate ${where}: the packet leaves for the default route untranslated and is lost`, fate: 'dropped' };
+}
+
 /** The top-level hop of a per-branch stage: ok when every branch passes, warn when some fail, fail when all do. */
-function aggregate(branches: Branch[], sim: TraceResult | null, state: TraceNodeState | null, notJudged: Stage[], svc: Service | null): Hop[] {
+function aggregate(cluster: Cluster, branches: Branch[], sim: TraceResult | null, state: TraceNodeState | null, notJudged: Stage[], svc: Service | null): Hop[] {
   const out: Hop[] = [];
   for (const stage of ['policy-egress', 'node-rules', 'route', 'policy-ingress'] as const) {
     if (stage === 'node-rules' && sim && state?.rules && svc) {
-      out.push(rulesSummaryHop(sim, state, branches, svc));
+      out.push(rulesSummaryHop(cluster, sim, state, branches, svc));
       continue;
     }
     const mine = branches.map((b) => ({ b, h: b.hops.find((h) => h.stage === stage) })).filter((x): x is { b: Branch; h: Hop } => x.h !== undefined);
