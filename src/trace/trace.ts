@@ -471,7 +471,13 @@ export function traceConnection(request: TraceInput): TraceReport {
     if (rules) hops.push(rules);
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
-  if (trafficPolicy === 'Local' && !isHeadless) {
+  // externalTrafficPolicy Local keeps external clients' traffic on the node it arrives at; kube-proxy's
+  // KUBE-EXT chain sends a pod's traffic, and the node's own, to every endpoint ("pod traffic for …
+  // external destinations", "route LOCAL traffic …"): those clients never lose their connection to it.
+  const isPodSource = input.source.kind === 'pod' && input.source.pod.spec?.hostNetwork !== true;
+  const isOwnNodeSource = localOriginNode(cluster, input.source) !== null && (target.kind !== 'nodeport' || target.node.metadata.name === rulesNode);
+  const isShortCircuit = isExternal && trafficPolicy === 'Local' && !isHeadless && (isPodSource || isOwnNodeSource);
+  if (trafficPolicy === 'Local' && !isHeadless && !isShortCircuit) {
     const local = usable.filter((c) => c.node !== null && c.node === localNode);
     if (local.length === 0) {
       hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has ${usable.length} ready endpoint${usable.length === 1 ? '' : 's'}, none on node ${localNode ?? '?'}, and ${policyName}: Local sends ${isExternal ? 'external' : 'internal'} traffic only to endpoints on the node it arrives at: kube-proxy drops it`, epEvidence, {
@@ -485,7 +491,7 @@ export function traceConnection(request: TraceInput): TraceReport {
     usable = local;
   }
   const epStatus: HopStatus = usedTerminating || epFindings.some((f) => f.severity === 'error') ? 'warn' : 'ok';
-  hops.push(hop('endpoints', epStatus, `${usable.length} ${usedTerminating ? 'serving (terminating, none ready)' : 'ready'} endpoint${usable.length === 1 ? '' : 's'} for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length > usable.length ? ` (of ${all.length} listed)` : ''}${trafficPolicy === 'Local' && !isHeadless ? ` on node ${localNode}` : ''}`, epEvidence, epStatus === 'warn' ? { remedy: fixFrom(epFindings) ?? 'Find why no endpoint is ready: kubectl describe pod …' } : {}));
+  hops.push(hop('endpoints', epStatus, `${usable.length} ${usedTerminating ? 'serving (terminating, none ready)' : 'ready'} endpoint${usable.length === 1 ? '' : 's'} for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length > usable.length ? ` (of ${all.length} listed)` : ''}${isShortCircuit ? `; ${policyName}: Local does not apply to traffic from ${isPodSource ? 'a pod' : 'the node itself'}: kube-proxy sends it to every endpoint` : trafficPolicy === 'Local' && !isHeadless ? ` on node ${localNode}` : ''}`, epEvidence, epStatus === 'warn' ? { remedy: fixFrom(epFindings) ?? 'Find why no endpoint is ready: kubectl describe pod …' } : {}));
 
   // node-rules: one simulation for the Service address; each DNAT outcome lands on a branch.
   const frontPort = isNodePort ? sp.nodePort! : sp.port;

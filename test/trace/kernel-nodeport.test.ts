@@ -2,7 +2,9 @@
 // and NodePort. n1's kube-proxy rules do not translate it (their NodePort rules match n1's own addresses
 // only), so n1 forwards it; n2's translate it on arrival and masquerade it to a pod behind n2. Each node
 // is a network namespace loaded with kube-proxy's rules for it; the trace judges the connection from the
-// state captured from both (iptables-save, ip route, ip addr), and real TCP connections must agree.
+// state captured from both (iptables-save, ip route, ip addr), and real TCP connections must agree. Also:
+// externalTrafficPolicy Local on a node without endpoints does not stop a pod's connection (kube-proxy's
+// "pod traffic for … external destinations" rule sends it to every endpoint).
 //
 //   client (10.0.0.2)──c0┐                        ┌──p0── pod web (10.181.0.1:8080)
 //                       n1 (10.0.0.1, 192.168.7.2)──link──n2 (192.168.7.3, 10.181.0.254)
@@ -21,26 +23,31 @@ const N1 = '192.168.7.2';
 const N2 = '192.168.7.3';
 const TIMEOUT_MS = 400;
 
-function nodePortService(name: string, clusterIP: string, nodePort: number): Service {
+function nodePortService(name: string, clusterIP: string, nodePort: number, externalTrafficPolicy: 'Cluster' | 'Local' = 'Cluster'): Service {
   const s = aService(name, { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort }] });
-  s.spec = { ...s.spec, type: 'NodePort', clusterIP, clusterIPs: [clusterIP] };
+  s.spec = { ...s.spec, type: 'NodePort', clusterIP, clusterIPs: [clusterIP], externalTrafficPolicy };
   return s;
 }
 
-/** web: NodePort 30080, programmed on both nodes; lagging: NodePort 30081, which n2's kube-proxy has not programmed yet. */
+/**
+ * web: NodePort 30080, programmed on both nodes; lagging: NodePort 30081, which n2's kube-proxy has not
+ * programmed yet; local: NodePort 30082 with externalTrafficPolicy Local.
+ */
 const cluster: Cluster = aCluster({
   nodes: [aNode('n1', { ip: N1, podCIDR: '10.0.0.0/24' }), aNode('n2', { ip: N2, podCIDR: '10.181.0.0/24' })],
   pods: [
     aPod('client', { labels: { app: 'client' }, ip: '10.0.0.2', node: 'n1' }),
     aPod('w1', { labels: { app: 'web' }, ip: '10.181.0.1', node: 'n2', ports: [{ name: 'http', containerPort: 8080 }] }),
   ],
-  services: [nodePortService('web', '172.30.2.10', 30080), nodePortService('lagging', '172.30.2.11', 30081)],
-  endpointSlices: [aSlice('web', [{ ip: '10.181.0.1', pod: 'w1' }]), aSlice('lagging', [{ ip: '10.181.0.1', pod: 'w1' }])],
+  services: [nodePortService('web', '172.30.2.10', 30080), nodePortService('lagging', '172.30.2.11', 30081), nodePortService('local', '172.30.2.12', 30082, 'Local')],
+  endpointSlices: [aSlice('web', [{ ip: '10.181.0.1', pod: 'w1' }]), aSlice('lagging', [{ ip: '10.181.0.1', pod: 'w1' }]), aSlice('local', [{ ip: '10.181.0.1', pod: 'w1' }])],
 });
 
 const web = { namespace: 'default', name: 'web', clusterIP: '172.30.2.10', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }] };
 const lagging = { namespace: 'default', name: 'lagging', clusterIP: '172.30.2.11', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30081 }] };
-const n1Rules = generateKubeProxyIptables({ services: [{ ...web, endpoints: [{ ip: '10.181.0.1' }] }, { ...lagging, endpoints: [{ ip: '10.181.0.1' }] }], podCIDR: '10.0.0.0/8' });
+/** local: NodePort 30082 with externalTrafficPolicy Local, its only endpoint behind n2. */
+const local = { namespace: 'default', name: 'local', clusterIP: '172.30.2.12', externalTrafficPolicy: 'Local' as const, ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30082 }] };
+const n1Rules = generateKubeProxyIptables({ services: [{ ...web, endpoints: [{ ip: '10.181.0.1' }] }, { ...lagging, endpoints: [{ ip: '10.181.0.1' }] }, { ...local, endpoints: [{ ip: '10.181.0.1' }] }], podCIDR: '10.0.0.0/8' });
 const n2Rules = generateKubeProxyIptables({ services: [{ ...web, endpoints: [{ ip: '10.181.0.1', isLocal: true }] }], podCIDR: '10.0.0.0/8' });
 
 describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 'iptables-save'] }, "another node's NodePort: the trace follows the packet to that node's rules, as the kernel does", () => {
@@ -98,5 +105,13 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     expect(r.firstFailure!.summary).toMatch(/n2 do not translate 192\.168\.7\.3:30081/);
     const [seen] = await lab.probe(client, [{ ip: N2, port: 30081, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
     expect(seen!.map((s) => s.kind)).toEqual(['refused', 'refused']);
+  });
+
+  it("externalTrafficPolicy Local on n1, which has no endpoint: a pod's connection still reaches the one behind n2, as the kernel shows", async () => {
+    const r = traceConnection({ cluster, source: { kind: 'pod', pod: cluster.pods[0]! }, destination: { kind: 'node', node: cluster.nodes[0]! }, port: 30082, nodeState: states.n1! });
+    expect(r.verdict).toBe('delivered');
+    expect(r.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'ok', summary: 'iptables on n1: DNAT to 10.181.0.1:8080 (100%)' });
+    const [seen] = await lab.probe(client, [{ ip: N1, port: 30082, protocol: 'tcp', count: 2 }], TIMEOUT_MS);
+    expect(seen!.map((x) => (x.kind === 'reply' ? x.identity : x.kind))).toEqual(['w1', 'w1']);
   });
 });

@@ -167,6 +167,19 @@ describe('traceConnection', () => {
     expect(ok.verdict).toBe('delivered');
   });
 
+  it('externalTrafficPolicy: Local does not hold back a pod\'s traffic: kube-proxy sends it to every endpoint, as its rules show', () => {
+    const svc = service({ type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }] });
+    const c = cluster({ services: [svc], endpointSlices: [aSlice('web', [{ ip: '10.244.2.6', pod: 'w2' }])] });
+    const state = nodeState(c, { iptables: rulesFor([{ ip: '10.244.2.6', isLocal: false }], { externalTrafficPolicy: 'Local' }), conntrack: [] });
+    // The client pod on n1, to n1's own NodePort: n1 has no endpoint, and the connection still goes through.
+    const r = traceConnection({ cluster: c, source: client(c), destination: { kind: 'node', node: c.nodes[0]! }, port: 30080, nodeState: state });
+    expect(r.verdict).toBe('delivered');
+    expect(r.hops.find((h) => h.stage === 'endpoints')!.summary).toBe('1 ready endpoint for port 80/TCP; externalTrafficPolicy: Local does not apply to traffic from a pod: kube-proxy sends it to every endpoint');
+    expect(r.hops.find((h) => h.stage === 'node-rules')).toMatchObject({ status: 'ok', summary: 'iptables on n1: DNAT to 10.244.2.6:8080 (100%)' });
+    // And from the node itself.
+    expect(traceConnection({ cluster: c, source: { kind: 'node', node: c.nodes[0]! }, destination: { kind: 'node', node: c.nodes[0]! }, port: 30080, nodeState: state }).verdict).toBe('delivered');
+  });
+
   it('a name that does not resolve: stops at resolve', () => {
     const c = cluster();
     const nx: NameResolution = { name: 'wbe', fqdn: null, rcode: 'NXDOMAIN', addresses: [], isFromServer: false, servers: [], apiImplies: '', disagreements: [], evidence: ['wbe.default.svc.cluster.local: no Service wbe in default'], findings: [{ code: 'dns-nxdomain', severity: 'error', message: 'wbe does not exist', hint: 'Did you mean web?' }] };
