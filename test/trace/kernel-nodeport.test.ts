@@ -12,12 +12,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateKubeProxyIptables } from '../../bench/generate-iptables.mjs';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { Service } from '../../src/model/k8s.js';
-import { parseTraceNodeState, type TraceNodeState } from '../../src/trace/node-state.js';
+import type { TraceNodeState } from '../../src/trace/node-state.js';
 import { traceConnection } from '../../src/trace/trace.js';
 import type { TraceReport } from '../../src/trace/types.js';
 import { NetnsLab } from '../support/netns.js';
 import { describeNeeding, NETNS_COMMANDS } from '../support/needs.js';
 import { aCluster, aNode, aPod, aService, aSlice } from '../support/builders.js';
+import { captureTraceNodeState } from '../support/trace-state.js';
 
 const N1 = '192.168.7.2';
 const N2 = '192.168.7.3';
@@ -71,15 +72,7 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     await lab.startServer(pods, 'w1', [8080], ['10.181.0.1']);
     await lab.must(n1, ['iptables-restore'], n1Rules);
     await lab.must(n2, ['iptables-restore'], n2Rules);
-    for (const [name, ns] of [['n1', n1], ['n2', n2]] as const) {
-      states[name] = parseTraceNodeState(cluster, {
-        node: name,
-        iptables: { text: await lab.must(ns, ['iptables-save']), source: `iptables-save in ${name}` },
-        ipRoute: await lab.must(ns, ['ip', 'route', 'show']),
-        ipAddr: await lab.must(ns, ['ip', 'addr']),
-        hint: (kind) => `capture ${kind}`,
-      });
-    }
+    for (const [name, ns] of [['n1', n1], ['n2', n2]] as const) states[name] = await captureTraceNodeState(lab, ns, cluster, name);
   }, 30_000);
 
   afterAll(() => lab.cleanup());

@@ -12,12 +12,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateKubeProxyIptables } from '../../bench/generate-iptables.mjs';
 import type { Cluster } from '../../src/model/cluster.js';
 import type { Service } from '../../src/model/k8s.js';
-import { parseTraceNodeState } from '../../src/trace/node-state.js';
+import type { TraceNodeState } from '../../src/trace/node-state.js';
 import { traceConnection } from '../../src/trace/trace.js';
 import type { TraceReport } from '../../src/trace/types.js';
 import { NetnsLab, type ProbeResult } from '../support/netns.js';
 import { describeNeeding, NETNS_COMMANDS } from '../support/needs.js';
 import { aCluster, aNode, aPod, aService, aSlice } from '../support/builders.js';
+import { captureTraceNodeState } from '../support/trace-state.js';
 
 const NODE_IP = '192.168.0.2';
 const TIMEOUT_MS = 400;
@@ -60,7 +61,7 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
   let client = '';
   let node = '';
   let pods = '';
-  let state: ReturnType<typeof parseTraceNodeState>;
+  let state: TraceNodeState;
 
   beforeAll(async () => {
     client = await lab.addNamespace('client');
@@ -79,13 +80,7 @@ describeNeeding({ root: true, commands: [...NETNS_COMMANDS, 'iptables-restore', 
     await lab.startServer(node, 'node-loopback', [10248], ['127.0.0.1']);
     await lab.must(node, ['iptables-restore'], rules);
     // The node's state as a snapshot holds it, captured from the node itself.
-    state = parseTraceNodeState(cluster, {
-      node: 'n1',
-      iptables: { text: await lab.must(node, ['iptables-save']), source: 'iptables-save in the node namespace' },
-      ipRoute: await lab.must(node, ['ip', 'route', 'show']),
-      ipAddr: await lab.must(node, ['ip', 'addr']),
-      hint: (kind) => `capture ${kind}`,
-    });
+    state = await captureTraceNodeState(lab, node, cluster, 'n1');
   }, 30_000);
 
   afterAll(() => lab.cleanup());
