@@ -22,24 +22,32 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)));`,
   );
 }
 
+/** The cluster file and the server serving it, started once for every case here. */
+async function serveCluster() {
+  await generateCluster(file, { services: 10_000, pods: 50_000 });
+  kubeconfig ||= await startServer();
+}
+
+/** `knet endpoints -A --json` live: the subject of the first case, the baseline of the second. */
+const liveEndpoints = {
+  name: 'knet endpoints -A --json --kubeconfig (live)',
+  run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--kubeconfig', kubeconfig], { okCodes: [0, 1] }),
+};
+
 export default [
   {
     name: 'live-endpoints-10k',
     target: '`knet endpoints -A --json` live (HTTPS, paged by 500) on 10,000 services / 50,000 pods ≤ 2× the same from a snapshot file',
     runs: 5,
     async setup() {
-      await generateCluster(file, { services: 10_000, pods: 50_000 });
-      kubeconfig = await startServer();
+      await serveCluster();
       this.note = 'the test API server runs on the same machine and its CPU time counts against the live run';
     },
     baseline: {
       name: 'knet endpoints -A --json --snapshot FILE',
       run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--snapshot', file], { okCodes: [0, 1] }),
     },
-    subject: {
-      name: 'knet endpoints -A --json --kubeconfig (live)',
-      run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--kubeconfig', kubeconfig], { okCodes: [0, 1] }),
-    },
+    subject: liveEndpoints,
     limit: { ratio: 2 },
   },
   {
@@ -47,14 +55,10 @@ export default [
     target: '`knet snapshot save DIR` live on 10,000 services / 50,000 pods (about 170 MB of YAML) ≤ 4× `knet endpoints -A --json` live',
     runs: 3,
     async setup() {
-      await generateCluster(file, { services: 10_000, pods: 50_000 });
-      kubeconfig ||= await startServer();
+      await serveCluster();
       this.note = 'save reads every object and writes it as YAML, endpoints writes a report; the yaml package took 75 s for the save';
     },
-    baseline: {
-      name: 'knet endpoints -A --json --kubeconfig (live)',
-      run: () => measure(process.execPath, [knet, 'endpoints', '-A', '--json', '--kubeconfig', kubeconfig], { okCodes: [0, 1] }),
-    },
+    baseline: liveEndpoints,
     subject: {
       name: 'knet snapshot save DIR --kubeconfig (live)',
       run: () => {

@@ -137,13 +137,13 @@ export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
   return { kind: 'pod', name: t };
 }
 
-/** A SERVICE argument: `NAME`, `svc/NAME`, `svc/NS/NAME`, `NS/NAME`, `NAME.NS`. */
 /** DNS name NAME as `knet dns` takes it, else an input error that says what is wrong with it. */
 export function checkDnsName(name: string): void {
   const problem = dnsNameProblem(name);
   if (problem !== null) throw inputError(`"${shortened(name)}" is not a DNS name: it ${problem}`, 'bad-name', ['Names are letters, digits, "-", "_" and dots, e.g. web.shop or web.shop.svc.cluster.local.']);
 }
 
+/** A SERVICE argument: `NAME`, `svc/NAME`, `svc/NS/NAME`, `NS/NAME`, `NAME.NS`. */
 export function parseServiceRef(text: string): NamedRef {
   const t = text.trim();
   const slash = t.indexOf('/');

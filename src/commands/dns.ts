@@ -17,7 +17,6 @@ type Result = DnsReport | DnsAllReport | WrittenZones;
 const isAll = (r: Result): r is DnsAllReport => 'names' in r && Array.isArray(r.names);
 const isZones = (r: Result): r is WrittenZones => 'zones' in r;
 
-
 export default class Dns extends KnetCommand<typeof Dns, Result> {
   static override summary = 'Resolve a name as a pod would, ask every DNS replica, and check each answer against the API';
 

@@ -105,17 +105,15 @@ export function renderNftNode(r: NftNodeResult, style: Style, filter: string | u
   return lines.join('\n');
 }
 
-const hp = joinHostPort;
-
 export function renderIpvsNode(r: IpvsNodeResult, style: Style, filter: string | undefined): string {
   const vss = r.virtualServers ?? [];
   const rows: string[][] = [];
   for (const vs of vss) {
-    const name = vs.protocol === 'FWM' ? `FWM ${vs.fwmark ?? 0}` : `${vs.protocol} ${hp(vs.address, vs.port)}`;
+    const name = vs.protocol === 'FWM' ? `FWM ${vs.fwmark ?? 0}` : `${vs.protocol} ${joinHostPort(vs.address, vs.port)}`;
     const sched = `${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent}` : ''}`;
     if (vs.realServers.length === 0) rows.push([name, sched, style.c.yellow('(no real servers)'), '', '', '', '']);
     vs.realServers.forEach((rs, i) => {
-      rows.push([i === 0 ? name : '', i === 0 ? sched : '', hp(rs.address, rs.port), rs.forward, rs.weight === 0 ? style.c.yellow('0') : String(rs.weight), String(rs.activeConn ?? ''), String(rs.inActConn ?? '')]);
+      rows.push([i === 0 ? name : '', i === 0 ? sched : '', joinHostPort(rs.address, rs.port), rs.forward, rs.weight === 0 ? style.c.yellow('0') : String(rs.weight), String(rs.activeConn ?? ''), String(rs.inActConn ?? '')]);
     });
   }
   const table = rows.length ? renderTable(['virtual server', 'scheduler', 'real server', 'forward', 'weight', 'active', 'inactive'], rows, style) : style.c.dim('no virtual servers');
@@ -135,7 +133,7 @@ export function renderIpsetNode(r: IpsetNodeResult, style: Style, filter: string
 }
 
 function tuple(addr: string, port: number | undefined): string {
-  return port === undefined ? addr : hp(addr, port);
+  return port === undefined ? addr : joinHostPort(addr, port);
 }
 
 export function renderConntrackNode(r: ConntrackNodeResult, style: Style, filter: string | undefined, isWide: boolean): string {

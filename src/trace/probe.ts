@@ -34,8 +34,6 @@ export type ProbeRun =
   | { container: string; pod: string; image: string; attempts: ProbeAttempt[] }
   | { skipped: string; remedy: string };
 
-const hostPort = joinHostPort;
-
 /** How many endpoints are dialled directly at most, besides the front address. */
 const MAX_ENDPOINTS = 8;
 
@@ -91,10 +89,10 @@ export function parseProbeOutput(text: string, targets: readonly ProbeTarget[]):
   const lines = new Map<string, { code: number; message: string }>();
   for (const raw of text.split('\n')) {
     const m = LINE.exec(raw.trim());
-    if (m) lines.set(hostPort(m[1]!, Number(m[2])), { code: Number(m[3]), message: (m[4] ?? '').trim() });
+    if (m) lines.set(joinHostPort(m[1]!, Number(m[2])), { code: Number(m[3]), message: (m[4] ?? '').trim() });
   }
   return targets.map((t) => {
-    const seen = lines.get(hostPort(t.ip, t.port));
+    const seen = lines.get(joinHostPort(t.ip, t.port));
     if (!seen) return { ...t, result: 'error', detail: 'the probe printed nothing for this address' };
     return { ...t, ...classify(seen.code, seen.message) };
   });
@@ -127,7 +125,7 @@ const said = (r: ProbeResult): string => (r === 'connected' ? 'connected' : r ==
 const expected = (e: ProbeExpectation): string => (e === 'connected' ? 'a connection' : e === 'rejected' ? 'a refusal' : e === 'dropped' ? 'a timeout (dropped)' : 'either');
 
 function describeAttempt(a: ProbeAttempt): string {
-  return `${hostPort(a.ip, a.port)} (${a.role === 'front' ? 'as the client dials it' : 'endpoint, dialled directly'}): ${a.result}${a.detail && a.detail !== a.result && a.result !== 'connected' ? ` — ${a.detail}` : ''}; the trace expects ${expected(a.expect)} (${a.because})`;
+  return `${joinHostPort(a.ip, a.port)} (${a.role === 'front' ? 'as the client dials it' : 'endpoint, dialled directly'}): ${a.result}${a.detail && a.detail !== a.result && a.result !== 'connected' ? ` — ${a.detail}` : ''}; the trace expects ${expected(a.expect)} (${a.because})`;
 }
 
 /**
@@ -159,17 +157,17 @@ export function applyProbe(report: TraceReport, run: ProbeRun): TraceReport & { 
       const first = against[0]!.attempt;
       status = 'fail';
       fate = first.result === 'refused' ? 'rejected' : first.result === 'timeout' ? 'dropped' : undefined;
-      summary = `a real connection from ${report.src.name} to ${hostPort(first.ip, first.port)} ${said(first.result)}, but the trace expects ${expected(first.expect)}: the simulation missed something${against.length > 1 ? ` (${against.length} of ${judged.length} attempts disagree)` : ''}`;
+      summary = `a real connection from ${report.src.name} to ${joinHostPort(first.ip, first.port)} ${said(first.result)}, but the trace expects ${expected(first.expect)}: the simulation missed something${against.length > 1 ? ` (${against.length} of ${judged.length} attempts disagree)` : ''}`;
       const remedy = first.result === 'connected'
         ? 'The traffic gets through although knet judges it stopped: the state knet read is stale, or what it judged (a NetworkPolicy, a rule) is not enforced (a CNI without NetworkPolicy support, a policy in a mode that only audits). Trace again live, and check that the CNI enforces NetworkPolicy.'
         : `The traffic stops although knet judges it delivered: something knet does not read stops it — a CNI's own policy (Cilium, Calico or Antrea policies), a node-level firewall outside kube-proxy's chains, a service mesh, or ${first.role === 'endpoint' || report.dst.kind !== 'service' ? 'an application that does not listen on that port' : 'endpoints whose application does not listen on the targetPort'}.`;
       findings.unshift({
         code: 'trace-probe-disagrees',
         severity: 'error',
-        message: `${report.src.name} → ${hostPort(first.ip, first.port)}: the real connection attempt ${said(first.result)}, the trace judged ${first.expect === 'connected' ? 'delivered' : first.expect} (${first.because}); the simulation missed something`,
+        message: `${report.src.name} → ${joinHostPort(first.ip, first.port)}: the real connection attempt ${said(first.result)}, the trace judged ${first.expect === 'connected' ? 'delivered' : first.expect} (${first.because}); the simulation missed something`,
         hint: remedy,
         stage: 'probe',
-        target: hostPort(first.ip, first.port),
+        target: joinHostPort(first.ip, first.port),
         expected: first.expect,
         actual: first.result,
       } satisfies Finding);
@@ -181,7 +179,7 @@ export function applyProbe(report: TraceReport, run: ProbeRun): TraceReport & { 
       const n = judged.length - errors.length;
       summary = errors.length === judged.length
         ? `no connection attempt could be made from ${report.src.name}: ${errors[0]!.attempt.detail}`
-        : `${n} real connection attempt${n === 1 ? '' : 's'} from ${report.src.name} saw what the trace judged${fateDiffers.length ? `, though ${hostPort(fateDiffers[0]!.attempt.ip, fateDiffers[0]!.attempt.port)} ${said(fateDiffers[0]!.attempt.result)} where a ${fateDiffers[0]!.attempt.expect === 'rejected' ? 'refusal' : 'timeout'} was expected` : ''}${errors.length ? `; ${errors.length} could not be made (${errors[0]!.attempt.detail})` : ''}`;
+        : `${n} real connection attempt${n === 1 ? '' : 's'} from ${report.src.name} saw what the trace judged${fateDiffers.length ? `, though ${joinHostPort(fateDiffers[0]!.attempt.ip, fateDiffers[0]!.attempt.port)} ${said(fateDiffers[0]!.attempt.result)} where a ${fateDiffers[0]!.attempt.expect === 'rejected' ? 'refusal' : 'timeout'} was expected` : ''}${errors.length ? `; ${errors.length} could not be made (${errors[0]!.attempt.detail})` : ''}`;
       hop = { stage: 'probe', status, summary, evidence, ...(errors.length ? { remedy: 'The probe image needs bash (or nc) and timeout: point --image at one that has them.' } : {}) };
     }
   }

@@ -78,7 +78,6 @@ export interface TraceInput {
 const nsOf = (o: { metadata: { namespace?: string } }): string => o.metadata.namespace ?? 'default';
 const podKey = (p: Pod): string => `${nsOf(p)}/${p.metadata.name}`;
 const svcKey = (s: Service): string => `svc/${nsOf(s)}/${s.metadata.name}`;
-const hostPort = joinHostPort;
 /** A share of connections as people read it: 50%, 33.3%. */
 export function percent(p: number): string {
   const v = Math.round(p * 1000) / 10;
@@ -120,8 +119,12 @@ export function nodePortNodeOf(cluster: Cluster, source: TraceSource, destinatio
   const first = rulesNodeOf(cluster, source, destination);
   const target = destination.kind === 'node' ? destination.node : destination.kind === 'ip' ? cluster.nodes.find((n) => nodeIPs(n).includes(canonicalIP(destination.ip))) : undefined;
   if (first === null || target === undefined || target.metadata.name === first) return null;
-  const isNodePort = cluster.services.some((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === protocol));
-  return isNodePort ? target.metadata.name : null;
+  return serviceOfNodePort(cluster, port, protocol) !== undefined ? target.metadata.name : null;
+}
+
+/** The Service whose NodePort is `port` for `protocol`, if any. */
+function serviceOfNodePort(cluster: Cluster, port: number, protocol: Protocol): Service | undefined {
+  return cluster.services.find((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === protocol));
 }
 
 /** What an address is in this cluster: a Service's ClusterIP or external IP, a pod, a node, or outside. */
@@ -141,7 +144,7 @@ function classifyIP(cluster: Cluster, rawIP: string, port: number | undefined, p
   }
   const node = cluster.nodes.find((n) => nodeIPs(n).includes(ip));
   if (node) {
-    const svc = port === undefined ? undefined : cluster.services.find((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === protocol));
+    const svc = port === undefined ? undefined : serviceOfNodePort(cluster, port, protocol);
     if (svc) return { kind: 'nodeport', service: svc, node, ip };
     return { kind: 'node', node, ip };
   }
@@ -349,7 +352,7 @@ export function traceConnection(request: TraceInput): TraceReport {
       // kube-proxy (iptables mode) serves NodePorts on 127.0.0.1 too, to the node itself and its host-network pods.
       const here = localOriginNode(cluster, input.source);
       if (target.kind === 'external' && here && isLoopbackIP(d.ip) && input.port !== undefined) {
-        const svc = cluster.services.find((x) => (x.spec?.ports ?? []).some((p) => p.nodePort === input.port && (p.protocol ?? 'TCP') === protocol));
+        const svc = serviceOfNodePort(cluster, input.port, protocol);
         if (svc) target = { kind: 'nodeport', service: svc, node: here, ip: canonicalIP(d.ip) };
       }
       dst = { kind: 'ip', name: canonicalIP(d.ip), ips: [canonicalIP(d.ip)] };
@@ -378,9 +381,9 @@ export function traceConnection(request: TraceInput): TraceReport {
     const inside = insideSourcePod(input.source, target.ip, input.port);
     if (inside !== null) {
       // Never on the wire: no NetworkPolicy, node rule, route or conntrack entry of the node takes part.
-      const route = hop('route', 'ok', inside.summary, [`${src.name} sends to ${hostPort(target.ip, input.port)} over its own loopback interface (lo)`]);
+      const route = hop('route', 'ok', inside.summary, [`${src.name} sends to ${joinHostPort(target.ip, input.port)} over its own loopback interface (lo)`]);
       hops.push(route);
-      return finish(input, src, dst, hops, [{ endpoint: hostPort(target.ip, input.port), pod: podKey(inside.pod), node: src.node ?? null, probability: 1, verdict: 'delivered', hops: [route] }], findings, notJudged);
+      return finish(input, src, dst, hops, [{ endpoint: joinHostPort(target.ip, input.port), pod: podKey(inside.pod), node: src.node ?? null, probability: 1, verdict: 'delivered', hops: [route] }], findings, notJudged);
     }
     const endpointPod = target.kind === 'pod' ? target.pod : null;
     const endpointNode = target.kind === 'pod' ? (target.pod.spec?.nodeName ?? null) : target.kind === 'node' ? target.node.metadata.name : null;
@@ -423,7 +426,7 @@ export function traceConnection(request: TraceInput): TraceReport {
     if (target.kind !== 'nodeport' || rulesNode === null || target.node.metadata.name === rulesNode || first?.outcomes.some((o) => o.dnat !== null)) return { sim: first, state, node: rulesNode, forwarded: null };
     const there = input.nodePortNodeState ?? null;
     const arriving = packet && there?.rules ? simulate(there, { ...packet, hook: 'prerouting' }) : null;
-    const forwarded = `${rulesNode} forwards ${hostPort(target.ip, port)} untranslated: it is node ${target.node.metadata.name}'s address, and kube-proxy's NodePort rules match a node's own addresses only`;
+    const forwarded = `${rulesNode} forwards ${joinHostPort(target.ip, port)} untranslated: it is node ${target.node.metadata.name}'s address, and kube-proxy's NodePort rules match a node's own addresses only`;
     return { sim: arriving, state: there, node: target.node.metadata.name, forwarded };
   };
   const rulesHopOf = (f: ReturnType<typeof front>, branches: Branch[]): Hop | null => {
@@ -461,7 +464,7 @@ export function traceConnection(request: TraceInput): TraceReport {
   const usedTerminating = ready.length === 0 && usable.length > 0;
   const localNode = target.kind === 'nodeport' ? target.node.metadata.name : rulesNode;
   const epEvidence = [
-    ...all.map((c) => `${hostPort(c.ip, c.port)} ${c.ready ? 'ready' : c.serving && c.terminating ? 'serving, terminating' : 'not ready'}${c.pod ? ` pod ${podKey(c.pod)}` : ''}${c.node ? ` on ${c.node}` : ''}`),
+    ...all.map((c) => `${joinHostPort(c.ip, c.port)} ${c.ready ? 'ready' : c.serving && c.terminating ? 'serving, terminating' : 'not ready'}${c.pod ? ` pod ${podKey(c.pod)}` : ''}${c.node ? ` on ${c.node}` : ''}`),
     ...epFindings.map((f) => `${f.severity} ${f.code}: ${f.message}`),
   ];
   const fixFrom = (fs: Finding[]): string | undefined => fs.find((f) => f.severity === 'error' && f.hint)?.hint ?? fs.find((f) => f.hint)?.hint;
@@ -501,13 +504,13 @@ export function traceConnection(request: TraceInput): TraceReport {
   const branches: Branch[] = [];
   const known = new Set<string>();
   for (const c of usable) {
-    known.add(hostPort(c.ip, c.port));
+    known.add(joinHostPort(c.ip, c.port));
     branches.push(judgeBranch({ input, policy, state: translated.state, rulesNode: translated.node, src, sim, endpoint: { ip: c.ip, port: c.port, pod: c.pod, node: c.node }, isService: !isHeadless, probability: even, service: svc }));
   }
   // Endpoints the node's rules still send to that the API no longer lists: stale rules.
   if (sim) {
     const stale = new Map<string, number>();
-    for (const o of sim.outcomes) if (o.dnat && !known.has(hostPort(dnatIP(o.dnat), Number(o.dnat.slice(o.dnat.lastIndexOf(':') + 1))))) stale.set(o.dnat, (stale.get(o.dnat) ?? 0) + o.probability);
+    for (const o of sim.outcomes) if (o.dnat && !known.has(joinHostPort(dnatIP(o.dnat), Number(o.dnat.slice(o.dnat.lastIndexOf(':') + 1))))) stale.set(o.dnat, (stale.get(o.dnat) ?? 0) + o.probability);
     for (const [dnat, p] of stale) {
       const ip = dnatIP(dnat);
       lookups?.ips.add(ip);
@@ -552,7 +555,7 @@ function sourcePolicyEnd(policy: PolicyEngine, source: TraceSource): PolicyEndpo
 function judgeBranch(a: BranchArgs): Branch {
   const { input, policy, state, src, endpoint } = a;
   const protocol: Protocol = input.protocol ?? 'TCP';
-  const ep = hostPort(endpoint.ip, endpoint.port);
+  const ep = joinHostPort(endpoint.ip, endpoint.port);
   const hops: Hop[] = [];
   const srcPolicy = sourcePolicyEnd(policy, input.source);
   const dstPolicy = endpoint.pod ? podEndpoint(policy.ctx, endpoint.pod) : ipEndpoint(policy.ctx, endpoint.ip);
@@ -742,9 +745,9 @@ function conntrackHop(input: TraceInput, state: TraceNodeState | null, ip: strin
     return hop('conntrack', 'fail', `a conntrack entry on ${state.node} still sends ${src.name}'s UDP flow to ${String(mine[0]!.f.backend)}, which is no longer an endpoint: its datagrams are black-holed until the entry expires`, evidence, { remedy: mine[0]!.f.hint ?? 'Delete the entry with conntrack -D.', fate: 'dropped' });
   }
   if (stale.length > 0) {
-    return hop('conntrack', 'warn', `${stale.length} conntrack entr${stale.length === 1 ? 'y' : 'ies'} on ${state.node} for ${hostPort(dst, port)}/${proto} still point at removed endpoints${mine.length ? `, ${mine.length} from ${src.name}` : ''}; new ${proto.toUpperCase()} connections are not affected`, evidence, { remedy: stale[0]!.f.hint ?? '' });
+    return hop('conntrack', 'warn', `${stale.length} conntrack entr${stale.length === 1 ? 'y' : 'ies'} on ${state.node} for ${joinHostPort(dst, port)}/${proto} still point at removed endpoints${mine.length ? `, ${mine.length} from ${src.name}` : ''}; new ${proto.toUpperCase()} connections are not affected`, evidence, { remedy: stale[0]!.f.hint ?? '' });
   }
-  return hop('conntrack', 'ok', `${flows.length} conntrack entr${flows.length === 1 ? 'y' : 'ies'} on ${state.node} for ${hostPort(dst, port)}/${proto}, none stale`, flows.slice(0, 5).map((e) => `line ${e.line}: ${e.original.src}:${e.original.sport ?? ''} → ${e.original.dst}:${e.original.dport ?? ''} replied by ${e.reply.src}:${e.reply.sport ?? ''}`));
+  return hop('conntrack', 'ok', `${flows.length} conntrack entr${flows.length === 1 ? 'y' : 'ies'} on ${state.node} for ${joinHostPort(dst, port)}/${proto}, none stale`, flows.slice(0, 5).map((e) => `line ${e.line}: ${e.original.src}:${e.original.sport ?? ''} → ${e.original.dst}:${e.original.dport ?? ''} replied by ${e.reply.src}:${e.reply.sport ?? ''}`));
 }
 
 function fateVerdict(f: Fate | undefined): TraceVerdict {

@@ -32,8 +32,6 @@ function vsName(vs: VirtualServer): string {
   return `${vs.protocol} ${joinHostPort(vs.address, vs.port)}`;
 }
 
-const hostPort = joinHostPort;
-
 export function simulateIpvs(state: IpvsState, packet: Packet, options: SimulateOptions): TraceResult {
   // kube-ipvs0 holds every virtual address: they are the node's own for addrtype LOCAL and routing.
   const vips = state.ipvs.virtualServers.filter((v) => v.protocol !== 'FWM').map((v) => v.address);
@@ -94,13 +92,13 @@ function ipvsOutcomes(ipvs: IpvsTable, packet: Packet, o: Outcome, localIPs: str
       ...o,
       probability: o.probability * share,
       verdict: 'accept',
-      dnat: isNat ? hostPort(rs.address, rs.port) : null,
+      dnat: isNat ? joinHostPort(rs.address, rs.port) : null,
       masquerade: isMasq,
-      realServer: hostPort(rs.address, rs.port),
+      realServer: joinHostPort(rs.address, rs.port),
       path: [
         ...o.path,
         vsStep,
-        { table: 'ipvs', chain: vsName(vs), rule: rs.raw, line: rs.line, effect: `real server ${hostPort(rs.address, rs.port)} (${rs.forward}, weight ${rs.weight} of ${total})${isNat ? `: DNAT to ${hostPort(rs.address, rs.port)}` : ''}` },
+        { table: 'ipvs', chain: vsName(vs), rule: rs.raw, line: rs.line, effect: `real server ${joinHostPort(rs.address, rs.port)} (${rs.forward}, weight ${rs.weight} of ${total})${isNat ? `: DNAT to ${joinHostPort(rs.address, rs.port)}` : ''}` },
       ],
     };
     return outcome;

@@ -63,11 +63,8 @@ export const DEFAULT_AFFINITY_SECONDS = 10800;
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export function hostPort(ip: string, port: number): string {
-  return addressOf(canonicalIP(ip), port);
+  return joinHostPort(canonicalIP(ip), port);
 }
-
-/** hostPort of an address already in canonical form. */
-const addressOf = joinHostPort;
 
 export function servicePortKey(servicePortName: string, protocol: string): string {
   return `${servicePortName}/${protocol.toLowerCase()}`;
@@ -137,14 +134,14 @@ function endpointsOf(slices: readonly EndpointSlice[], port: ServicePort, family
       if (ip === undefined) continue;
       const host = canonicalIP(ip);
       if (seen !== null) {
-        const address = addressOf(host, target);
+        const address = joinHostPort(host, target);
         if (seen.has(address)) continue;
         seen.add(address);
         out.push(toApiEndpoint(ep, slice, address, node));
         continue;
       }
       if (isKept(hosts, ports, host, target)) continue;
-      const e = toApiEndpoint(ep, slice, addressOf(host, target), node);
+      const e = toApiEndpoint(ep, slice, joinHostPort(host, target), node);
       if (out.length === SCAN_LIMIT) seen = new Set([...out.map((x) => x.address), e.address]);
       hosts.push(host);
       ports.push(target);
