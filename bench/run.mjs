@@ -1,6 +1,8 @@
 // Runs the benchmark cases in bench/cases/*.mjs. Each case measures a baseline and a subject in the
 // same run, interleaved (b, s, b, s …) so that machine load affects both alike, and reports the ratio of
-// their medians against the case's limits. Usage: npm run bench [-- NAME-FILTER …] [--runs N]
+// their medians against the case's limits. A case may add `references`: other programs measured in the
+// same interleaved runs and reported against the baseline, with no limit (what a bare program does with
+// the same input, say). Usage: npm run bench [-- NAME-FILTER …] [--runs N]
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -45,12 +47,15 @@ for (const c of selected) {
   const runs = runsOverride ?? c.runs ?? 10;
   const base = [];
   const subj = [];
-  // One untimed warm-up of each, so that the first run's cold file cache counts for neither.
+  const references = (c.references ?? []).map((r) => ({ ...r, runs: [] }));
+  // One untimed warm-up of each, so that the first run's cold file cache counts for none.
   await c.baseline.run();
   await c.subject.run();
+  for (const r of references) await r.run();
   for (let i = 0; i < runs; i++) {
     base.push(await c.baseline.run());
     subj.push(await c.subject.run());
+    for (const r of references) r.runs.push(await r.run());
   }
   const b = median(base.map((r) => r.ms));
   const s = median(subj.map((r) => r.ms));
@@ -67,8 +72,13 @@ for (const c of selected) {
   const ok = checks.every((x) => x.ok);
   if (!ok) failed++;
   const line = `  ${c.baseline.name}: ${fmt(b)}   ${c.subject.name}: ${fmt(s)}   ratio ${ratio.toFixed(2)}   peak RSS ${rss.toFixed(0)} MiB (baseline ${baseRss.toFixed(0)} MiB)   (median of ${runs}, interleaved)`;
-  process.stderr.write(`${line}\n  ${checks.map((x) => `${x.ok ? 'PASS' : 'FAIL'} ${x.text}`).join('; ')}${c.note ? `\n  note: ${c.note}` : ''}\n`);
-  rows.push({ name: c.name, baselineMs: Math.round(b), subjectMs: Math.round(s), ratio: Number(ratio.toFixed(3)), peakRssMiB: Math.round(rss), baselinePeakRssMiB: Math.round(baseRss), result: ok ? 'PASS' : 'FAIL', checks: checks.map((x) => x.text) });
+  const referenceRows = references.map((r) => {
+    const ms = median(r.runs.map((x) => x.ms));
+    return { name: r.name, ms: Math.round(ms), ratio: Number((ms / b).toFixed(3)) };
+  });
+  const referenceLines = referenceRows.map((r) => `\n  reference ${r.name}: ${fmt(r.ms)}   ratio ${r.ratio.toFixed(2)} (no limit)`).join('');
+  process.stderr.write(`${line}\n  ${checks.map((x) => `${x.ok ? 'PASS' : 'FAIL'} ${x.text}`).join('; ')}${referenceLines}${c.note ? `\n  note: ${c.note}` : ''}\n`);
+  rows.push({ name: c.name, baselineMs: Math.round(b), subjectMs: Math.round(s), ratio: Number(ratio.toFixed(3)), peakRssMiB: Math.round(rss), baselinePeakRssMiB: Math.round(baseRss), ...(referenceRows.length ? { references: referenceRows } : {}), result: ok ? 'PASS' : 'FAIL', checks: checks.map((x) => x.text) });
 }
 console.log(JSON.stringify({ results: rows }, null, 2));
 process.exit(failed ? 1 : 0);
