@@ -1,6 +1,7 @@
 import type { Cluster } from '../model/cluster.js';
 import type { NodeStateSource } from './node-state.js';
 import type { PartialRead } from '../model/scope.js';
+import { parseRequestTimeout } from './live/duration.js';
 import { loadSnapshot } from './snapshot.js';
 import { closest, inputError } from '../model/errors.js';
 import { stripControl } from '../model/text.js';
@@ -74,6 +75,8 @@ export async function openCluster(options: SourceOptions): Promise<OpenedCluster
   let result: OpenedCluster;
   let unregister = (): void => undefined;
   if (options.snapshot !== undefined) {
+    // A snapshot has no requests to time, but a bad value is still a mistake to say, not to pass over.
+    parseRequestTimeout(options['request-timeout']);
     const snap = await loadSnapshot(options.snapshot, options.onlyNamespaces ? { namespaces: options.onlyNamespaces } : {});
     validateCluster(snap.cluster, snap.originOf, snap.unchecked);
     result = {
