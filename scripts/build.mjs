@@ -54,7 +54,8 @@ await build({
   await writeFile(path, rewritten);
 }
 await build({
-  entryPoints: await listCommands(join(root, 'src/commands')),
+  // The commands, and the hooks package.json names (oclif.hooks).
+  entryPoints: [...(await listCommands(join(root, 'src/commands'))), ...(await listCommands(join(root, 'src/hooks')))],
   outdir: join(root, 'dist'),
   outbase: join(root, 'src'),
   bundle: true,

@@ -6,6 +6,7 @@ import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
 import { outputFlags } from './flags.js';
 import { closeOpenedSources } from '../sources/opened.js';
+import { asksForJson, describeUsageError } from './usage.js';
 
 /** Whether a result holds an error finding anywhere (depth-bounded: results are knet's own objects). */
 export function hasErrorFinding(value: unknown, depth = 0): boolean {
@@ -182,16 +183,19 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     const known = err instanceof KnetError;
     const parseExit = err.oclif?.exit;
     const exit: ExitCode = known ? err.exit : parseExit !== undefined ? EXIT.input : EXIT.internal;
-    const lines = [`Error: ${stripControl(err.message.replace(/^Error: /, ''))}`];
+    const command = `${this.config.bin} ${(this.id ?? '').replaceAll(':', ' ')}`.trimEnd();
+    const usage = !known && parseExit !== undefined ? describeUsageError(err.message, { command, flags: this.ctor.flags ?? {}, args: this.ctor.args ?? {}, argv: this.argv }) : null;
+    const message = usage?.message ?? err.message.replace(/^Error: /, '');
+    const lines = [`Error: ${stripControl(message)}`];
     if (known) lines.push(...err.suggestions.map((s) => `  ${stripControl(s)}`));
-    else if (parseExit !== undefined) lines.push(`  See: ${this.config.bin} ${(this.id ?? '').replaceAll(':', ' ')} --help`.trimEnd());
+    else if (parseExit !== undefined) lines.push(...(usage?.suggestions ?? []).map((s) => `  ${stripControl(s)}`), `  See: ${command} --help`);
     else lines.push('  This is a bug in knet. Run again with --debug and report the output.');
     if (isDebug && err.stack) lines.push('', err.stack);
     if (isDebug && err.cause) lines.push(`Caused by: ${err.cause instanceof Error ? (err.cause.stack ?? err.cause.message) : JSON.stringify(err.cause)}`);
     process.stderr.write(lines.join('\n') + '\n');
     if (this.wantsJsonError()) {
       const code = known ? err.code : parseExit !== undefined ? 'bad-flags' : 'internal-error';
-      process.stdout.write(renderJson({ error: { code, message: err.message, exitCode: exit } }) + '\n');
+      process.stdout.write(renderJson({ error: { code, message: known ? err.message : message, exitCode: exit } }) + '\n');
     }
     process.exitCode = exit;
   }
@@ -214,13 +218,6 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
   }
 
   private wantsJsonError(): boolean {
-    const argv = this.argv;
-    return (
-      argv.includes('--json') ||
-      argv.includes('-ojson') ||
-      argv.includes('-o=json') ||
-      argv.includes('--output=json') ||
-      argv.some((a, i) => (a === '-o' || a === '--output') && argv[i + 1] === 'json')
-    );
+    return asksForJson(this.argv);
   }
 }
