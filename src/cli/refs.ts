@@ -42,6 +42,19 @@ function parsePort(p: string, text: string): number {
   return n;
 }
 
+/** Why digits and dots are not an IPv4 address, in words. */
+function ipv4Problem(host: string): string {
+  const parts = host.split('.');
+  if (parts.length !== 4) return `it has ${parts.length} part${parts.length === 1 ? '' : 's'}, not 4`;
+  const empty = parts.findIndex((p) => p === '');
+  if (empty >= 0) return `part ${empty + 1} is empty`;
+  const big = parts.find((p) => Number(p) > 255);
+  if (big !== undefined) return `${big} is over 255`;
+  const zero = parts.find((p) => p.length > 1 && p.startsWith('0'));
+  if (zero !== undefined) return `${zero} has a leading zero (octal in some tools, refused here)`;
+  return 'it is not one';
+}
+
 /** `name`, `ns/name`, `name.ns` for services; a namespace given with -n is applied later, at resolution. */
 function parseServiceTail(tail: string, text: string): NamedRef {
   const parts = tail.split('/');
@@ -100,7 +113,20 @@ export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
   if (bracket && parseIP(bracket[1]!)) return { kind: 'ip', ip: bracket[1]!, port: parsePort(bracket[2]!, t) };
   const v4port = /^([\d.]+):(\w+)$/.exec(t);
   if (v4port && parseIP(v4port[1]!)) return { kind: 'ip', ip: v4port[1]!, port: parsePort(v4port[2]!, t) };
-  if (/^[\d.]+$/.test(t)) throw inputError(`${what} "${t}" is not a valid IP address`, 'bad-reference', [`Give one of: ${forms}.`]);
+  // Digits and dots, with a port or not: meant as an address, and said so.
+  const dotted = /^([\d.]+)(?::\w*)?$/.exec(t);
+  if (dotted) throw inputError(`${what} "${t}" is not a valid IP address: ${ipv4Problem(dotted[1]!)}`, 'bad-reference', [`Give one of: ${forms}.`]);
+  // NAME:PORT, svc/NAME:PORT: a port written the way only an address takes it.
+  const namePort = /^([^:]*[A-Za-z][^:]*):(\w+)$/.exec(t);
+  if (namePort) {
+    throw inputError(`${what} "${t}" gives a port after a name; NAME:PORT is only for IP addresses`, 'bad-reference', [
+      /^\d+$/.test(namePort[2]!) ? `Give the port with --port: ${namePort[1]} --port ${namePort[2]}.` : `Give the port's number with --port: ${namePort[1]} --port NUMBER.`,
+    ]);
+  }
+  // No name or reference has a colon outside a port: what is left with one is a mistyped address.
+  if (t.includes(':') && !t.includes('/')) {
+    throw inputError(`${what} "${t}" is not a valid IP address or IP:PORT`, 'bad-reference', ['An IPv6 address with a port is written [ADDRESS]:PORT.', `Give one of: ${forms}.`]);
+  }
 
   const slash = t.indexOf('/');
   if (slash > 0) {

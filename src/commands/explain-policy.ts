@@ -83,6 +83,10 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
       throw inputError(`SRC "${args.src}" is a Service: traffic leaves from a pod, never from a Service`, 'bad-reference', ['Name one of its pods as SRC.']);
     }
     if ((flags.port?.length ?? 0) > 1) throw inputError('one connection takes one --port', 'conflicting-flags', ['Use --matrix to evaluate several ports.']);
+    const given = flags.port?.[0];
+    if (dstRef.kind === 'ip' && dstRef.port !== undefined && given !== undefined && given !== dstRef.port) {
+      throw inputError(`DST ${args.dst} names port ${dstRef.port} and --port says ${given}`, 'conflicting-flags', ['Give the port once.']);
+    }
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const namespace = flags.namespace ?? opened.namespace;
     const cluster = opened.cluster;

@@ -53,3 +53,35 @@ describe('DNS names as arguments', () => {
     expect(err.exit).toBe(2);
   });
 });
+
+describe('addresses and ports as arguments', () => {
+  const messageOf = (text: string): string => {
+    try {
+      parseRef(text, { what: 'DST' });
+    } catch (err) {
+      if (err instanceof KnetError && err.exit === 2) return err.message;
+      throw err;
+    }
+    throw new Error(`${text} was taken`);
+  };
+
+  it.each([
+    ['10.244.1.300:80', 'DST "10.244.1.300:80" is not a valid IP address: 300 is over 255'],
+    ['10.244.1', 'DST "10.244.1" is not a valid IP address: it has 3 parts, not 4'],
+    ['10.244..1', 'DST "10.244..1" is not a valid IP address: part 3 is empty'],
+    ['010.1.1.1', 'DST "010.1.1.1" is not a valid IP address: 010 has a leading zero (octal in some tools, refused here)'],
+    ['fd00::zz', 'DST "fd00::zz" is not a valid IP address or IP:PORT'],
+    ['[fd00::1', 'DST "[fd00::1" is not a valid IP address or IP:PORT'],
+    ['web:80', 'DST "web:80" gives a port after a name; NAME:PORT is only for IP addresses'],
+    ['svc/shop/web:http', 'DST "svc/shop/web:http" gives a port after a name; NAME:PORT is only for IP addresses'],
+  ])('%s: said as what it is meant to be', (text, message) => {
+    expect(messageOf(text)).toBe(message);
+  });
+
+  it('the addresses and names themselves are taken', () => {
+    expect(parseRef('10.244.1.30:80')).toEqual({ kind: 'ip', ip: '10.244.1.30', port: 80 });
+    expect(parseRef('[fd00::1]:80')).toEqual({ kind: 'ip', ip: 'fd00::1', port: 80 });
+    expect(parseRef('fd00:1:2::5:80')).toEqual({ kind: 'ip', ip: 'fd00:1:2::5:80' });
+    expect(parseRef('svc/shop/web')).toEqual({ kind: 'service', namespace: 'shop', name: 'web' });
+  });
+});

@@ -155,6 +155,8 @@ describe('knet explain-policy: bad input', () => {
     { what: '-o dot without --matrix', args: ['shop/frontend', 'shop/db', '--port', '5432', '-o', 'dot'], code: 'conflicting-flags', stderr: /draws the reachability matrix/, isText: true },
     { what: 'an unknown namespace for the matrix', args: ['--matrix', '-n', 'shp', '--port', '80'], code: 'namespace-not-found', stderr: /Did you mean -n shop/ },
     { what: 'an unknown node', args: ['shop/db', 'node/kind-wroker', '--port', '80'], code: 'node-not-found', stderr: /node\/kind-worker/ },
+    { what: 'a port in DST and another in --port', args: ['shop/frontend', '10.244.2.10:5432', '--port', '80'], code: 'conflicting-flags', stderr: /names port 5432 and --port says 80/ },
+    { what: 'a port after a pod name', args: ['shop/frontend', 'shop/db:5432'], code: 'bad-reference', stderr: /Give the port with --port: shop\/db --port 5432/ },
     { what: 'a bad protocol', args: ['shop/frontend', 'shop/db', '--port', '5432', '--protocol', 'ICMP'], code: 'bad-flags', stderr: /protocol/ },
   ])('rejects $what with exit 2 and no stack trace', async ({ args, code, stderr, isText }) => {
     const r = await runKnet(['explain-policy', '--snapshot', demo, ...args, ...(isText ? [] : ['--json'])]);
