@@ -55,12 +55,22 @@ describe('knet rules trace', () => {
     ['a missing file', ['--file', '/nonexistent/dump.txt', '--src', '10.0.0.1', '--dst', '10.96.0.10', '--dport', '53'], 'file-unreadable', /cannot read --file \/nonexistent\/dump.txt: it does not exist/],
     // It used to say "accepted", exit 0: no Service rule matches a packet without a port.
     ['no --dport (it said "accepted")', ['--src', '10.244.1.5', '--dst', '10.96.0.10'], 'dport-required', /--dport is required for tcp/],
+    ['a network for an address', ['--src', '10.244.1.5/24', '--dst', '10.96.0.10', '--dport', '53'], 'bad-ip', /--src "10.244.1.5\/24" is a network, not one address/],
   ])('exits 2 on %s', async (_name, args, code, message) => {
     const full = args.includes('--file') ? args : ['--file', demoDump, ...args];
     const r = await runKnet(['rules', 'trace', ...full, '--json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code, exitCode: 2 } });
+  });
+
+  it('takes --protocol UDP as trace and explain-policy spell it, the same as --proto udp', async () => {
+    const args = ['rules', 'trace', '--file', demoDump, '--src', '10.244.1.5', '--dst', '10.96.0.10', '--dport', '53', '--json'];
+    const proto = await runKnet([...args, '--proto', 'udp']);
+    const protocol = await runKnet([...args, '--protocol', 'UDP']);
+    expect(proto.code).toBe(0);
+    expect(protocol.stdout).toBe(proto.stdout);
+    expect(JSON.parse(proto.stdout)).toMatchObject({ packet: { protocol: 'udp' } });
   });
 
   it('simulates IPVS mode with --ipvs and --ipset: ipset-driven masquerade, one outcome per real server', async () => {

@@ -61,7 +61,8 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     dst: Flags.string({ description: 'Destination IP of the packet.', required: true }),
     dport: Flags.integer({ description: 'Destination port (required: tcp, udp and sctp packets always have one).', min: 0, max: 65535 }),
     sport: Flags.integer({ description: 'Source port (default: unspecified; rules testing it do not match).', min: 0, max: 65535 }),
-    proto: Flags.option({ description: 'Protocol.', options: ['tcp', 'udp', 'sctp'] as const, default: 'tcp' })(),
+    // --protocol as trace and explain-policy spell it, and upper case as they take it.
+    proto: Flags.option({ description: 'Protocol (also --protocol).', options: ['tcp', 'udp', 'sctp', 'TCP', 'UDP', 'SCTP'] as const, default: 'tcp', aliases: ['protocol'] })(),
     hook: Flags.option({ description: 'Where the packet enters: from a pod or the wire (prerouting), or sent by the node (output).', options: ['prerouting', 'output'] as const, default: 'prerouting' })(),
     'local-ip': Flags.string({ description: "One of the node's own addresses (repeatable), for -m addrtype LOCAL and the routing decision.", multiple: true }),
     'in-interface': Flags.string({ description: 'Interface the packet arrives on (for -i rules); default: from the route back to the source when the routes are known.' }),
@@ -79,12 +80,15 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
   protected async execute(): Promise<RulesTraceReport> {
     const { flags } = this;
     for (const [name, value] of [['--src', flags.src], ['--dst', flags.dst], ...(flags['local-ip'] ?? []).map((ip) => ['--local-ip', ip])] as const) {
-      if (!isIP(value)) throw inputError(`${name} "${value}" is not an IP address`, 'bad-ip', [`Give an IPv4 or IPv6 address, e.g. ${name} 10.244.1.5.`]);
+      if (isIP(value)) continue;
+      const isNetwork = value.includes('/') && isIP(value.slice(0, value.indexOf('/')));
+      throw inputError(`${name} "${value}" is ${isNetwork ? 'a network, not one address' : 'not an IP address'}`, 'bad-ip', [`Give an IPv4 or IPv6 address, e.g. ${name} ${isNetwork ? value.slice(0, value.indexOf('/')) : '10.244.1.5'}.`]);
     }
+    const protocol = flags.proto.toLowerCase() as Packet['protocol'];
     if (flags.dport === undefined) {
       // Every kube-proxy rule for a Service matches on the port: without one, no Service rule matches
       // and the packet falls through to "accepted", an answer about nothing.
-      throw inputError(`--dport is required for ${flags.proto}: Service rules match on the destination port`, 'dport-required', [
+      throw inputError(`--dport is required for ${protocol}: Service rules match on the destination port`, 'dport-required', [
         `For example: --dport 80 (the Service port, or the NodePort with --dst a node address).`,
       ]);
     }
@@ -96,7 +100,7 @@ decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 w
     const text = await readInput('--file', flags.file);
     const ipvsText = flags.ipvs === undefined ? undefined : await readInput('--ipvs', flags.ipvs);
     const ipsetText = flags.ipset === undefined ? undefined : await readInput('--ipset', flags.ipset);
-    const packet: Packet = { src: flags.src, dst: flags.dst, protocol: flags.proto, hook: flags.hook };
+    const packet: Packet = { src: flags.src, dst: flags.dst, protocol, hook: flags.hook };
     if (flags.dport !== undefined) packet.dport = flags.dport;
     if (flags.sport !== undefined) packet.sport = flags.sport;
     if (flags['in-interface'] !== undefined) packet.inInterface = flags['in-interface'];
