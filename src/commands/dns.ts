@@ -43,7 +43,8 @@ Exit 1 on any error finding, 3 when no server answers at all.`;
   static override flags = {
     ...clusterFlags,
     ...allNamespacesFlag,
-    type: Flags.option({ char: 't', options: recordTypes, default: 'A', description: 'Record type to ask for.' })(),
+    // Upper or lower case, as dig takes them.
+    type: Flags.string({ char: 't', options: [...recordTypes, ...recordTypes.map((t) => t.toLowerCase())], default: 'A', description: 'Record type to ask for.' }),
     from: Flags.string({ description: 'The pod whose resolver to follow: pod/NAME, NS/NAME or NAME (default: a running ClusterFirst pod in -n).' }),
     server: Flags.string({ char: 's', multiple: true, description: 'A DNS server to ask, IP[:PORT] (repeatable: each is a replica). Default, live: every ready kube-dns endpoint.' }),
     tcp: Flags.boolean({ description: 'Ask over TCP (UDP is the default; a truncated UDP answer is asked again over TCP).' }),
@@ -57,7 +58,7 @@ Exit 1 on any error finding, 3 when no server answers at all.`;
 
   protected async execute(): Promise<Result> {
     const { flags, args } = this;
-    const type: RecordType = flags.type;
+    const type = flags.type.toUpperCase() as RecordType;
     if (flags.zones !== undefined) {
       const opened = await openCluster({ ...flags, allNamespaces: true });
       const index = buildDnsIndex(opened.cluster, { clusterDomain: opened.clusterDomain });
@@ -65,7 +66,16 @@ Exit 1 on any error finding, 3 when no server answers at all.`;
     }
     if (flags.all && args.name !== undefined) throw inputError('give a NAME or --all, not both', 'conflicting-flags');
     if (!flags.all && args.name === undefined) {
-      throw inputError('knet dns needs a NAME, or --all', 'missing-argument', [`For example: ${this.config.bin} dns web.shop, or ${this.config.bin} dns --all -A`]);
+      // -s takes every word after it: `knet dns -s 10.96.0.10 web` gave it two servers and no NAME.
+      const swallowed = (flags.server ?? []).find((s) => !/^[\d.:[\]]+$/.test(s));
+      throw inputError(
+        swallowed === undefined ? 'knet dns needs a NAME, or --all' : `knet dns needs a NAME, or --all ("${swallowed}" was read as a --server)`,
+        'missing-argument',
+        [
+          ...(swallowed === undefined ? [] : [`--server takes every value after it: write the NAME first (${this.config.bin} dns ${swallowed} --server …), or end its values with --.`]),
+          `For example: ${this.config.bin} dns web.shop, or ${this.config.bin} dns --all -A`,
+        ],
+      );
     }
     let name = args.name?.trim() ?? '';
     if (!flags.all && name === '') throw inputError('the NAME given to knet dns is empty', 'bad-name', [`For example: ${this.config.bin} dns web.shop`]);

@@ -71,9 +71,19 @@ describe('knet dns on a snapshot without a server', () => {
     expect(json.names.map((n) => n.name)).toContain('myhost.headless.default.svc.cluster.local.');
   });
 
+  it('takes a record type in lower case, as dig does', async () => {
+    const lower = await runKnet(['dns', '_http._tcp.headless', '-t', 'srv', '--snapshot', demo, '--json']);
+    const upper = await runKnet(['dns', '_http._tcp.headless', '-t', 'SRV', '--snapshot', demo, '--json']);
+    expect(lower.code).toBe(0);
+    expect(lower.stdout).toBe(upper.stdout);
+    expect(JSON.parse(lower.stdout)).toMatchObject({ type: 'SRV' });
+  });
+
   it.each([
     [['dns', '--snapshot', demo], /needs a NAME, or --all/],
     [['dns', 'web', '--all', '--snapshot', demo], /a NAME or --all, not both/],
+    // --server takes every word after it: the NAME went to it.
+    [['dns', '--snapshot', demo, '--server', '127.0.0.1:5353', 'web'], /needs a NAME, or --all \("web" was read as a --server\)\n {2}--server takes every value after it: write the NAME first/],
     [['dns', '10.96.45.20', '--snapshot', demo], /is an address: ask for its name with --type PTR/],
     [['dns', 'web', '--server', 'dns.example:53', '--snapshot', demo], /names a host, not an address/],
     [['dns', 'web', '--timeout', 'soon', '--snapshot', demo], /--timeout "soon" is not a duration/],
