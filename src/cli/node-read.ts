@@ -2,7 +2,7 @@
 // which node, which file, and how to capture it on the node.
 import { Flags } from '@oclif/core';
 import { debugPodFlags } from './flags.js';
-import { inputError } from '../model/errors.js';
+import { closest, inputError } from '../model/errors.js';
 import { parseServiceRef } from './refs.js';
 import { resolveService } from './resolve.js';
 import { buildNodeFilter, summarizeService, type NodeFilter } from '../netfilter/node-filter.js';
@@ -39,18 +39,29 @@ export async function selectNodes(opened: OpenedCluster, node: string | undefine
     return having;
   }
   if (node === undefined) {
-    throw inputError('name a node, or use --all-nodes', 'node-required', known.length ? [`Nodes with state: ${known.join(', ')}`] : []);
+    throw inputError('name a node, or use --all-nodes', 'node-required', known.length ? [nodesWithState(known)] : []);
   }
   if (!known.includes(node)) {
     const names = opened.cluster.nodes.map((n) => n.metadata.name);
     const hint = names.includes(node)
       ? [`Node ${node} exists, but the snapshot has no nodes/${node}/ directory.`, captureHintLine(node)]
       : known.length
-        ? [`Nodes with state: ${known.join(', ')}`]
+        ? [...didYouMean(node, known), nodesWithState(known)]
         : [captureHintLine(node)];
     throw inputError(`node "${node}" has no state in ${opened.origin}`, 'node-not-found', hint);
   }
   return [node];
+}
+
+/** The nodes a source has state for, the first ten named (a fleet's list would bury the message). */
+function nodesWithState(known: readonly string[]): string {
+  const shown = known.slice(0, 10).join(', ');
+  return `Nodes with state: ${shown}${known.length > 10 ? `, and ${known.length - 10} more` : ''}`;
+}
+
+function didYouMean(node: string, known: readonly string[]): string[] {
+  const near = closest(node, known, 3);
+  return near.length > 0 ? [`Did you mean ${near.join(' or ')}?`] : [];
 }
 
 function captureHintLine(node: string): string {

@@ -211,3 +211,25 @@ describe('knet node routes', () => {
     expect(json.nodes[0]!.interfaces.map((i) => i.name).slice(0, 2)).toEqual(['lo', 'eth0']);
   });
 });
+
+describe('knet node NODE: a node the snapshot has no state for', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'knet-nodes-'));
+    cpSync(demo, dir, { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      mkdirSync(join(dir, 'nodes', `pool-${i}`), { recursive: true });
+      writeFileSync(join(dir, 'nodes', `pool-${i}`, 'ip-route.txt'), 'default via 10.0.0.1 dev eth0\n');
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('suggests the nearest names, and lists ten of fourteen with how many more', async () => {
+    const r = await runKnet(['node', 'routes', 'kind-wroker', '--snapshot', dir]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n');
+    expect(lines[0]).toBe(`Error: node "kind-wroker" has no state in snapshot ${dir}`);
+    expect(lines[1]).toBe('  Did you mean kind-worker or kind-worker2?');
+    expect(lines[2]).toMatch(/^ {2}Nodes with state: ([\w-]+, ){10}and 4 more$/);
+  });
+});
