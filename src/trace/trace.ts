@@ -165,7 +165,12 @@ interface Candidate {
   pod: Pod | null;
 }
 
-function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort): Candidate[] {
+/**
+ * The endpoints of one Service port. `sp.port` of a headless Service's port that is not in its spec
+ * (`isUnlisted`): every address of its endpoints, on that port, as a client that resolved the name
+ * connects to them (a headless Service's ports only name its SRV records).
+ */
+function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort, isUnlisted = false): Candidate[] {
   const ns = nsOf(svc);
   const protocol = sp.protocol ?? 'TCP';
   const pods = new Map(cluster.pods.filter((p) => nsOf(p) === ns).map((p) => [p.metadata.name, p]));
@@ -173,7 +178,7 @@ function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort): Candidat
   const seen = new Set<string>();
   const slices = cluster.endpointSlices.filter((s) => nsOf(s) === ns && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
   for (const slice of slices) {
-    const port = (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === protocol);
+    const port = isUnlisted ? { port: sp.port } : (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === protocol);
     if (!port?.port) continue;
     for (const e of slice.endpoints ?? []) {
       const c = e.conditions ?? {};
@@ -191,7 +196,7 @@ function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort): Candidat
   // No EndpointSlices in the source: the legacy Endpoints object (what a snapshot of old clusters holds).
   for (const ep of cluster.endpoints.filter((e) => nsOf(e) === ns && e.metadata.name === svc.metadata.name)) {
     for (const subset of ep.subsets ?? []) {
-      const port = (subset.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === protocol);
+      const port = isUnlisted ? { port: sp.port } : (subset.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === protocol);
       if (!port) continue;
       for (const [list, ready] of [[subset.addresses ?? [], true], [subset.notReadyAddresses ?? [], false]] as const) {
         for (const a of list) {
@@ -413,11 +418,14 @@ export function traceConnection(request: TraceInput): TraceReport {
     sp = ports.find((p) => (isNodePort ? p.nodePort : p.port) === input.port && (p.protocol ?? 'TCP') === protocol);
   }
   if (sp && input.port === undefined) input = { ...input, port: sp.port };
+  const isHeadless = clusterIPsOf(svc).length === 0;
+  // A headless Service is a name for its endpoints' addresses: a client connects to them on any port.
+  const isUnlisted = !sp && isHeadless && !isNodePort && input.port !== undefined;
+  if (isUnlisted) sp = { port: input.port!, targetPort: input.port!, protocol };
   if (!sp) {
     hops.push(hop('service', 'fail', `${svcKey(svc)} has no ${isNodePort ? 'NodePort' : 'port'} ${input.port ?? ''}/${protocol}; its ports: ${describePorts || 'none'}`, [], { remedy: `Connect to one of its ports, or add port ${input.port ?? ''} to the Service.`, fate: 'dropped' }));
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
-  const isHeadless = clusterIPsOf(svc).length === 0;
   // Where kube-proxy translates the packet: on the node it meets first, or, for another node's NodePort,
   // on that node as the packet arrives (the first node forwards it untranslated: the address is not its own).
   const front = (port: number): { sim: TraceResult | null; state: TraceNodeState | null; node: string | null; forwarded: string | null } => {
@@ -449,7 +457,9 @@ export function traceConnection(request: TraceInput): TraceReport {
     }));
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
-  hops.push(hop('service', 'ok', isHeadless
+  hops.push(hop('service', isUnlisted ? 'warn' : 'ok', isUnlisted
+    ? `${svcKey(svc)} is headless (no ClusterIP) and lists no port ${sp.port}/${protocol} (its ports: ${describePorts || 'none'}): a client that resolves the name connects to the endpoints' own addresses on ${sp.port} all the same; whether the pods listen there, nothing in the API says`
+    : isHeadless
     ? `${svcKey(svc)} is headless (no ClusterIP): clients connect to the endpoints' own addresses, ${portDesc}`
     : `${svcKey(svc)}, type ${type}, ${isNodePort ? `NodePort ${sp.nodePort} on ${target.ip}, ` : ''}${portDesc}${trafficPolicy === 'Local' ? `, ${policyName}: Local` : ''}`,
     [`spec.ports: ${describePorts}`, ...(svc.spec?.selector ? [`selector: ${Object.entries(svc.spec.selector).map(([k, v]) => `${k}=${v}`).join(',')}`] : ['no selector: endpoints are written by hand'])]));
@@ -458,7 +468,7 @@ export function traceConnection(request: TraceInput): TraceReport {
   const report = diffEndpoints(cluster, { service: { namespace: nsOf(svc), name: svc.metadata.name } });
   const epFindings = report.services[0]?.findings ?? [];
   findings.push(...epFindings);
-  const all = candidatesOf(cluster, svc, sp);
+  const all = candidatesOf(cluster, svc, sp, isUnlisted);
   const ready = all.filter((c) => c.ready);
   let usable = ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating);
   const usedTerminating = ready.length === 0 && usable.length > 0;
@@ -468,6 +478,11 @@ export function traceConnection(request: TraceInput): TraceReport {
     ...epFindings.map((f) => `${f.severity} ${f.code}: ${f.message}`),
   ];
   const fixFrom = (fs: Finding[]): string | undefined => fs.find((f) => f.severity === 'error' && f.hint)?.hint ?? fs.find((f) => f.hint)?.hint;
+  if (usable.length === 0 && isHeadless) {
+    // No kube-proxy rule stands for a headless Service: its name resolves to the ready addresses, here none.
+    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} is headless and has no ready endpoint${isUnlisted ? '' : ` for port ${sp.port}/${sp.protocol ?? 'TCP'}`}${all.length ? ` (${all.length} listed, none ready)` : ''}: its name resolves to no address (cluster DNS publishes ready endpoints only), so a client has nowhere to connect`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate: 'dropped' }));
+    return finish(input, src, dst, hops, [], findings, notJudged);
+  }
   if (usable.length === 0) {
     hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: kube-proxy rejects the connection`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate: 'rejected' }));
     const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);

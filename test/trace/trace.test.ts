@@ -95,6 +95,29 @@ describe('traceConnection', () => {
     expect(r.findings[0]).toMatchObject({ code: 'trace-rejected', severity: 'error', stage: 'endpoints' });
   });
 
+  it('a headless Service: a port it does not list still reaches its endpoints, said as a warning', () => {
+    const c = cluster({ services: [service({ clusterIP: 'None', clusterIPs: ['None'] })] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 9999 });
+    expect(r.verdict).toBe('delivered');
+    const svc = r.hops.find((h) => h.stage === 'service')!;
+    expect(svc.status).toBe('warn');
+    expect(svc.summary).toMatch(/headless \(no ClusterIP\) and lists no port 9999\/TCP \(its ports: 80\/TCP \(http\)\): a client that resolves the name connects to the endpoints' own addresses on 9999/);
+    expect(r.branches.map((b) => b.endpoint)).toEqual(['10.244.1.5:9999', '10.244.2.6:9999']);
+    // A ClusterIP Service is another matter: kube-proxy has no rule for a port it does not list.
+    const plain = traceConnection({ cluster: cluster(), source: client(c), destination: toWeb(cluster()), port: 9999 });
+    expect(plain.verdict).toBe('dropped');
+    expect(plain.firstFailure?.stage).toBe('service');
+  });
+
+  it('a headless Service without ready endpoints: its name resolves to nothing, no kube-proxy REJECT', () => {
+    const c = cluster({ services: [service({ clusterIP: 'None', clusterIPs: ['None'] })], endpointSlices: [aSlice('web', [])] });
+    const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
+    expect(r.verdict).toBe('dropped');
+    expect(stages(r)).toEqual(['resolve:ok', 'service:ok', 'endpoints:fail']);
+    expect(r.firstFailure?.summary).toMatch(/is headless and has no ready endpoint for port 80\/TCP: its name resolves to no address/);
+    expect(r.firstFailure?.summary).not.toMatch(/kube-proxy/);
+  });
+
   it('a selector that matches nothing: stops at endpoints with the endpoints engine\'s finding and remedy', () => {
     const c = cluster({ services: [service({ selector: { app: 'wbe' } })], endpointSlices: [aSlice('web', [])] });
     const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
