@@ -136,7 +136,7 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     } else {
       const isRaw = (this.flags as unknown as { raw?: boolean }).raw === true;
       const safe = shouldEscapeControl({ isRaw, isTTY: process.stdout.isTTY === true }) ? stripControlDeep(result) : result;
-      text = this.renderText(safe, { isWide: format === 'wide', style: createStyle(this.isColor) });
+      text = this.renderText(safe, { isWide: format === 'wide', style: createStyle(this.isColor, process.stdout.isTTY ? process.stdout.columns : undefined) });
     }
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     this.setExitCode(result);

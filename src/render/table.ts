@@ -10,7 +10,8 @@
 //
 // Layout is two passes over the cells (widths, then padding), so 10,000 rows cost ten times what
 // 1,000 rows cost. Widths ignore colour escapes and count East Asian wide characters as two columns.
-// A cell may hold several lines ("a\nb"): its row then takes as many lines.
+// A cell may hold several lines ("a\nb"): its row then takes as many lines. On a terminal (Style.width),
+// a last column that runs past the edge is wrapped under itself.
 import type { Style } from './style.js';
 
 export type Align = 'left' | 'right';
@@ -24,6 +25,12 @@ export interface LayoutOptions {
   gaps?: readonly (string | undefined)[];
   /** Text at the start of every line (default none). */
   indent?: string;
+  /**
+   * The terminal's width: a last column (left-aligned) that runs past it is wrapped at spaces under
+   * itself, so that the columns before it stay aligned. Only where at least MIN_WRAP columns are left
+   * for it; a word longer than that keeps its line. Undefined (a pipe, a file): no wrapping.
+   */
+  width?: number;
 }
 
 export interface TableOptions {
@@ -86,6 +93,48 @@ function pad(text: string, width: number, align: Align | undefined): string {
   return align === 'right' ? ' '.repeat(fill) + text : text + ' '.repeat(fill);
 }
 
+/** The fewest columns a wrapped last column gets; with less room, lines are left long for the terminal to fold. */
+const MIN_WRAP = 24;
+
+/** `text` in lines of at most `width` columns, broken at spaces (a longer word keeps a line of its own). */
+export function wrapWords(text: string, width: number): string[] {
+  if (displayWidth(text) <= width) return [text];
+  const lines: string[] = [];
+  let line = '';
+  let used = 0;
+  for (const word of text.split(' ')) {
+    const w = displayWidth(word);
+    if (used > 0 && used + 1 + w > width) {
+      lines.push(line);
+      line = word;
+      used = w;
+    } else {
+      line = used > 0 || line !== '' ? `${line} ${word}` : word;
+      used += (used > 0 ? 1 : 0) + w;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** Rows whose last cell runs past `width` from `start`, each made into as many rows as its wrapped lines. */
+function wrapLastColumn(rows: readonly (readonly string[])[], columns: number, start: number, width: number): readonly (readonly string[])[] {
+  const room = width - start;
+  if (room < MIN_WRAP || !rows.some((row) => row.length === columns && displayWidth(row[columns - 1]!) > room)) return rows;
+  const out: (readonly string[])[] = [];
+  for (const row of rows) {
+    const last = row.length === columns ? row[columns - 1]! : '';
+    if (displayWidth(last) <= room) {
+      out.push(row);
+      continue;
+    }
+    const lines = wrapWords(last, room);
+    out.push([...row.slice(0, columns - 1), lines[0]!]);
+    for (const line of lines.slice(1)) out.push([...new Array<string>(columns - 1).fill(''), line]);
+  }
+  return out;
+}
+
 /** Splits rows whose cells hold line breaks into one row per line; rows without any are kept as they are. */
 function splitMultiline(rows: readonly (readonly string[])[]): readonly (readonly string[])[] {
   if (!rows.some((row) => row.some((cell) => cell.includes('\n')))) return rows;
@@ -104,7 +153,7 @@ function splitMultiline(rows: readonly (readonly string[])[]): readonly (readonl
  * have fewer cells than others; the missing ones are empty.
  */
 export function layoutColumns(input: readonly (readonly string[])[], options: LayoutOptions = {}): string[] {
-  const rows = splitMultiline(input);
+  let rows = splitMultiline(input);
   const gap = options.gap ?? '   ';
   const indent = options.indent ?? '';
   const align = options.align ?? [];
@@ -117,6 +166,11 @@ export function layoutColumns(input: readonly (readonly string[])[], options: La
   }
   const columns = widths.length;
   const gaps = Array.from({ length: Math.max(0, columns - 1) }, (_, i) => options.gaps?.[i] ?? gap);
+  if (options.width !== undefined && columns > 1 && align[columns - 1] !== 'right') {
+    let start = displayWidth(indent);
+    for (let i = 0; i < columns - 1; i++) start += widths[i]! + displayWidth(gaps[i]!);
+    rows = wrapLastColumn(rows, columns, start, options.width);
+  }
   const lines = new Array<string>(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
@@ -135,5 +189,5 @@ export function layoutColumns(input: readonly (readonly string[])[], options: La
 /** A borderless table in kubectl's style: upper-case bold headers, columns three spaces apart. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], style: Style, options: TableOptions = {}): string {
   const head = headers.map((h) => style.c.bold(h.toUpperCase()));
-  return layoutColumns([head, ...rows], options.align ? { align: options.align } : {}).join('\n');
+  return layoutColumns([head, ...rows], { ...(options.align ? { align: options.align } : {}), ...(style.width !== undefined ? { width: style.width } : {}) }).join('\n');
 }

@@ -93,7 +93,7 @@ describe('knet endpoints: bad input', () => {
     { what: 'a service in another namespace', args: ['endpoints', 'kube-dns', '--snapshot', demo], message: /There is a service "kube-dns" in namespace kube-system: add -n kube-system/ },
     { what: 'a service name with -A', args: ['endpoints', 'xecho', '-A', '--snapshot', demo], message: /cannot be used together/ },
     { what: '--json with -o yaml', args: ['endpoints', '--json', '-o', 'yaml', '--snapshot', demo], message: /--json and -o yaml/ },
-    { what: 'an unknown flag, suggesting the nearest', args: ['endpoints', '--snapshto', demo], message: /--snapshto is not a flag of knet endpoints\n  Did you mean --snapshot\?\n  See: knet endpoints --help/ },
+    { what: 'an unknown flag, suggesting the nearest', args: ['endpoints', '--snapshto', demo], message: /--snapshto is not a flag of knet endpoints\n {2}Did you mean --snapshot\?\n {2}See: knet endpoints --help/ },
     // A command of a topic is named as it is typed (words, not oclif's "rules:trace" id).
     { what: 'an unknown flag of a topic command', args: ['rules', 'trace', '--snapshto', demo], message: /--snapshto is not a flag of knet rules trace[\s\S]*See: knet rules trace --help/ },
     { what: 'a bad -o value', args: ['endpoints', '-o', 'xml', '--snapshot', demo], message: /--output "xml" is not one of its values: table, wide, json, yaml/ },
