@@ -100,20 +100,23 @@ const MIN_WRAP = 24;
 export function wrapWords(text: string, width: number): string[] {
   if (displayWidth(text) <= width) return [text];
   const lines: string[] = [];
-  let line = '';
+  let line: string | null = null;
   let used = 0;
   for (const word of text.split(' ')) {
     const w = displayWidth(word);
-    if (used > 0 && used + 1 + w > width) {
+    if (line === null) {
+      line = word;
+      used = w;
+    } else if (used + 1 + w > width) {
       lines.push(line);
       line = word;
       used = w;
     } else {
-      line = used > 0 || line !== '' ? `${line} ${word}` : word;
-      used += (used > 0 ? 1 : 0) + w;
+      line += ` ${word}`;
+      used += 1 + w;
     }
   }
-  lines.push(line);
+  lines.push(line ?? '');
   return lines;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createStyle } from '../../src/render/style.js';
-import { displayWidth, layoutColumns, renderTable } from '../../src/render/table.js';
+import { displayWidth, layoutColumns, renderTable, wrapWords } from '../../src/render/table.js';
 
 const plain = createStyle(false);
 const colour = createStyle(true);
@@ -35,6 +35,44 @@ describe('renderTable', () => {
 
   it('fills short rows with empty cells', () => {
     expect(renderTable(['a', 'b', 'c'], [['1'], ['22', '333', '4']], plain).split('\n')).toEqual(['A    B     C', '1', '22   333   4']);
+  });
+});
+
+describe('renderTable on a terminal (Style.width)', () => {
+  const why = 'ingress denied for both endpoints: default/allow-frontends selects the pod and its only rule does not match';
+
+  it('wraps a last column that runs past the edge under itself, every line within the width', () => {
+    const lines = renderTable(['stage', 'summary'], [['resolve', 'ok'], ['policy-ingress', why]], createStyle(false, 60)).split('\n');
+    expect(lines).toEqual([
+      'STAGE            SUMMARY',
+      'resolve          ok',
+      'policy-ingress   ingress denied for both endpoints:',
+      '                 default/allow-frontends selects the pod and',
+      '                 its only rule does not match',
+    ]);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
+    // The words are all there, in order.
+    expect(lines.slice(2).map((l) => l.slice(17)).join(' ')).toBe(why);
+  });
+
+  it('coloured: the same lines once the escapes are taken out', () => {
+    const escape = String.fromCharCode(27);
+    const coloured = renderTable(['stage', 'summary'], [['resolve', 'ok'], ['policy-ingress', createStyle(true).c.bold(why)]], createStyle(true, 60));
+    const stripped = coloured.split('\n').map((l) => l.replaceAll(new RegExp(`${escape}\\[[0-9;]*m`, 'g'), ''));
+    expect(stripped).toEqual(renderTable(['stage', 'summary'], [['resolve', 'ok'], ['policy-ingress', why]], createStyle(false, 60)).split('\n'));
+  });
+
+  it('leaves lines long where the last column would get too few columns, and without a width (a pipe)', () => {
+    expect(renderTable(['a-very-long-first-column', 'b'], [['x'.repeat(40), why]], createStyle(false, 60)).split('\n')).toHaveLength(2);
+    expect(renderTable(['stage', 'summary'], [['policy-ingress', why]], plain).split('\n')).toHaveLength(2);
+  });
+});
+
+describe('wrapWords', () => {
+  it('breaks at spaces; a word longer than the width keeps a line of its own', () => {
+    expect(wrapWords('aa bb cc', 5)).toEqual(['aa bb', 'cc']);
+    expect(wrapWords('a verylongword b', 4)).toEqual(['a', 'verylongword', 'b']);
+    expect(wrapWords('short', 40)).toEqual(['short']);
   });
 });
 
