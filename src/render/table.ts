@@ -96,8 +96,11 @@ function pad(text: string, width: number, align: Align | undefined): string {
 /** The fewest columns a wrapped last column gets; with less room, lines are left long for the terminal to fold. */
 const MIN_WRAP = 24;
 
-/** `text` in lines of at most `width` columns, broken at spaces (a longer word keeps a line of its own). */
-export function wrapWords(text: string, width: number): string[] {
+/**
+ * `text` in lines of at most `width` columns (`restWidth` after the first, for a hanging indent), broken
+ * at spaces (a longer word keeps a line of its own).
+ */
+export function wrapWords(text: string, width: number, restWidth = width): string[] {
   if (displayWidth(text) <= width) return [text];
   const lines: string[] = [];
   let line: string | null = null;
@@ -107,7 +110,7 @@ export function wrapWords(text: string, width: number): string[] {
     if (line === null) {
       line = word;
       used = w;
-    } else if (used + 1 + w > width) {
+    } else if (used + 1 + w > (lines.length === 0 ? width : restWidth)) {
       lines.push(line);
       line = word;
       used = w;
