@@ -484,8 +484,13 @@ export function traceConnection(request: TraceInput): TraceReport {
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
   if (usable.length === 0) {
-    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: kube-proxy rejects the connection`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate: 'rejected' }));
+    // kube-proxy rejects a port without endpoints; when the node's rules were read, they say what the
+    // packet really meets (rules behind the API may drop it, or still send it to an endpoint gone since).
     const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);
+    const isRejectedThere = rules === null || (rules.status === 'fail' && rules.fate === 'rejected');
+    const fate: Fate = isRejectedThere ? 'rejected' : rules.status === 'fail' ? (rules.fate ?? 'unknown') : 'unknown';
+    const outcome = isRejectedThere ? 'kube-proxy rejects the connection' : `kube-proxy would reject the connection, but its rules on ${rulesNode ?? 'the node'} do not (see node-rules)`;
+    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: ${outcome}`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate }));
     if (rules) hops.push(rules);
     return finish(input, src, dst, hops, [], findings, notJudged);
   }

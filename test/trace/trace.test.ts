@@ -118,6 +118,20 @@ describe('traceConnection', () => {
     expect(r.firstFailure?.summary).not.toMatch(/kube-proxy/);
   });
 
+  it('no endpoints, and rules behind the API: the verdict is what the node\'s rules do, not the REJECT kube-proxy would write', () => {
+    const c = cluster({ endpointSlices: [aSlice('web', [])] });
+    // The node's rules know another Service only: the packet to web's ClusterIP leaves untranslated.
+    const other = generateKubeProxyIptables({ services: [{ namespace: 'default', name: 'other', clusterIP: '10.96.0.200', ports: [{ name: 'http', port: 80, targetPort: 8080 }], endpoints: [{ ip: '10.244.2.6' }] }], podCIDR: '10.244.0.0/16' });
+    const lost = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: other }) });
+    expect(lost.verdict).toBe('dropped');
+    expect(stages(lost)).toEqual(['resolve:ok', 'service:ok', 'endpoints:fail', 'node-rules:fail']);
+    expect(lost.firstFailure?.summary).toMatch(/has no ready endpoint for port 80\/TCP: kube-proxy would reject the connection, but its rules on n1 do not \(see node-rules\)$/);
+    // Rules still sending web to an endpoint gone since: where the packet ends, knet cannot tell.
+    const stale = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: rulesFor([{ ip: '10.244.2.6' }]) }) });
+    expect(stale.verdict).toBe('unknown');
+    expect(stale.hops.find((h) => h.stage === 'node-rules')?.summary).toMatch(/10\.244\.2\.6:8080/);
+  });
+
   it('a selector that matches nothing: stops at endpoints with the endpoints engine\'s finding and remedy', () => {
     const c = cluster({ services: [service({ selector: { app: 'wbe' } })], endpointSlices: [aSlice('web', [])] });
     const r = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80 });
