@@ -55,7 +55,9 @@ export function renderDnsReport(r: DnsReport, style: Style, isWide: boolean): st
   const shown = r.findings.filter((f) => isWide || f.severity !== 'info' || r.findings.length <= 3);
   if (shown.length) parts.push('', renderFindings(shown, style));
   for (const note of isWide ? r.notes : []) parts.push(style.c.dim(`Note: ${note}`));
-  parts.push('', `${r.name}: ${outcomeText(r, style)}${r.resolvedAs ? ` as ${r.resolvedAs}` : ''}.`);
+  // "as X" only where the search list made the name into another (a PTR name or an FQDN resolves as itself).
+  const isOther = r.resolvedAs !== null && r.resolvedAs.replace(/\.$/, '') !== r.name.replace(/\.$/, '');
+  parts.push('', `${r.name}: ${outcomeText(r, style)}${isOther ? ` as ${r.resolvedAs}` : ''}.`);
   return parts.join('\n');
 }
 

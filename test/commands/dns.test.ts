@@ -71,6 +71,13 @@ describe('knet dns on a snapshot without a server', () => {
     expect(json.names.map((n) => n.name)).toContain('myhost.headless.default.svc.cluster.local.');
   });
 
+  it('says "as FQDN" only where the search list made the name into another', async () => {
+    const lastLine = async (args: string[]): Promise<string> => (await runKnet(['dns', ...args, '--snapshot', demo])).stdout.trimEnd().split('\n').at(-1)!;
+    expect(await lastLine(['web'])).toBe('web: resolves as web.default.svc.cluster.local.');
+    expect(await lastLine(['10.244.1.10', '-t', 'PTR'])).toBe('10.1.244.10.in-addr.arpa.: resolves.');
+    expect(await lastLine(['web.default.svc.cluster.local.'])).toBe('web.default.svc.cluster.local.: resolves.');
+  });
+
   it('takes a record type in lower case, as dig does', async () => {
     const lower = await runKnet(['dns', '_http._tcp.headless', '-t', 'srv', '--snapshot', demo, '--json']);
     const upper = await runKnet(['dns', '_http._tcp.headless', '-t', 'SRV', '--snapshot', demo, '--json']);
