@@ -1,5 +1,6 @@
 // `knet trace` for people (a hop table, the branches, the first failure and its remedy) and as
 // pictures of the path (Graphviz DOT, Mermaid). Only formats the report; never re-judges it.
+import { joinHostPort } from '../model/ip.js';
 import { percent as formatProbability } from '../trace/trace.js';
 import type { Branch, Hop, HopStatus, TraceReport } from '../trace/types.js';
 import { renderFindings } from './findings.js';
@@ -21,7 +22,8 @@ function verdictLine(r: TraceReport, style: Style): string {
 }
 
 function header(r: TraceReport): string {
-  return `${r.src.name} → ${r.dst.name}${r.port !== null ? `:${r.port}` : ''}/${r.protocol}`;
+  // An IPv6 destination with a port is written [ADDRESS]:PORT.
+  return `${r.src.name} → ${r.port !== null ? joinHostPort(r.dst.name, r.port) : r.dst.name}/${r.protocol}`;
 }
 
 export function renderTraceText(r: TraceReport, style: Style, isWide: boolean): string {

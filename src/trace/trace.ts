@@ -6,7 +6,7 @@
 // Pure: the cluster, the node state and the DNS answer are handed in, already read.
 import type { Cluster } from '../model/cluster.js';
 import type { Finding } from '../model/finding.js';
-import { canonicalIP, cidrContains, isLoopbackIP, joinHostPort, sameIP } from '../model/ip.js';
+import { canonicalIP, cidrContains, ipFamily, isLoopbackIP, joinHostPort, sameIP, type IPFamily } from '../model/ip.js';
 import type { Node, Pod, Protocol, Service, ServicePort } from '../model/k8s.js';
 import { podIPs } from '../model/pod.js';
 import { diffEndpoints } from '../endpoints/diff.js';
@@ -170,14 +170,17 @@ interface Candidate {
  * (`isUnlisted`): every address of its endpoints, on that port, as a client that resolved the name
  * connects to them (a headless Service's ports only name its SRV records).
  */
-function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort, isUnlisted = false): Candidate[] {
+function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort, family: IPFamily | null, isUnlisted = false): Candidate[] {
   const ns = nsOf(svc);
   const protocol = sp.protocol ?? 'TCP';
+  // A dual-stack Service: kube-proxy sends each ClusterIP to the endpoints of its own family only.
+  const isOfFamily = (ip: string): boolean => family === null || ipFamily(ip) === family;
   const pods = new Map(cluster.pods.filter((p) => nsOf(p) === ns).map((p) => [p.metadata.name, p]));
   const out: Candidate[] = [];
   const seen = new Set<string>();
   const slices = cluster.endpointSlices.filter((s) => nsOf(s) === ns && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
   for (const slice of slices) {
+    if (family !== null && slice.addressType !== (family === 4 ? 'IPv4' : 'IPv6')) continue;
     const port = isUnlisted ? { port: sp.port } : (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === protocol);
     if (!port?.port) continue;
     for (const e of slice.endpoints ?? []) {
@@ -200,6 +203,7 @@ function candidatesOf(cluster: Cluster, svc: Service, sp: ServicePort, isUnliste
       if (!port) continue;
       for (const [list, ready] of [[subset.addresses ?? [], true], [subset.notReadyAddresses ?? [], false]] as const) {
         for (const a of list) {
+          if (!isOfFamily(a.ip)) continue;
           const pod = a.targetRef?.kind === 'Pod' && a.targetRef.name ? (pods.get(a.targetRef.name) ?? null) : null;
           out.push({ ip: canonicalIP(a.ip), port: port.port, ready, serving: ready, terminating: false, node: a.nodeName ?? pod?.spec?.nodeName ?? null, pod });
         }
@@ -379,6 +383,17 @@ export function traceConnection(request: TraceInput): TraceReport {
     hops.push(hop('resolve', 'fail', `${src.name} has no IP address: it cannot send anything`, [], { remedy: 'Pick a running source pod (kubectl get pods -o wide).', fate: 'unknown' }));
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
+  // An IPv6 destination from a source with IPv4 addresses only (or the reverse): connect() fails at once.
+  // Loopback is not: every pod and node has 127.0.0.1 and ::1 of its own.
+  const dstFamily = ipFamily(target.ip);
+  if (dstFamily !== null && !isLoopbackIP(target.ip) && !src.ips.some((ip) => ipFamily(ip) === dstFamily)) {
+    const other = dstFamily === 4 ? 6 : 4;
+    hops.push(hop('resolve', 'fail', `${src.name} has no IPv${dstFamily} address (only ${src.ips.join(', ')}): a connection to ${target.ip} fails at once, the network being unreachable from it`, [], {
+      remedy: `Connect to an IPv${other} address of ${target.kind === 'service' || target.kind === 'nodeport' ? svcKey(target.service) : dst.name} (a dual-stack Service has a ClusterIP of each family), or give the source an IPv${dstFamily} address (a dual-stack cluster).`,
+      fate: 'rejected',
+    }));
+    return finish(input, src, dst, hops, [], findings, notJudged);
+  }
 
   // A pod, a node or an outside address: no Service, no endpoints to pick; one branch.
   if (target.kind === 'pod' || target.kind === 'node' || target.kind === 'external') {
@@ -468,7 +483,8 @@ export function traceConnection(request: TraceInput): TraceReport {
   const report = diffEndpoints(cluster, { service: { namespace: nsOf(svc), name: svc.metadata.name } });
   const epFindings = report.services[0]?.findings ?? [];
   findings.push(...epFindings);
-  const all = candidatesOf(cluster, svc, sp, isUnlisted);
+  // The family of the address connected to; for a headless Service, the client's (its resolver asks A or AAAA).
+  const all = candidatesOf(cluster, svc, sp, ipFamily(target.ip) ?? ipFamily(src.ips[0] ?? ''), isUnlisted);
   const ready = all.filter((c) => c.ready);
   let usable = ready.length > 0 ? ready : all.filter((c) => c.serving && c.terminating);
   const usedTerminating = ready.length === 0 && usable.length > 0;

@@ -10,6 +10,8 @@ import { parseTraceNodeState, type NodeStateTexts, type TraceNodeState } from '.
 import { traceConnection, type NameResolution, type TraceDestination } from '../../src/trace/trace.js';
 import { applyProbe, parseProbeOutput, probeTargets, type ProbeAttempt, type ProbeRun, type ProbeTarget } from '../../src/trace/probe.js';
 import type { Hop, TraceReport } from '../../src/trace/types.js';
+import { createStyle } from '../../src/render/style.js';
+import { renderTraceText } from '../../src/render/trace.js';
 import { aCluster, aNetworkPolicy, aNode, aPod, aService, aSlice } from '../support/builders.js';
 
 const web = { app: 'web' };
@@ -130,6 +132,30 @@ describe('traceConnection', () => {
     const stale = traceConnection({ cluster: c, source: client(c), destination: toWeb(c), port: 80, nodeState: nodeState(c, { iptables: rulesFor([{ ip: '10.244.2.6' }]) }) });
     expect(stale.verdict).toBe('unknown');
     expect(stale.hops.find((h) => h.stage === 'node-rules')?.summary).toMatch(/10\.244\.2\.6:8080/);
+  });
+
+  it('a dual-stack Service: each ClusterIP goes to the endpoints of its own family; a single-stack source cannot reach the other', () => {
+    const dual = service({ clusterIP: '10.96.0.100', clusterIPs: ['10.96.0.100', 'fd00:96::100'], ipFamilies: ['IPv4', 'IPv6'] });
+    const slices = [
+      aSlice('web', [{ ip: '10.244.1.5', pod: 'w1' }, { ip: '10.244.2.6', pod: 'w2' }]),
+      aSlice('web', [{ ip: 'fd00:244:1::5', pod: 'w1' }], { name: 'web-v6', addressType: 'IPv6' }),
+    ];
+    const c = cluster({ services: [dual], endpointSlices: slices });
+    const v4 = traceConnection({ cluster: c, source: client(c), destination: { kind: 'ip', ip: '10.96.0.100' }, port: 80 });
+    expect(v4.branches.map((b) => b.endpoint)).toEqual(['10.244.1.5:8080', '10.244.2.6:8080']);
+    // The client has an IPv4 address only: the IPv6 ClusterIP is unreachable from it, whatever the Service.
+    const v6 = traceConnection({ cluster: c, source: client(c), destination: { kind: 'ip', ip: 'fd00:96::100' }, port: 80 });
+    expect(v6.verdict).toBe('rejected');
+    expect(v6.firstFailure).toMatchObject({ stage: 'resolve', summary: 'default/client has no IPv6 address (only 10.244.1.10): a connection to fd00:96::100 fails at once, the network being unreachable from it' });
+    expect(v6.firstFailure?.remedy).toMatch(/^Connect to an IPv4 address of svc\/default\/web/);
+    // Its header writes the address with its port as [ADDRESS]:PORT.
+    expect(renderTraceText(v6, createStyle(false), false).split('\n')[0]).toBe('default/client → [fd00:96::100]:80/TCP');
+    // A dual-stack client reaches the IPv6 endpoints.
+    const both = cluster({ services: [dual], endpointSlices: slices });
+    const pod = both.pods.find((p) => p.metadata.name === 'client')!;
+    pod.status = { ...pod.status, podIPs: [{ ip: '10.244.1.10' }, { ip: 'fd00:244:1::10' }] };
+    const six = traceConnection({ cluster: both, source: client(both), destination: { kind: 'ip', ip: 'fd00:96::100' }, port: 80 });
+    expect(six.branches.map((b) => b.endpoint)).toEqual(['[fd00:244:1::5]:8080']);
   });
 
   it('a selector that matches nothing: stops at endpoints with the endpoints engine\'s finding and remedy', () => {
