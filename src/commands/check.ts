@@ -10,11 +10,12 @@ import { renderChecks } from '../render/checks.js';
 import { renderJunit } from '../render/junit.js';
 import { openCluster } from '../sources/cluster.js';
 import { CheckFileError, parseChecks, summarizeChecks, type CheckReport } from '../trace/checks.js';
+import { paragraphs } from '../cli/prose.js';
 
 export default class Check extends KnetCommand<typeof Check, CheckReport> {
   static override summary = 'Run smoke checks written as data (connect, dns, endpoints, rules) and report pass or fail';
 
-  static override description = `Reads a checks file (default knet-checks.yaml) and judges each check, live or on a snapshot:
+  static override description = paragraphs(`Reads a checks file (default knet-checks.yaml) and judges each check, live or on a snapshot:
 connect (from, to, port: expect allow|deny, judged as knet trace judges it: allow passes when the
 connection is delivered, deny when no endpoint takes it, and one that only some endpoints take passes
 neither), dns (name, from: expect resolves|nxdomain), endpoints (service: expect healthy,
@@ -24,7 +25,7 @@ XML (one testcase per check) for CI systems.
 
 dns checks (and connect checks to a DNS name) ask real DNS servers: live, each ready kube-dns pod through
 a port-forward; or each --server. An answer that is not what the API implies fails the check, whatever it
-expects. On a snapshot without --server, names are judged from the API's records alone.`;
+expects. On a snapshot without --server, names are judged from the API's records alone.`);
 
   static override examples = [
     { description: 'The demo checks, on the demo snapshot', command: '<%= config.bin %> check -f examples/knet-checks.yaml --snapshot examples/demo' },

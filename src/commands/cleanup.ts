@@ -3,6 +3,7 @@ import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { environmentError, inputError, type KnetError } from '../model/errors.js';
 import { clusterFlags } from '../cli/flags.js';
 import { renderTable } from '../render/table.js';
+import { paragraphs } from '../cli/prose.js';
 
 export interface CleanupResult {
   /** The namespace searched, or null for all of them. */
@@ -20,13 +21,13 @@ const { kubeconfig, context, 'request-timeout': requestTimeout } = clusterFlags;
 export default class Cleanup extends KnetCommand<typeof Cleanup, CleanupResult> {
   static override summary = 'Delete debug pods and DaemonSets knet left behind';
 
-  static override description = `Finds pods and DaemonSets labelled app.kubernetes.io/managed-by=knet (and only those) and deletes them.
+  static override description = paragraphs(`Finds pods and DaemonSets labelled app.kubernetes.io/managed-by=knet (and only those) and deletes them.
 knet removes its debug pods itself and gives each a deadline, so leftovers are rare: a killed run or a
 lost connection. A DaemonSet of --daemonset has no deadline: a killed run leaves it until cleanup.
 Looks in the debug namespace (--debug-namespace, default the context's namespace) or, with -A, everywhere.
 Also lists the ephemeral containers knet trace --probe added to pods there (knet-probe-…): Kubernetes
 cannot remove an ephemeral container from a pod, so they are reported, not deleted; they exit on their own
-and go with the pod.`;
+and go with the pod.`);
 
   static override examples = [
     { description: 'See what would be deleted, in every namespace', command: '<%= config.bin %> cleanup -A --dry-run' },

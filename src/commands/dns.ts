@@ -12,6 +12,7 @@ import { openCluster } from '../sources/cluster.js';
 import { openDnsServers, parseQueryTimeout } from '../sources/dns-servers.js';
 import { checkSomeServerAnswered } from '../cli/dns-ask.js';
 import { writeZones, type WrittenZones } from '../sources/dns-zones.js';
+import { paragraphs } from '../cli/prose.js';
 
 type Result = DnsReport | DnsAllReport | WrittenZones;
 const isAll = (r: Result): r is DnsAllReport => 'names' in r && Array.isArray(r.names);
@@ -20,13 +21,13 @@ const isZones = (r: Result): r is WrittenZones => 'zones' in r;
 export default class Dns extends KnetCommand<typeof Dns, Result> {
   static override summary = 'Resolve a name as a pod would, ask every DNS replica, and check each answer against the API';
 
-  static override description = `knet follows the pod's resolver (dnsPolicy, dnsConfig, search list, ndots) through every name it
+  static override description = paragraphs(`knet follows the pod's resolver (dnsPolicy, dnsConfig, search list, ndots) through every name it
 would try, asks each cluster DNS replica (live: each ready kube-dns endpoint through a port-forward) or each
 --server, and compares every answer with the records the API implies: ClusterIP and headless Services,
 hostname.subdomain names, SRV for named ports, PTR, ExternalName CNAMEs, pod names. With --all, every Service
 and hostname.subdomain name in scope is checked once per server. On a snapshot without --server, the names
 are judged from the API's records alone and the output says that no server was asked.
-Exit 1 on any error finding, 3 when no server answers at all.`;
+Exit 1 on any error finding, 3 when no server answers at all.`);
 
   static override examples = [
     { description: 'What myhost.headless resolves to from a pod in default, from the demo snapshot alone', command: '<%= config.bin %> dns myhost.headless --snapshot examples/demo' },

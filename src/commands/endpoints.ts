@@ -8,14 +8,15 @@ import { diffEndpoints, streamEndpoints, type EndpointsOptions, type EndpointsRe
 import type { Cluster } from '../model/cluster.js';
 import { renderEndpoints } from '../render/endpoints.js';
 import { openCluster } from '../sources/cluster.js';
+import { paragraphs } from '../cli/prose.js';
 
 export default class Endpoints extends KnetCommand<typeof Endpoints, EndpointsReport> {
   static override summary = "Diff each Service's EndpointSlices and Endpoints against the ready pods its selector picks";
 
-  static override description = `For every Service in scope, knet works out what the endpoint controllers should have written
+  static override description = paragraphs(`For every Service in scope, knet works out what the endpoint controllers should have written
 (from the selector, pod readiness, named target ports, publishNotReadyAddresses) and compares it with the
 EndpointSlices and the legacy Endpoints object, and with what kube-proxy will therefore do. Each finding
-names the pod, IP and port and says what to do. Exit 1 when any finding is an error.`;
+names the pod, IP and port and says what to do. Exit 1 when any finding is an error.`);
 
   static override examples = [
     { description: 'Check every Service in the demo snapshot', command: '<%= config.bin %> endpoints -A --snapshot examples/demo' },

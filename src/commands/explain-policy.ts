@@ -18,6 +18,7 @@ import { renderPolicyDot } from '../render/dot.js';
 import { renderYaml } from '../render/document.js';
 import { renderPolicyMatrix, renderPolicyMatrixJsonBytes, renderPolicyMatrixYaml, renderPolicyVerdict, type PolicyMatrixReport } from '../render/policy.js';
 import { openCluster } from '../sources/cluster.js';
+import { paragraphs } from '../cli/prose.js';
 
 type Result = PolicyVerdict | PolicyMatrixReport;
 
@@ -26,11 +27,11 @@ const isMatrix = (r: Result): r is PolicyMatrixReport => 'allowed' in r && Array
 export default class ExplainPolicy extends KnetCommand<typeof ExplainPolicy, Result> {
   static override summary = 'Say whether NetworkPolicies allow a connection, and why; or show who can reach whom';
 
-  static override description = `Evaluates networking.k8s.io/v1 NetworkPolicies (and AdminNetworkPolicy / BaselineAdminNetworkPolicy
+  static override description = paragraphs(`Evaluates networking.k8s.io/v1 NetworkPolicies (and AdminNetworkPolicy / BaselineAdminNetworkPolicy
 when the cluster has them) for one connection: the source's egress and the destination's ingress, the
 policies that select each side, the rule, peer and port that matched or why none did, and when denied the
 nearest rule that would have allowed it. A Service destination is evaluated on each endpoint pod at its
-own target port. With --matrix, every pair of pods in scope. Exit 1 when the connection is denied.`;
+own target port. With --matrix, every pair of pods in scope. Exit 1 when the connection is denied.`);
 
   static override examples = [
     { description: 'Why can the frontend reach the backend?', command: '<%= config.bin %> explain-policy --snapshot examples/demo shop/frontend shop/backend --port 8080' },

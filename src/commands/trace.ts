@@ -5,11 +5,12 @@ import { runTrace } from '../cli/trace-run.js';
 import { EXIT, inputError, type ExitCode } from '../model/errors.js';
 import { renderTraceDot, renderTraceMermaid, renderTraceText } from '../render/trace.js';
 import type { TraceReport } from '../trace/types.js';
+import { paragraphs } from '../cli/prose.js';
 
 export default class Trace extends KnetCommand<typeof Trace, TraceReport> {
   static override summary = 'Walk one connection hop by hop and name the first hop where it stops';
 
-  static override description = `Follows the connection the way the packet goes: resolve (the reference, or a DNS name as the source
+  static override description = paragraphs(`Follows the connection the way the packet goes: resolve (the reference, or a DNS name as the source
 pod would resolve it), service (port, targetPort, type), endpoints (what kube-proxy may pick), policy-egress
 (the source's NetworkPolicies), node-rules (kube-proxy's iptables, nftables or IPVS rules on the source's
 node, simulated), route (to the endpoint's node), policy-ingress (the endpoint's NetworkPolicies, at its
@@ -28,7 +29,7 @@ with trace-probe-disagrees when reality contradicts the simulation (a CNI's own 
 an application that does not listen). knet adds an ephemeral container named knet-probe-<random> to the
 source pod for it (it needs RBAC patch pods/ephemeralcontainers and create pods/exec): only a container
 of the pod shares its network namespace, address and NetworkPolicy identity. Ephemeral containers cannot
-be removed from a pod: it exits once the attempts are made, and stays listed in the pod's spec.`;
+be removed from a pod: it exits once the attempts are made, and stays listed in the pod's spec.`);
 
   static override examples = [
     { description: 'Why does pod-a not reach the xecho Service?', command: '<%= config.bin %> trace pod-a svc/xecho --snapshot examples/demo' },

@@ -6,16 +6,17 @@ import { buildServiceEndpointIndex, scanConntrack, type ConntrackFilter } from '
 import { renderConntrackNode, renderNodeReport, type ConntrackNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { filterFromFlags, forEachNode, nodeCommandFlags, nodeReportExitCode, readNodeLines, readNodeText, selectNodes } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeConntrack extends KnetCommand<typeof NodeConntrack, NodeReport<ConntrackNodeResult>> {
   static override summary = "Show a node's conntrack entries, and find flows stuck on endpoints that are gone";
 
-  static override description = `Streams nodes/NODE/conntrack.txt (\`conntrack -L\`, or a copy of /proc/net/nf_conntrack) and keeps
+  static override description = paragraphs(`Streams nodes/NODE/conntrack.txt (\`conntrack -L\`, or a copy of /proc/net/nf_conntrack) and keeps
 the entries that match --ip (any address of the original or reply direction), --port, --protocol and
 --state. An entry whose reply comes from another address than the original destination was DNATed
 (a Service): when that address is no longer an endpoint of the Service in the snapshot, the entry is
 stale, and for UDP (DNS above all) its datagrams are black-holed until the entry expires — an error
-finding with the \`conntrack -D\` command that clears it. Exit 1 when there is such an error.`;
+finding with the \`conntrack -D\` command that clears it. Exit 1 when there is such an error.`);
 
   static override examples = [
     { description: 'Flows to kube-dns, and stale ones', command: '<%= config.bin %> node conntrack kind-worker --service kube-system/kube-dns --snapshot examples/demo' },

@@ -7,13 +7,14 @@ import { viewIpset } from '../../netfilter/ipset/view.js';
 import { renderIpsetNode, renderNodeReport, type IpsetNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeIpset extends KnetCommand<typeof NodeIpset, NodeReport<IpsetNodeResult>> {
   static override summary = "Show a node's ipsets (kube-proxy's IPVS mode), filtered by Service, IP or port";
 
-  static override description = `Reads nodes/NODE/ipset.txt (\`ipset list\` or \`ipset save\`) and shows each set with its type and
+  static override description = paragraphs(`Reads nodes/NODE/ipset.txt (\`ipset list\` or \`ipset save\`) and shows each set with its type and
 members: KUBE-CLUSTER-IP, KUBE-LOOP-BACK, KUBE-NODE-PORT-TCP and the others kube-proxy's IPVS mode
-matches with \`-m set\`.`;
+matches with \`-m set\`.`);
 
   static override examples = [
     { description: 'Where a ClusterIP appears', command: '<%= config.bin %> node ipset kind-worker --ip 10.96.0.10 --snapshot DIR' },

@@ -7,14 +7,15 @@ import { viewIptables } from '../../netfilter/node-filter.js';
 import { renderIptablesNode, renderNodeReport, type IptablesNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeIptables extends KnetCommand<typeof NodeIptables, NodeReport<IptablesNodeResult>> {
   static override summary = "Show a node's iptables rules (iptables-save), filtered by Service, IP or port";
 
-  static override description = `Reads nodes/NODE/iptables-save.txt of a snapshot (or iptables-nft-save.txt / iptables-legacy-save.txt)
+  static override description = paragraphs(`Reads nodes/NODE/iptables-save.txt of a snapshot (or iptables-nft-save.txt / iptables-legacy-save.txt)
 and shows its tables, chains and rules with their line numbers. With --service, only the rules that
 mention the Service (its ClusterIP, external and load-balancer IPs, NodePorts, endpoints, or kube-proxy's
-"ns/name:port" comments) are shown, together with the KUBE-SVC/SEP/EXT/FW chains they lead to.`;
+"ns/name:port" comments) are shown, together with the KUBE-SVC/SEP/EXT/FW chains they lead to.`);
 
   static override examples = [
     { description: "kube-dns's rules on one node", command: '<%= config.bin %> node iptables kind-worker --service kube-system/kube-dns --snapshot examples/demo' },

@@ -7,13 +7,14 @@ import { viewIpvs } from '../../netfilter/ipvs/view.js';
 import { renderIpvsNode, renderNodeReport, type IpvsNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeIpvs extends KnetCommand<typeof NodeIpvs, NodeReport<IpvsNodeResult>> {
   static override summary = "Show a node's IPVS virtual and real servers (kube-proxy's IPVS mode), filtered by Service, IP or port";
 
-  static override description = `Reads nodes/NODE/ipvsadm.txt (\`ipvsadm -Ln\`, or \`ipvsadm -Sn\`) and shows every virtual server
+  static override description = paragraphs(`Reads nodes/NODE/ipvsadm.txt (\`ipvsadm -Ln\`, or \`ipvsadm -Sn\`) and shows every virtual server
 with its scheduler, persistence (session affinity) and real servers with their weights. A virtual server
-without real servers, or with only weight-0 (draining) ones, gets a finding: new connections to it fail.`;
+without real servers, or with only weight-0 (draining) ones, gets a finding: new connections to it fail.`);
 
   static override examples = [
     { description: "kube-dns's virtual servers", command: '<%= config.bin %> node ipvs kind-worker --service kube-system/kube-dns --snapshot DIR' },

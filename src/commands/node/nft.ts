@@ -7,14 +7,15 @@ import { viewNft } from '../../netfilter/nft/view.js';
 import { renderNftNode, renderNodeReport, type NftNodeResult, type FailedNode, type NodeReport } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { filterFromFlags, nodeCommandFlags, nodeReportExitCode, presentEachNode } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeNft extends KnetCommand<typeof NodeNft, NodeReport<NftNodeResult>> {
   static override summary = "Show a node's nftables ruleset (kube-proxy's nftables mode), filtered by Service, IP or port";
 
-  static override description = `Reads nodes/NODE/nft-ruleset.json (\`nft -j list ruleset\`) or nodes/NODE/nft-ruleset.txt
+  static override description = paragraphs(`Reads nodes/NODE/nft-ruleset.json (\`nft -j list ruleset\`) or nodes/NODE/nft-ruleset.txt
 (\`nft list ruleset\`) and shows tables, base chains with their hooks and priorities, rules with line
 numbers, and sets and maps with their elements. With --service, the chains kube-proxy named after the
-Service (service-…, endpoint-…, external-…, firewall-…) and the set elements that send traffic to them.`;
+Service (service-…, endpoint-…, external-…, firewall-…) and the set elements that send traffic to them.`);
 
   static override examples = [
     { description: 'What kube-proxy programmed for one Service', command: '<%= config.bin %> node nft kind-worker --service default/xecho --snapshot DIR' },

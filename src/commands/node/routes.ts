@@ -6,13 +6,14 @@ import { parseIpAddr, parseIpRoute, viewRoutes } from '../../netfilter/routes/in
 import { renderNodeReport, renderRoutesNode, type FailedNode, type NodeReport, type RoutesNodeResult } from '../../render/node.js';
 import { openCluster } from '../../sources/cluster.js';
 import { captureHint, filterFromFlags, forEachNode, nodeCommandFlags, nodeReportExitCode, selectNodes } from '../../cli/node-read.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class NodeRoutes extends KnetCommand<typeof NodeRoutes, NodeReport<RoutesNodeResult>> {
   static override summary = "Show a node's routes and addresses, and where it sends a given IP";
 
-  static override description = `Reads nodes/NODE/ip-route.txt (\`ip route\`, \`ip -6 route\` or \`ip route show table all\`) and
+  static override description = paragraphs(`Reads nodes/NODE/ip-route.txt (\`ip route\`, \`ip -6 route\` or \`ip route show table all\`) and
 nodes/NODE/ip-addr.txt (\`ip addr\` or \`ip -o addr\`). With --ip (or --service: its endpoints), says which
-route the node would use for that address (longest prefix), or that the address is the node's own.`;
+route the node would use for that address (longest prefix), or that the address is the node's own.`);
 
   static override examples = [
     { description: 'Where the node sends a pod IP', command: '<%= config.bin %> node routes kind-worker --ip 10.244.0.2 --snapshot examples/demo' },

@@ -10,17 +10,18 @@ import { hasErrors } from '../../model/finding.js';
 import { diffRules } from '../../netfilter/rules-diff/index.js';
 import { renderRulesDiff, type RulesDiffResult } from '../../render/rules-diff.js';
 import { openCluster } from '../../sources/cluster.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class RulesDiff extends KnetCommand<typeof RulesDiff, RulesDiffResult> {
   static override summary = 'Compare what kube-proxy programmed on a node with the Services and EndpointSlices of the API';
 
-  static override description = `Reads kube-proxy's rules on the node (iptables, nftables or IPVS mode, from kube-proxy's configuration,
+  static override description = paragraphs(`Reads kube-proxy's rules on the node (iptables, nftables or IPVS mode, from kube-proxy's configuration,
 else from the node state there is) and compares each Service port with what kube-proxy programs for the
 API's objects: its ClusterIPs, external and load-balancer IPs and NodePort, the endpoints of its chains
 (ready ones; serving-and-terminating ones when none is ready; this node's for traffic policy Local) with the
 probability each is picked, the REJECT/DROP rules of ports without endpoints, ClientIP session affinity and
 its timeout, and the load-balancer firewall of loadBalancerSourceRanges. Headless and ExternalName
-Services need no rules. Exit 0 when the node is in sync (warnings allowed), 1 on any error finding.`;
+Services need no rules. Exit 0 when the node is in sync (warnings allowed), 1 on any error finding.`);
 
   static override examples = [
     { description: 'Every Service port on one node', command: '<%= config.bin %> rules diff kind-worker --snapshot examples/demo' },

@@ -7,15 +7,16 @@ import { IptablesParseError, parseIptablesSave } from '../../netfilter/iptables/
 import { renderRulesShow, type RulesShowReport } from '../../render/rules.js';
 import { openCluster } from '../../sources/cluster.js';
 import { readInputFile } from '../../sources/files.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export default class RulesShow extends KnetCommand<typeof RulesShow, RulesShowReport> {
   static override summary = 'Show the Services kube-proxy programmed in an iptables dump';
 
-  static override description = `Reads kube-proxy's chains back into Service terms: each Service port with its ClusterIP, NodePorts,
+  static override description = paragraphs(`Reads kube-proxy's chains back into Service terms: each Service port with its ClusterIP, NodePorts,
 external and load-balancer IPs, endpoints with the probability a new connection picks each, session
 affinity, internal/external traffic policies, load-balancer source ranges, and the REJECT/DROP rules of
 Service ports without (local) endpoints. Chains are named from kube-proxy's comments and checked against
-its chain-name hashes. Exit 1 when a Service port in the output has no endpoints.`;
+its chain-name hashes. Exit 1 when a Service port in the output has no endpoints.`);
 
   static override examples = [
     { description: 'Every Service port in a node dump', command: '<%= config.bin %> rules show --file examples/demo/nodes/kind-worker/iptables-save.txt' },

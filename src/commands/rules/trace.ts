@@ -16,6 +16,7 @@ import type { Packet, SimulateOptions, TraceResult } from '../../netfilter/types
 import type { Finding } from '../../model/finding.js';
 import { renderRulesTrace, type RulesTraceReport } from '../../render/rules.js';
 import { readInputFile } from '../../sources/files.js';
+import { paragraphs } from '../../cli/prose.js';
 
 const CT_STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
@@ -43,11 +44,11 @@ async function readRouting(file: string, routesPath: string | undefined, address
 export default class RulesTrace extends KnetCommand<typeof RulesTrace, RulesTraceReport> {
   static override summary = 'Simulate one packet through a dump of netfilter rules (iptables-save or nft list ruleset)';
 
-  static override description = `Walks the packet through the rules in the kernel's order (raw, mangle, nat, routing decision, filter,
+  static override description = paragraphs(`Walks the packet through the rules in the kernel's order (raw, mangle, nat, routing decision, filter,
 POSTROUTING), follows every random branch of kube-proxy's load balancing as an outcome of its own, and says
 where it goes: each endpoint it may reach with its probability, whether it is masqueraded, and the rules that
 decided it. The dump format is detected. Exit 0 when the packet is accepted, 1 when it is dropped or rejected
-(or its fate depends on something knet does not model), 2 on bad input.`;
+(or its fate depends on something knet does not model), 2 on bad input.`);
 
   static override examples = [
     { description: 'A pod calls a ClusterIP', command: '<%= config.bin %> rules trace --file iptables-save.txt --src 10.244.1.5 --dst 10.96.0.10 --dport 53 --proto udp' },

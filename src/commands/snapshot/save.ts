@@ -5,6 +5,7 @@ import { clusterFlags, debugPodFlags } from '../../cli/flags.js';
 import { onCommandEnd } from '../../sources/opened.js';
 import type { ClusterMeta } from '../../model/cluster.js';
 import { renderTable } from '../../render/table.js';
+import { paragraphs } from '../../cli/prose.js';
 
 export interface SnapshotSaveResult {
   dir: string;
@@ -25,13 +26,13 @@ const { kubeconfig, context, 'request-timeout': requestTimeout } = clusterFlags;
 export default class SnapshotSave extends KnetCommand<typeof SnapshotSave, SnapshotSaveResult> {
   static override summary = 'Save the cluster objects knet reads into a snapshot directory';
 
-  static override description = `Writes the snapshot layout every command reads with --snapshot: one kind: List YAML file per kind
+  static override description = paragraphs(`Writes the snapshot layout every command reads with --snapshot: one kind: List YAML file per kind
 (pods.yaml, services.yaml, endpointslices.yaml, …) and knet-snapshot.yaml with the cluster domain, kube-proxy
 mode, time and context. Secrets are never read; of ConfigMaps only kube-proxy's and CoreDNS's are.
 With --nodes NODE… or --all-nodes, node state is saved too (nodes/<node>/iptables-save.txt, nft-ruleset.txt,
 ipvsadm.txt, ipset.txt, conntrack.txt, ip-route.txt, …), read through a debug pod on each node as the
 \`knet node\` commands read it, so that they replay offline with the same output. DIR must be new or
-empty; --force replaces a snapshot knet wrote before, and nothing else.`;
+empty; --force replaces a snapshot knet wrote before, and nothing else.`);
 
   static override examples = [
     { description: 'Save the whole cluster of the current context', command: '<%= config.bin %> snapshot save ./snap' },
