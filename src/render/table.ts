@@ -94,7 +94,7 @@ function pad(text: string, width: number, align: Align | undefined): string {
 }
 
 /** The fewest columns a wrapped last column gets; with less room, lines are left long for the terminal to fold. */
-const MIN_WRAP = 24;
+const MIN_WRAP = 40;
 
 /**
  * `text` in lines of at most `width` columns (`restWidth` after the first, for a hanging indent), broken

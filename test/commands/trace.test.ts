@@ -153,18 +153,18 @@ describe('knet trace (built CLI) on the demo snapshot', () => {
   });
 });
 
-describeNeeding({ commands: ['script', 'stty'] }, 'knet trace to a terminal 60 columns wide (a pty made by script(1))', () => {
+describeNeeding({ commands: ['script', 'stty'] }, 'knet trace to a terminal 70 columns wide (a pty made by script(1))', () => {
   it('wraps the long summaries under their column; into a pipe they stay one line each', async () => {
     const argv = [process.execPath, join(repoRoot, 'bin', 'run.js'), 'trace', 'pod-a', 'svc/xecho', '--snapshot', demo].map((a) => `'${a}'`).join(' ');
-    const { stdout } = await execFileAsync('script', ['-qec', `stty cols 60; ${argv}; exit 0`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout } = await execFileAsync('script', ['-qec', `stty cols 70; ${argv}; exit 0`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
     const lines = stdout.replaceAll('\r', '').split('\n');
     const table = lines.slice(lines.findIndex((l) => l.includes('STAGE')), lines.findIndex((l) => l.startsWith('✓   conntrack')) + 1);
     expect(table.length).toBeGreaterThan(9);
-    for (const line of table) expect(line.length).toBeLessThanOrEqual(60);
+    for (const line of table) expect(line.length).toBeLessThanOrEqual(70);
     const ingress = table.findIndex((l) => l.includes('policy-ingress'));
     // Continuation lines start under the SUMMARY column (the trace exits 1: dropped; script(1) is told to exit 0).
     expect(table[ingress + 1]).toMatch(/^ {21}\S/);
     const piped = await runKnet(['trace', 'pod-a', 'svc/xecho', '--snapshot', demo]);
-    expect(piped.stdout.split('\n').find((l) => l.includes('policy-ingress'))!.length).toBeGreaterThan(60);
+    expect(piped.stdout.split('\n').find((l) => l.includes('policy-ingress'))!.length).toBeGreaterThan(70);
   });
 });
