@@ -46,3 +46,31 @@ describe('knet COMMAND --help into a pipe', () => {
     expect([topic.code, topic.stdout]).toEqual([0, expect.stringContaining('  node iptables   Show a node') as string]);
   });
 });
+
+describe('help and version as users type them', () => {
+  it.each([
+    [['help', 'trace'], ['trace', '--help']],
+    [['help', 'rules', 'diff'], ['rules', 'diff', '--help']],
+    [['help'], ['--help']],
+    [['help', 'node'], ['node', '--help']],
+    [['trace', '-h'], ['trace', '--help']],
+    [['-h'], ['--help']],
+    [['version'], ['--version']],
+  ])('%j prints what %j prints', async (typed, canonical) => {
+    const a = await run(typed, {});
+    const b = await run(canonical, {});
+    expect(a.code).toBe(0);
+    expect(a.stdout.length).toBeGreaterThan(20);
+    expect([a.code, a.stdout, a.stderr]).toEqual([b.code, b.stdout, b.stderr]);
+  });
+
+  it('help for a command knet does not have names the nearest, exit 2, as the command itself would', async () => {
+    for (const typed of [['help', 'tracee'], ['tracee', '--help']]) {
+      const r = await run(typed, {});
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('Error: knet has no command "tracee"\n  Did you mean knet trace?\n  Commands: check, cleanup, dns, endpoints, explain-policy, node, rules, snapshot, trace.\n  See: knet --help\n');
+    }
+    const topic = await run(['node', 'nope', '--help'], {});
+    expect([topic.code, topic.stderr.split('\n')[0]]).toEqual([2, 'Error: knet node has no command "nope"']);
+  });
+});
