@@ -46,20 +46,22 @@ names the pod, IP and port and says what to do. Exit 1 when any finding is an er
   private async open(): Promise<{ cluster: Cluster; options: EndpointsOptions }> {
     const { flags, args } = this;
     const ref = args.service === undefined ? undefined : parseServiceRef(args.service);
-    if (ref && flags['all-namespaces']) {
+    // -A with svc/NS/NAME is no conflict: the reference names its namespace.
+    if (ref && !ref.namespace && flags['all-namespaces']) {
       throw inputError('a Service name and -A (all namespaces) cannot be used together', 'conflicting-flags', [
         `Name the namespace instead: ${this.config.bin} endpoints ${ref.name} -n NAMESPACE.`,
       ]);
     }
     // A reference into another namespace (svc/NS/NAME) must be read there too: a live source lists only what it is asked for.
-    const opened = await openCluster({ ...flags, allNamespaces: flags['all-namespaces'], ...(ref?.namespace ? { namespaces: [ref.namespace] } : {}) });
+    const allNamespaces = flags['all-namespaces'] && ref === undefined;
+    const opened = await openCluster({ ...flags, allNamespaces, ...(ref?.namespace ? { namespaces: [ref.namespace] } : {}) });
     const namespace = flags.namespace ?? opened.namespace;
     const service = ref ? resolveService(opened.cluster, ref, namespace) : undefined;
     return {
       cluster: opened.cluster,
       options: {
         namespace,
-        allNamespaces: flags['all-namespaces'],
+        allNamespaces,
         ...(service ? { service: { namespace: service.metadata.namespace ?? namespace, name: service.metadata.name } } : {}),
       },
     };

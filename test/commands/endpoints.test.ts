@@ -125,6 +125,14 @@ describe('knet endpoints: bad input', () => {
     expect(l.stderr).toMatch(/extra\.yaml:7: item 1 of the List \(Service\) has no metadata\.name/);
   });
 
+  it('takes -A with a Service that names its namespace: the same report as without', async () => {
+    const plain = await runKnet(['endpoints', 'svc/default/xecho', '--snapshot', demo, '--json']);
+    const all = await runKnet(['endpoints', 'svc/default/xecho', '-A', '--snapshot', demo, '--json']);
+    expect(all.code).toBe(plain.code);
+    expect(all.stdout).toBe(plain.stdout);
+    expect(JSON.parse(all.stdout)).toMatchObject({ services: [{ namespace: 'default', name: 'xecho' }] });
+  });
+
   it('with --json, still prints one JSON document describing the error', async () => {
     const { code, stdout } = await runKnet(['endpoints', '--snapshot', '/nonexistent/knet', '--json']);
     expect(code).toBe(2);
