@@ -6,7 +6,7 @@ import { EXIT, KnetError, inputError, type ExitCode } from '../model/errors.js';
 import { shouldEscapeControl, stripControl, stripControlDeep } from '../model/text.js';
 import { outputFlags } from './flags.js';
 import { closeOpenedSources } from '../sources/opened.js';
-import { asksForJson, describeUsageError } from './usage.js';
+import { asksForJson, describeUsageError, flagWithoutItsFlag } from './usage.js';
 
 /** Whether a result holds an error finding anywhere (depth-bounded: results are knet's own objects). */
 export function hasErrorFinding(value: unknown, depth = 0): boolean {
@@ -81,6 +81,9 @@ export abstract class KnetCommand<T extends typeof Command, R> extends Command {
     });
     this.flags = flags as KnetFlags<T>;
     this.args = args as KnetArgs<T>;
+    // Said, not refused: a script that always passes --concurrency must keep working.
+    const idle = flagWithoutItsFlag(ctor.flags ?? {}, flags, this.argv);
+    if (idle !== null) process.stderr.write(`Note: --${idle.flag} applies to --${idle.needs} only, and is ignored without it.\n`);
   }
 
   protected abstract execute(): Promise<R>;

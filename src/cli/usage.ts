@@ -15,6 +15,27 @@ export function asksForJson(argv: readonly string[]): boolean {
   );
 }
 
+/**
+ * A flag the user typed whose description says it acts only with another ("With --probe: …"), where that
+ * other flag is not set: it would be ignored without a word. oclif's dependsOn cannot say this of a flag
+ * with a default (its default counts as given). Null when there is none.
+ */
+export function flagWithoutItsFlag(
+  defined: Record<string, { char?: string; description?: string }>,
+  values: Record<string, unknown>,
+  argv: readonly string[],
+): { flag: string; needs: string } | null {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const typed = argv.slice(0, end);
+  for (const [name, f] of Object.entries(defined)) {
+    const needs = /^With --([a-z][-a-z]*):/.exec(f.description ?? '')?.[1];
+    if (needs === undefined || (values[needs] !== undefined && values[needs] !== false)) continue;
+    const isTyped = typed.some((w) => w === `--${name}` || w.startsWith(`--${name}=`) || (f.char !== undefined && (w === `-${f.char}` || (w.startsWith(`-${f.char}`) && !w.startsWith('--')))));
+    if (isTyped) return { flag: name, needs };
+  }
+  return null;
+}
+
 /** What a command declares, as far as a message needs it. */
 export interface UsageSpec {
   /** "knet rules trace". */
@@ -127,6 +148,12 @@ export function describeUsageError(raw: string, spec: UsageSpec): UsageMessage |
       if (missing) {
         required.push(`--${missing[1]}`);
         suggestions.push(...flagHelp(spec, missing[1]!));
+        continue;
+      }
+      const depends = /^All of the following must be provided when using --([\w-]+): (.+)$/.exec(reason);
+      if (depends) {
+        messages.push(`--${depends[1]} applies to ${depends[2]!.split(', ').join(' and ')} only`);
+        suggestions.push(...flagHelp(spec, depends[1]!));
         continue;
       }
       const exclusive = /^--([\w-]+)=\S* cannot also be provided when using --([\w-]+)$/.exec(reason);

@@ -2,7 +2,7 @@
 // wording shows here (the rewrite then passes the message through as it came, and these fail).
 import { Args, Flags, Parser } from '@oclif/core';
 import { describe, expect, it } from 'vitest';
-import { asksForJson, describeUnknownCommand, describeUsageError, type UsageSpec } from '../../src/cli/usage.js';
+import { asksForJson, describeUnknownCommand, describeUsageError, flagWithoutItsFlag, type UsageSpec } from '../../src/cli/usage.js';
 
 const flags = {
   port: Flags.integer({ char: 'p', min: 1, max: 65535, description: 'Destination port.' }),
@@ -64,6 +64,20 @@ describe('describeUsageError', () => {
     expect(await rewrite(['a', 'b'], { requireFile: true })).toEqual({ message: 'knet trace needs --file', suggestions: ['--file: the dump.'] });
   });
 
+  it("a flag that depends on another (oclif's dependsOn) says which", async () => {
+    const deadline = { deadline: Flags.string({ dependsOn: ['daemonset'], description: 'With --daemonset: how long it may live.' }), daemonset: Flags.boolean({ description: 'One DaemonSet.' }) };
+    let message = '';
+    try {
+      await Parser.parse(['--deadline', '5m'], { strict: true, flags: deadline });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(describeUsageError(message, { command: 'knet node iptables', flags: deadline, args: {}, argv: ['--deadline', '5m'] })).toEqual({
+      message: '--deadline applies to --daemonset only',
+      suggestions: ['--deadline: with --daemonset: how long it may live.'],
+    });
+  });
+
   it('a flag without its value', async () => {
     expect(await rewrite(['a', 'b', '-p'])).toEqual({ message: '--port needs a value', suggestions: ['--port: destination port.'] });
   });
@@ -93,6 +107,27 @@ describe('describeUnknownCommand', () => {
 
   it('quotes what was typed, control characters escaped', () => {
     expect(describeUnknownCommand('knet', ['a\u001bb'], known).message).toBe('knet has no command "a\\u001bb"');
+  });
+});
+
+describe('flagWithoutItsFlag', () => {
+  const defined = {
+    probe: { description: 'Also connect for real.' },
+    'probe-timeout': { description: 'With --probe: how long one connect may take.' },
+    concurrency: { char: 'c', description: 'With --all-nodes: how many nodes are read at once.' },
+    'all-nodes': { description: 'Every node.' },
+  };
+
+  it('names a typed flag whose flag is not set, by its long name, its -c or its --name=value', () => {
+    expect(flagWithoutItsFlag(defined, { 'probe-timeout': '5s', probe: false }, ['pod-a', 'svc/x', '--probe-timeout', '5s'])).toEqual({ flag: 'probe-timeout', needs: 'probe' });
+    expect(flagWithoutItsFlag(defined, { concurrency: 2 }, ['n1', '-c', '2'])).toEqual({ flag: 'concurrency', needs: 'all-nodes' });
+    expect(flagWithoutItsFlag(defined, { concurrency: 2 }, ['n1', '--concurrency=2'])).toEqual({ flag: 'concurrency', needs: 'all-nodes' });
+  });
+
+  it('says nothing of a default the user did not type, of a flag whose flag is set, or of words after --', () => {
+    expect(flagWithoutItsFlag(defined, { 'probe-timeout': '3s', probe: false }, ['pod-a', 'svc/x'])).toBeNull();
+    expect(flagWithoutItsFlag(defined, { 'probe-timeout': '5s', probe: true }, ['--probe', '--probe-timeout', '5s'])).toBeNull();
+    expect(flagWithoutItsFlag(defined, { concurrency: 4 }, ['--', '--concurrency'])).toBeNull();
   });
 });
 

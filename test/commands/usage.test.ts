@@ -1,7 +1,8 @@
 // Usage errors through the built CLI: oclif's parse errors and unknown commands, in knet's words, exit 2,
 // a JSON document with --json, and nothing on stdout otherwise.
 import { describe, expect, it } from 'vitest';
-import { runKnet } from '../support/cli.js';
+import { join } from 'node:path';
+import { examplesDir, runKnet } from '../support/cli.js';
 
 describe('usage errors', () => {
   it.each([
@@ -27,5 +28,14 @@ describe('usage errors', () => {
     const r = await runKnet(['trace', 'pod-a']);
     expect(r.stderr).toMatch(/^Error: knet trace needs DST \(usage: knet trace SRC DST\)\n {2}DST {2}Destination: /);
     expect(r.stderr).not.toMatch(/takes every value/);
+  });
+
+  it('a flag that acts only with another, given without it: a note on stderr, and the command runs as before', async () => {
+    const demo = join(examplesDir, 'demo');
+    const plain = await runKnet(['node', 'iptables', 'kind-worker', '--snapshot', demo, '--json']);
+    const noted = await runKnet(['node', 'iptables', 'kind-worker', '--concurrency', '2', '--snapshot', demo, '--json']);
+    expect(noted.stderr).toBe('Note: --concurrency applies to --all-nodes only, and is ignored without it.\n');
+    expect([noted.code, noted.stdout]).toEqual([plain.code, plain.stdout]);
+    expect(plain.stderr).toBe('');
   });
 });
