@@ -163,6 +163,18 @@ export function parseRef(text: string, options: ParseRefOptions = {}): Ref {
   return { kind: 'pod', name: t };
 }
 
+/**
+ * The port a connection to DST is made on: DST's own (IP:PORT) or --port. Both, and different, is an
+ * input error (trace and explain-policy alike).
+ */
+export function connectionPort(dst: string, ref: Ref, flagPort: number | undefined): number | undefined {
+  const own = ref.kind === 'ip' ? ref.port : undefined;
+  if (own !== undefined && flagPort !== undefined && own !== flagPort) {
+    throw inputError(`DST ${dst} names port ${own} and --port says ${flagPort}`, 'conflicting-flags', ['Give the port once.']);
+  }
+  return flagPort ?? own;
+}
+
 /** DNS name NAME as `knet dns` takes it, else an input error that says what is wrong with it. */
 export function checkDnsName(name: string): void {
   const problem = dnsNameProblem(name);

@@ -40,19 +40,19 @@ export function resolveSource(opened: OpenedCluster, ref: Ref, namespace: string
   }
 }
 
-/** A DST reference as the engine takes it; a DNS name is resolved by the caller and filled in later. */
-export function resolveDestination(opened: OpenedCluster, ref: Ref, namespace: string): { destination: TraceDestination; port?: number } {
+/** A DST reference as the engine takes it (its port: connectionPort); a DNS name is resolved by the caller and filled in later. */
+export function resolveDestination(opened: OpenedCluster, ref: Ref, namespace: string): TraceDestination {
   switch (ref.kind) {
     case 'pod':
-      return { destination: { kind: 'pod', pod: resolvePod(opened.cluster, ref, namespace) } };
+      return { kind: 'pod', pod: resolvePod(opened.cluster, ref, namespace) };
     case 'service':
-      return { destination: { kind: 'service', service: resolveService(opened.cluster, ref, namespace) } };
+      return { kind: 'service', service: resolveService(opened.cluster, ref, namespace) };
     case 'node':
-      return { destination: { kind: 'node', node: resolveNode(opened.cluster, ref.name) } };
+      return { kind: 'node', node: resolveNode(opened.cluster, ref.name) };
     case 'ip':
-      return { destination: { kind: 'ip', ip: ref.ip }, ...(ref.port !== undefined ? { port: ref.port } : {}) };
+      return { kind: 'ip', ip: ref.ip };
     case 'dns':
-      return { destination: { kind: 'dns', name: ref.name, resolution: null } };
+      return { kind: 'dns', name: ref.name, resolution: null };
   }
 }
 

@@ -10,7 +10,7 @@ import { newTraceLookups, scopeShortfall, type TraceLookups } from '../trace/sco
 import { TraceInputError, traceConnection, type TraceSource } from '../trace/trace.js';
 import type { TraceReport } from '../trace/types.js';
 import type { DnsAsker } from './dns-ask.js';
-import type { Ref } from './refs.js';
+import { connectionPort, type Ref } from './refs.js';
 import { destinationIPs, namespacesOf, parseProtocol, parseTraceRefs, readNodePortNodeState, readTraceNodeState, resolveDestination, resolveSource } from './trace-input.js';
 
 export interface TraceRequest {
@@ -76,12 +76,8 @@ interface Traced {
 async function traceIn(cluster: OpenedCluster, options: SourceOptions, request: TraceRequest, srcRef: Ref, dstRef: Ref, protocol: Protocol, dns: DnsAsker | undefined, lookups?: TraceLookups): Promise<Traced> {
   const namespace = options.namespace ?? cluster.namespace;
   const source = resolveSource(cluster, srcRef, namespace);
-  const resolved = resolveDestination(cluster, dstRef, namespace);
-  const destination = resolved.destination;
-  if (request.port !== undefined && resolved.port !== undefined && request.port !== resolved.port) {
-    throw inputError(`DST ${request.dst} names port ${resolved.port} and --port says ${request.port}`, 'conflicting-flags', ['Give the port once.']);
-  }
-  const port = request.port ?? resolved.port;
+  const destination = resolveDestination(cluster, dstRef, namespace);
+  const port = connectionPort(request.dst, dstRef, request.port);
   if (destination.kind === 'dns') {
     // As the source pod's resolver would walk its search list: asked of the DNS servers (live, each
     // kube-dns pod; or --server), each answer compared with the records the API implies; on a snapshot

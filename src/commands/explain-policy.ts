@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { KnetCommand, type RenderContext } from '../cli/base.js';
 import { EXIT, closest, inputError, type ExitCode } from '../model/errors.js';
 import { allNamespacesFlag, clusterFlags } from '../cli/flags.js';
-import { parseRef, type Ref } from '../cli/refs.js';
+import { connectionPort, parseRef, type Ref } from '../cli/refs.js';
 import { resolveNode, resolvePod, resolveService } from '../cli/resolve.js';
 import type { Cluster } from '../model/cluster.js';
 import type { LabelSelector, Protocol } from '../model/k8s.js';
@@ -84,16 +84,13 @@ own target port. With --matrix, every pair of pods in scope. Exit 1 when the con
       throw inputError(`SRC "${args.src}" is a Service: traffic leaves from a pod, never from a Service`, 'bad-reference', ['Name one of its pods as SRC.']);
     }
     if ((flags.port?.length ?? 0) > 1) throw inputError('one connection takes one --port', 'conflicting-flags', ['Use --matrix to evaluate several ports.']);
-    const given = flags.port?.[0];
-    if (dstRef.kind === 'ip' && dstRef.port !== undefined && given !== undefined && given !== dstRef.port) {
-      throw inputError(`DST ${args.dst} names port ${dstRef.port} and --port says ${given}`, 'conflicting-flags', ['Give the port once.']);
-    }
+    const given = connectionPort(args.dst, dstRef, flags.port?.[0]);
     const opened = await openCluster({ ...flags, allNamespaces: true });
     const namespace = flags.namespace ?? opened.namespace;
     const cluster = opened.cluster;
     const source = this.resolveEnd(cluster, srcRef, namespace, false);
     const destination = this.resolveEnd(cluster, dstRef, namespace, true);
-    const port = flags.port?.[0] ?? (dstRef.kind === 'ip' ? dstRef.port : undefined) ?? this.defaultPort(destination, args.dst);
+    const port = given ?? this.defaultPort(destination, args.dst);
     const verdict = evaluateConnection(cluster, { source, destination, port, protocol });
     const namespaces = [source, destination].flatMap((e) =>
       e.kind === 'pod' ? [e.pod.metadata.namespace ?? 'default'] : e.kind === 'service' ? [e.service.metadata.namespace ?? 'default'] : [],
