@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 
+/** dist/help.json as builtHelp() read it (declared before the top-level code below calls it). */
+let helpRead;
+
 const argv = asTyped(process.argv.slice(2));
 if (argv.length === 1 && argv[0] === '--version') {
   // What oclif prints for --version (its config's userAgent), without loading oclif: a version check in a
@@ -24,12 +27,8 @@ if (argv.length === 1 && argv[0] === '--version') {
  */
 async function isUnknownCommand(words) {
   if (words.length === 0 || words.some((w) => w.startsWith('-'))) return false;
-  let help;
-  try {
-    help = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8'));
-  } catch {
-    return false;
-  }
+  const help = builtHelp();
+  if (help === null) return false;
   // Commands, and topics: the words that begin a command (`rules` of `rules diff`).
   const commandIDs = Object.keys(help).filter((id) => id !== '').map((id) => id.replaceAll(' ', ':'));
   const known = new Set(commandIDs.flatMap((id) => id.split(':').map((_, i, parts) => parts.slice(0, i + 1).join(':'))));
@@ -65,14 +64,22 @@ async function prerenderedHelp(words) {
   if (process.stdout.isTTY || words.some((w) => w.startsWith('-'))) return false;
   const { isHelpEnv } = await import('./help-env.js');
   if (Object.keys(process.env).some(isHelpEnv)) return false;
-  let help;
-  try {
-    help = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8'));
-  } catch {
-    return false;
-  }
+  const help = builtHelp();
+  if (help === null) return false;
   const text = Object.hasOwn(help, words.join(' ')) ? help[words.join(' ')] : undefined;
   if (typeof text !== 'string') return false;
   process.stdout.write(text);
   return true;
+}
+
+/** dist/help.json (every command's help, by its words), read once: null when the build has none. */
+function builtHelp() {
+  if (helpRead === undefined) {
+    try {
+      helpRead = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8'));
+    } catch {
+      helpRead = null;
+    }
+  }
+  return helpRead;
 }
