@@ -443,13 +443,14 @@ export function traceConnection(request: TraceInput): TraceReport {
   }
   // Where kube-proxy translates the packet: on the node it meets first, or, for another node's NodePort,
   // on that node as the packet arrives (the first node forwards it untranslated: the address is not its own).
-  const front = (port: number): { sim: TraceResult | null; state: TraceNodeState | null; node: string | null; forwarded: string | null } => {
-    const packet = isHeadless ? null : packetFrom(input.source, src, target.ip, port, protocol);
+  const frontPort = isNodePort ? sp.nodePort! : sp.port;
+  const front = (): { sim: TraceResult | null; state: TraceNodeState | null; node: string | null; forwarded: string | null } => {
+    const packet = isHeadless ? null : packetFrom(input.source, src, target.ip, frontPort, protocol);
     const first = packet && state?.rules ? simulate(state, packet) : null;
     if (target.kind !== 'nodeport' || rulesNode === null || target.node.metadata.name === rulesNode || first?.outcomes.some((o) => o.dnat !== null)) return { sim: first, state, node: rulesNode, forwarded: null };
     const there = input.nodePortNodeState ?? null;
     const arriving = packet && there?.rules ? simulate(there, { ...packet, hook: 'prerouting' }) : null;
-    const forwarded = `${rulesNode} forwards ${joinHostPort(target.ip, port)} untranslated: it is node ${target.node.metadata.name}'s address, and kube-proxy's NodePort rules match a node's own addresses only`;
+    const forwarded = `${rulesNode} forwards ${joinHostPort(target.ip, frontPort)} untranslated: it is node ${target.node.metadata.name}'s address, and kube-proxy's NodePort rules match a node's own addresses only`;
     return { sim: arriving, state: there, node: target.node.metadata.name, forwarded };
   };
   const rulesHopOf = (f: ReturnType<typeof front>, branches: Branch[]): Hop | null => {
@@ -494,19 +495,21 @@ export function traceConnection(request: TraceInput): TraceReport {
     ...epFindings.map((f) => `${f.severity} ${f.code}: ${f.message}`),
   ];
   const fixFrom = (fs: Finding[]): string | undefined => fs.find((f) => f.severity === 'error' && f.hint)?.hint ?? fs.find((f) => f.hint)?.hint;
+  const noEndpointRemedy = (): string => fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`;
   if (usable.length === 0 && isHeadless) {
     // No kube-proxy rule stands for a headless Service: its name resolves to the ready addresses, here none.
-    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} is headless and has no ready endpoint${isUnlisted ? '' : ` for port ${sp.port}/${sp.protocol ?? 'TCP'}`}${all.length ? ` (${all.length} listed, none ready)` : ''}: its name resolves to no address (cluster DNS publishes ready endpoints only), so a client has nowhere to connect`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate: 'dropped' }));
+    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} is headless and has no ready endpoint${isUnlisted ? '' : ` for port ${sp.port}/${sp.protocol ?? 'TCP'}`}${all.length ? ` (${all.length} listed, none ready)` : ''}: its name resolves to no address (cluster DNS publishes ready endpoints only), so a client has nowhere to connect`, epEvidence, { remedy: noEndpointRemedy(), fate: 'dropped' }));
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
   if (usable.length === 0) {
     // kube-proxy rejects a port without endpoints; when the node's rules were read, they say what the
     // packet really meets (rules behind the API may drop it, or still send it to an endpoint gone since).
-    const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);
+    const f = front();
+    const rules = rulesHopOf(f, []);
     const isRejectedThere = rules === null || (rules.status === 'fail' && rules.fate === 'rejected');
     const fate: Fate = isRejectedThere ? 'rejected' : rules.status === 'fail' ? (rules.fate ?? 'unknown') : 'unknown';
-    const outcome = isRejectedThere ? 'kube-proxy rejects the connection' : `kube-proxy would reject the connection, but its rules on ${rulesNode ?? 'the node'} do not (see node-rules)`;
-    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: ${outcome}`, epEvidence, { remedy: fixFrom(epFindings) ?? `Check the Service's selector and the pods' readiness: kubectl get endpointslices -n ${nsOf(svc)} -l kubernetes.io/service-name=${svc.metadata.name}`, fate }));
+    const outcome = isRejectedThere ? 'kube-proxy rejects the connection' : `kube-proxy would reject the connection, but its rules on ${f.node ?? 'the node'} do not (see node-rules)`;
+    hops.push(hop('endpoints', 'fail', `${svcKey(svc)} has no ready endpoint for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length ? ` (${all.length} listed, none ready)` : ''}: ${outcome}`, epEvidence, { remedy: noEndpointRemedy(), fate }));
     if (rules) hops.push(rules);
     return finish(input, src, dst, hops, [], findings, notJudged);
   }
@@ -523,7 +526,7 @@ export function traceConnection(request: TraceInput): TraceReport {
         remedy: isExternal ? `Send the traffic to a node that runs an endpoint (${[...new Set(usable.map((c) => c.node).filter(Boolean))].join(', ')}), or set externalTrafficPolicy: Cluster (the client's address is then masqueraded).` : 'Run an endpoint on every node that has clients (a DaemonSet), or set internalTrafficPolicy: Cluster.',
         fate: 'dropped',
       }));
-      const rules = rulesHopOf(front(isNodePort ? sp.nodePort! : sp.port), []);
+      const rules = rulesHopOf(front(), []);
       if (rules) hops.push(rules);
       return finish(input, src, dst, hops, [], findings, notJudged);
     }
@@ -533,8 +536,7 @@ export function traceConnection(request: TraceInput): TraceReport {
   hops.push(hop('endpoints', epStatus, `${usable.length} ${usedTerminating ? 'serving (terminating, none ready)' : 'ready'} endpoint${usable.length === 1 ? '' : 's'} for port ${sp.port}/${sp.protocol ?? 'TCP'}${all.length > usable.length ? ` (of ${all.length} listed)` : ''}${isShortCircuit ? `; ${policyName}: Local does not apply to traffic from ${isPodSource ? 'a pod' : 'the node itself'}: kube-proxy sends it to every endpoint` : trafficPolicy === 'Local' && !isHeadless ? ` on node ${localNode}` : ''}`, epEvidence, epStatus === 'warn' ? { remedy: fixFrom(epFindings) ?? 'Find why no endpoint is ready: kubectl describe pod …' } : {}));
 
   // node-rules: one simulation for the Service address; each DNAT outcome lands on a branch.
-  const frontPort = isNodePort ? sp.nodePort! : sp.port;
-  const translated = front(frontPort);
+  const translated = front();
   const { sim } = translated;
   const even = isHeadless ? null : 1 / usable.length;
   const branches: Branch[] = [];
